@@ -1,0 +1,207 @@
+import type { AttributionIndex } from './build.ts'
+import { contributionAt } from './corpus.ts'
+import { AttributionError } from './errors.ts'
+import { type AttributionParams, PPM, RARITY_ONE, paramsVersionOf, resolveParams } from './params.ts'
+import { earliestOccurrence, matchingStatistics, toDense } from './search.ts'
+import { TOKENIZER_VERSION, tokenizeWithOffsets } from './tokenizer.ts'
+
+/** One maximal span of the output that occurs in the corpus. */
+export interface AttributedSpan {
+  /** Output token range [start, end). */
+  readonly start: number
+  readonly end: number
+  /** Character range in the output text (UTF-16 units), when the output was given as text. */
+  readonly charStart: number | null
+  readonly charEnd: number | null
+  /** Occurrences of the span in the corpus. */
+  readonly count: number
+  /** Rarity factor in units of 1/65536: floor(65536 * H / (H + count - 1)). */
+  readonly rarity: number
+  /** The contribution that holds the span: the earliest accepted one containing it. */
+  readonly ownerIndex: number
+  readonly ownerId: string
+  /** Output tokens whose credit went through this span (overlaps go to the stronger span). */
+  readonly heldTokens: number
+  /** Ids of every contribution containing the span, in acceptance order; null when count exceeds the listing cap. */
+  readonly contributions: readonly string[] | null
+}
+
+export interface AttributionEntry {
+  readonly contributionId: string
+  readonly contributor: string
+  /** Position of the contribution in acceptance order (the tie-break). */
+  readonly contributionIndex: number
+  readonly weightPpm: number
+  /** Indices into the result's `spans` held by this contribution. */
+  readonly spans: readonly number[]
+}
+
+export interface AttributionResult {
+  readonly paramsVersion: string
+  readonly tokenizerVersion: string
+  readonly indexId: string | null
+  readonly outputTokens: number
+  /** Heaviest first; ties by acceptance order. At most topK entries, each >= minEntryPpm. */
+  readonly entries: readonly AttributionEntry[]
+  /** 1,000,000 minus the sum of the entries' weights. */
+  readonly unattributedPpm: number
+  /** Part of unattributedPpm that was attributed but dropped by topK or minEntryPpm. */
+  readonly foldedPpm: number
+  readonly spans: readonly AttributedSpan[]
+}
+
+export type AttributionInput = string | Uint32Array | readonly number[]
+
+/** floor(H * 65536 / (H + count - 1)): 1.0 for a unique span, one half at H occurrences, ~H/count beyond. */
+export function rarityOf(count: number, halfCount: number): number {
+  return Math.floor((halfCount * RARITY_ONE) / (halfCount + count - 1))
+}
+
+/**
+ * Attributes an output (text, or tokenizer ids) to the contributions of an index. Pure and
+ * deterministic: integer arithmetic throughout and fixed tie-breaks, so every validator gets the same
+ * bits from the same index, output and parameter set.
+ */
+export function attribute(
+  index: AttributionIndex,
+  output: AttributionInput,
+  overrides: Partial<AttributionParams> = {},
+): AttributionResult {
+  const params = resolveParams(overrides)
+  if (index.tokenizerVersion !== TOKENIZER_VERSION) {
+    throw new AttributionError({ code: 'TOKENIZER_MISMATCH', found: index.tokenizerVersion, expected: TOKENIZER_VERSION })
+  }
+  let ids: ArrayLike<number>
+  let charStarts: Uint32Array | null = null
+  let charEnds: Uint32Array | null = null
+  if (typeof output === 'string') {
+    // Cheap guard before tokenizing: a token takes at least one code unit.
+    if (output.length > params.maxOutputTokens * 64) {
+      throw new AttributionError({ code: 'INPUT_TOO_LARGE', tokens: output.length, max: params.maxOutputTokens })
+    }
+    const t = tokenizeWithOffsets(output)
+    ids = t.ids
+    charStarts = t.starts
+    charEnds = t.ends
+  } else ids = output
+  const m = ids.length
+  if (m > params.maxOutputTokens) {
+    throw new AttributionError({ code: 'INPUT_TOO_LARGE', tokens: m, max: params.maxOutputTokens })
+  }
+  const q = toDense(index, ids)
+  const ms = matchingStatistics(index, q)
+
+  // Maximal spans: a start whose match is not the tail of the previous start's match.
+  interface RawSpan {
+    start: number
+    end: number
+    count: number
+    rarity: number
+    owner: number
+    lo: number
+    hi: number
+    held: number
+  }
+  const raw: RawSpan[] = []
+  for (let i = 0; i < m; i++) {
+    const len = ms.length[i]
+    if (len < params.minSpan) continue
+    if (i > 0 && len <= ms.length[i - 1] - 1) continue
+    const lo = ms.lo[i]
+    const hi = ms.hi[i]
+    const count = hi - lo
+    const owner = contributionAt(index.starts, earliestOccurrence(index, lo, hi))
+    raw.push({ start: i, end: i + len, count, rarity: rarityOf(count, params.rarityHalfCount), owner, lo, hi, held: 0 })
+  }
+
+  // Each output token is credited once, through the strongest span covering it: higher rarity, then
+  // longer, then earlier in the output.
+  const order = raw.map((_, i) => i)
+  order.sort((a, b) => {
+    const x = raw[a]
+    const y = raw[b]
+    return y.rarity - x.rarity || y.end - y.start - (x.end - x.start) || x.start - y.start
+  })
+  const nextFree = new Int32Array(m + 1)
+  for (let i = 0; i <= m; i++) nextFree[i] = i
+  const find = (i: number): number => {
+    let r = i
+    while (nextFree[r] !== r) r = nextFree[r]
+    while (nextFree[i] !== r) {
+      const up = nextFree[i]
+      nextFree[i] = r
+      i = up
+    }
+    return r
+  }
+  const credit = new Map<number, number>()
+  for (const si of order) {
+    const s = raw[si]
+    for (let p = find(s.start); p < s.end; p = find(p)) {
+      s.held++
+      nextFree[p] = p + 1
+    }
+    if (s.held > 0) credit.set(s.owner, (credit.get(s.owner) ?? 0) + s.held * s.rarity)
+  }
+
+  // Weights: credit / (m * RARITY_ONE) of the whole, floored to parts per million (exact in BigInt).
+  const denom = BigInt(m) * BigInt(RARITY_ONE)
+  const weighted: { owner: number; weight: number }[] = []
+  for (const [owner, c] of credit) {
+    const weight = Number((BigInt(c) * BigInt(PPM)) / denom)
+    if (weight > 0) weighted.push({ owner, weight })
+  }
+  weighted.sort((a, b) => b.weight - a.weight || a.owner - b.owner)
+  let kept = 0
+  let folded = 0
+  const entries: AttributionEntry[] = []
+  for (const w of weighted) {
+    if (entries.length < params.topK && w.weight >= params.minEntryPpm) {
+      const ref = index.contributions[w.owner]
+      const spanIdx: number[] = []
+      raw.forEach((s, i) => {
+        if (s.owner === w.owner && s.held > 0) spanIdx.push(i)
+      })
+      entries.push({
+        contributionId: ref.id,
+        contributor: ref.contributor,
+        contributionIndex: w.owner,
+        weightPpm: w.weight,
+        spans: spanIdx,
+      })
+      kept += w.weight
+    } else folded += w.weight
+  }
+
+  const spans: AttributedSpan[] = raw.map((s) => {
+    let contributions: string[] | null = null
+    if (s.count <= params.maxListedOccurrences) {
+      const owners = new Set<number>()
+      for (let x = s.lo; x < s.hi; x++) owners.add(contributionAt(index.starts, index.sa[x]))
+      contributions = [...owners].sort((a, b) => a - b).map((o) => index.contributions[o].id)
+    }
+    return {
+      start: s.start,
+      end: s.end,
+      charStart: charStarts ? charStarts[s.start] : null,
+      charEnd: charEnds ? charEnds[s.end - 1] : null,
+      count: s.count,
+      rarity: s.rarity,
+      ownerIndex: s.owner,
+      ownerId: index.contributions[s.owner].id,
+      heldTokens: s.held,
+      contributions,
+    }
+  })
+
+  return {
+    paramsVersion: paramsVersionOf(params),
+    tokenizerVersion: index.tokenizerVersion,
+    indexId: index.id,
+    outputTokens: m,
+    entries,
+    unattributedPpm: PPM - kept,
+    foldedPpm: folded,
+    spans,
+  }
+}

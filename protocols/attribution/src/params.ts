@@ -1,0 +1,82 @@
+import { AttributionError } from './errors.ts'
+
+/**
+ * The knobs of span scoring. A validator recomputes an attribution with exactly the parameter set named
+ * by `version`, so a set is never edited in place: a change gets a new version id.
+ */
+export interface AttributionParams {
+  /** Id of this parameter set; results carry it as `paramsVersion`. */
+  readonly version: string
+  /** Shortest span (in tokens) that counts as a match. */
+  readonly minSpan: number
+  /** Occurrence count at which a span's rarity factor falls to one half: factor = H / (H + count - 1). */
+  readonly rarityHalfCount: number
+  /** Entries returned, heaviest first. */
+  readonly topK: number
+  /** Entries lighter than this (parts per million) are folded into the unattributed remainder. */
+  readonly minEntryPpm: number
+  /** Outputs longer than this many tokens are refused (INPUT_TOO_LARGE). */
+  readonly maxOutputTokens: number
+  /** A span lists the contributions it occurs in only when it has at most this many occurrences. */
+  readonly maxListedOccurrences: number
+}
+
+/** Fixed-point scale of the rarity factor (1.0 = RARITY_ONE). */
+export const RARITY_ONE = 65536
+export const PPM = 1_000_000
+
+export const PARAMS_V1: AttributionParams = Object.freeze({
+  version: 'ol-attr-1',
+  minSpan: 8,
+  rarityHalfCount: 8,
+  topK: 10,
+  minEntryPpm: 5_000,
+  maxOutputTokens: 65_536,
+  maxListedOccurrences: 64,
+})
+
+/** Registered parameter sets by version id; validators look the receipt's `paramsVersion` up here. */
+export const PARAMS_BY_VERSION: ReadonlyMap<string, AttributionParams> = new Map([[PARAMS_V1.version, PARAMS_V1]])
+
+export const DEFAULT_PARAMS = PARAMS_V1
+
+const KEYS = [
+  'minSpan',
+  'rarityHalfCount',
+  'topK',
+  'minEntryPpm',
+  'maxOutputTokens',
+  'maxListedOccurrences',
+] as const
+
+/** Fills missing fields from the defaults and checks every value is an integer in range. */
+export function resolveParams(overrides: Partial<AttributionParams> = {}): AttributionParams {
+  const base = overrides.version !== undefined ? PARAMS_BY_VERSION.get(overrides.version) : undefined
+  const p = { ...(base ?? DEFAULT_PARAMS), ...overrides }
+  for (const k of KEYS) {
+    const v = p[k]
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new AttributionError({ code: 'INVALID_PARAMS', reason: `${k} must be a non-negative integer` })
+    }
+  }
+  if (p.minSpan < 1) throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'minSpan must be >= 1' })
+  if (p.rarityHalfCount < 1) {
+    throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'rarityHalfCount must be >= 1' })
+  }
+  if (p.minEntryPpm > PPM) throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'minEntryPpm > 1e6' })
+  // m * RARITY_ONE * PPM must stay a safe integer in the weight arithmetic.
+  if (p.maxOutputTokens > 65_536 || p.maxOutputTokens < 1) {
+    throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'maxOutputTokens must be in [1, 65536]' })
+  }
+  return Object.freeze(p)
+}
+
+/**
+ * The id a result carries: the registered version when the set equals it field for field, otherwise
+ * `custom:` and the fields in a fixed order, so a custom set is still reproducible from the result.
+ */
+export function paramsVersionOf(p: AttributionParams): string {
+  const registered = PARAMS_BY_VERSION.get(p.version)
+  if (registered && KEYS.every((k) => registered[k] === p[k])) return p.version
+  return `custom:${p.version}:${KEYS.map((k) => `${k}=${p[k]}`).join(',')}`
+}
