@@ -15,7 +15,7 @@ export interface AttributedSpan {
   readonly charEnd: number | null
   /** Occurrences of the span in the corpus. */
   readonly count: number
-  /** Rarity factor in units of 1/65536: floor(65536 * H / (H + count - 1)). */
+  /** Rarity factor in units of 1/65536 (see rarityOf). */
   readonly rarity: number
   /** The contribution that holds the span: the earliest accepted one containing it. */
   readonly ownerIndex: number
@@ -52,9 +52,16 @@ export interface AttributionResult {
 
 export type AttributionInput = string | Uint32Array | readonly number[]
 
-/** floor(H * 65536 / (H + count - 1)): 1.0 for a unique span, one half at H occurrences, ~H/count beyond. */
+/**
+ * floor(65536 * H^2 / (H^2 + (count - 1)^2)): 1.0 for a unique span, about 1.0 for a handful of copies,
+ * one half at H + 1 occurrences, and falling as 1/count^2 beyond, so text found everywhere is worth almost
+ * nothing. (count - 1) is capped at 2^24, where the factor is 0 for any allowed H; every product stays
+ * below 2^53.
+ */
 export function rarityOf(count: number, halfCount: number): number {
-  return Math.floor((halfCount * RARITY_ONE) / (halfCount + count - 1))
+  const extra = Math.min(count - 1, 1 << 24)
+  const h2 = halfCount * halfCount
+  return Math.floor((h2 * RARITY_ONE) / (h2 + extra * extra))
 }
 
 /**

@@ -9,7 +9,7 @@ export interface AttributionParams {
   readonly version: string
   /** Shortest span (in tokens) that counts as a match. */
   readonly minSpan: number
-  /** Occurrence count at which a span's rarity factor falls to one half: factor = H / (H + count - 1). */
+  /** H: a span's rarity factor is H^2 / (H^2 + (count - 1)^2), one half at H + 1 occurrences. */
   readonly rarityHalfCount: number
   /** Entries returned, heaviest first. */
   readonly topK: number
@@ -60,8 +60,8 @@ export function resolveParams(overrides: Partial<AttributionParams> = {}): Attri
     }
   }
   if (p.minSpan < 1) throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'minSpan must be >= 1' })
-  if (p.rarityHalfCount < 1) {
-    throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'rarityHalfCount must be >= 1' })
+  if (p.rarityHalfCount < 1 || p.rarityHalfCount > 65_536) {
+    throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'rarityHalfCount must be in [1, 65536]' })
   }
   if (p.minEntryPpm > PPM) throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'minEntryPpm > 1e6' })
   // m * RARITY_ONE * PPM must stay a safe integer in the weight arithmetic.

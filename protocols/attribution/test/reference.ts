@@ -1,0 +1,113 @@
+// Brute-force reference implementations the tests compare the engine against. Deliberately simple and
+// slow: quadratic scans, no suffix array.
+import type { Corpus } from '../src/corpus.ts'
+import { PPM, RARITY_ONE } from '../src/params.ts'
+
+export function bruteSuffixArray(t: ArrayLike<number>): number[] {
+  const n = t.length
+  const idx = Array.from({ length: n }, (_, i) => i)
+  idx.sort((a, b) => {
+    while (a < n && b < n) {
+      if (t[a] !== t[b]) return t[a] - t[b]
+      a++
+      b++
+    }
+    return a < n ? 1 : b < n ? -1 : 0
+  })
+  return idx
+}
+
+/** Positions where pattern occurs in tokens. */
+export function bruteOccurrences(tokens: ArrayLike<number>, pattern: ArrayLike<number>): number[] {
+  const out: number[] = []
+  outer: for (let j = 0; j + pattern.length <= tokens.length; j++) {
+    for (let d = 0; d < pattern.length; d++) if (tokens[j + d] !== pattern[d]) continue outer
+    out.push(j)
+  }
+  return out
+}
+
+export function bruteMatchLengths(tokens: ArrayLike<number>, q: ArrayLike<number>): number[] {
+  const L: number[] = []
+  for (let i = 0; i < q.length; i++) {
+    let best = 0
+    for (let j = 0; j < tokens.length; j++) {
+      let d = 0
+      while (i + d < q.length && j + d < tokens.length && q[i + d] !== 0 && tokens[j + d] === q[i + d]) d++
+      if (d > best) best = d
+    }
+    L.push(best)
+  }
+  return L
+}
+
+function ownerOf(starts: Uint32Array, pos: number): number {
+  let k = 0
+  while (k + 1 < starts.length - 1 && starts[k + 1] <= pos) k++
+  return k
+}
+
+export interface RefParams {
+  minSpan: number
+  rarityHalfCount: number
+  topK: number
+  minEntryPpm: number
+}
+
+export function bruteAttribute(corpus: Corpus, q: ArrayLike<number>, p: RefParams) {
+  const L = bruteMatchLengths(corpus.tokens, q)
+  const spans: {
+    start: number
+    end: number
+    count: number
+    rarity: number
+    owner: number
+    held: number
+    contributions: number[]
+  }[] = []
+  for (let i = 0; i < q.length; i++) {
+    if (L[i] < p.minSpan) continue
+    if (i > 0 && L[i] <= L[i - 1] - 1) continue
+    const pattern = Array.from(q).slice(i, i + L[i])
+    const occ = bruteOccurrences(corpus.tokens, pattern)
+    const owners = [...new Set(occ.map((pos) => ownerOf(corpus.starts, pos)))].sort((a, b) => a - b)
+    spans.push({
+      start: i,
+      end: i + L[i],
+      count: occ.length,
+      rarity: Number(
+        (BigInt(p.rarityHalfCount) ** 2n * BigInt(RARITY_ONE)) /
+          (BigInt(p.rarityHalfCount) ** 2n + BigInt(occ.length - 1) ** 2n),
+      ),
+      owner: ownerOf(corpus.starts, Math.min(...occ)),
+      held: 0,
+      contributions: owners,
+    })
+  }
+  const credit = new Map<number, bigint>()
+  for (let t = 0; t < q.length; t++) {
+    let best: (typeof spans)[number] | null = null
+    for (const s of spans) {
+      if (s.start > t || s.end <= t) continue
+      if (
+        best === null ||
+        s.rarity > best.rarity ||
+        (s.rarity === best.rarity && s.end - s.start > best.end - best.start) ||
+        (s.rarity === best.rarity && s.end - s.start === best.end - best.start && s.start < best.start)
+      ) {
+        best = s
+      }
+    }
+    if (best) {
+      best.held++
+      credit.set(best.owner, (credit.get(best.owner) ?? 0n) + BigInt(best.rarity))
+    }
+  }
+  const weights = [...credit.entries()]
+    .map(([owner, c]) => ({ owner, weight: Number((c * BigInt(PPM)) / (BigInt(q.length) * BigInt(RARITY_ONE))) }))
+    .filter((w) => w.weight > 0)
+    .sort((a, b) => b.weight - a.weight || a.owner - b.owner)
+  const entries = weights.filter((w) => w.weight >= p.minEntryPpm).slice(0, p.topK)
+  const kept = entries.reduce((s, e) => s + e.weight, 0)
+  return { spans, entries, unattributedPpm: PPM - kept }
+}
