@@ -1,0 +1,189 @@
+// Shared test setup for the contract tests: a real anvil, everything deployed with deployAll, typed
+// contract handles, snapshot/revert, and helpers that sign checkpoints and assert named reverts.
+import * as assert from 'uvu/assert'
+import {
+  type Address,
+  BaseError,
+  ContractFunctionRevertedError,
+  type Hex,
+  createTestClient,
+  getContract,
+  http,
+  keccak256,
+  parseEther,
+  toHex,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { openLedgerDomain } from '../../protocols/common/eip712.ts'
+import { type Anvil, startAnvil } from '../../testnet/anvil.ts'
+import { type ChainClients, type DeployOptions, type OpenLedgerAddresses, connect, deployAll } from '../deploy.ts'
+import {
+  datanetRegistryAbi,
+  ledgerAbi,
+  modelRegistryAbi,
+  openGovernorAbi,
+  openTokenAbi,
+  stakingAbi,
+} from '../generated/index.ts'
+import {
+  type CheckpointMessage,
+  type IndexedSignature,
+  type ValidatorEntry,
+  checkpointTypedData,
+  orderSignatures,
+} from '../typedData.ts'
+
+export const ZERO32 = `0x${'00'.repeat(32)}` as Hex
+export const MIN_STAKE = parseEther('1000')
+
+/** Deterministic signing keys for validator i (distinct from the stakers' own keys on purpose). */
+export const signerKey = (i: number) => keccak256(toHex(`openledger-test-signer-${i}`))
+
+export async function expectRevert(promise: Promise<unknown>, errorName: string): Promise<readonly unknown[] | undefined> {
+  try {
+    await promise
+  } catch (err) {
+    if (!(err instanceof BaseError)) throw err
+    const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError)
+    if (!(reverted instanceof ContractFunctionRevertedError)) throw err
+    assert.is(reverted.data?.errorName, errorName, `expected ${errorName}, got ${reverted.data?.errorName}: ${err.shortMessage}`)
+    return reverted.data?.args
+  }
+  assert.unreachable(`expected a revert with ${errorName}`)
+}
+
+export type World = Awaited<ReturnType<typeof createWorld>>
+
+export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions; chainId?: number } = {}) {
+  const anvil = opts.anvil ?? (await startAnvil({ accounts: 10, chainId: opts.chainId }))
+  const clients: ChainClients[] = []
+  for (const a of anvil.accounts) clients.push(await connect(anvil.rpcUrl, a.privateKey))
+  const addresses: OpenLedgerAddresses = await deployAll(clients[0], opts.deploy)
+  const { publicClient } = clients[0]
+  const testClient = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl), chain: publicClient.chain })
+
+  const handles = (i: number) => {
+    const client = { public: publicClient, wallet: clients[i].walletClient }
+    return {
+      address: clients[i].walletClient.account.address,
+      token: getContract({ address: addresses.token, abi: openTokenAbi, client }),
+      ledger: getContract({ address: addresses.ledger, abi: ledgerAbi, client }),
+      staking: getContract({ address: addresses.staking, abi: stakingAbi, client }),
+      datanets: getContract({ address: addresses.datanetRegistry, abi: datanetRegistryAbi, client }),
+      models: getContract({ address: addresses.modelRegistry, abi: modelRegistryAbi, client }),
+      governor: getContract({ address: addresses.governor, abi: openGovernorAbi, client }),
+    }
+  }
+  const as = anvil.accounts.map((_, i) => handles(i))
+  const domain = openLedgerDomain({ chainId: anvil.chainId, ledger: addresses.ledger })
+
+  async function mined(hash: Hex | Promise<Hex>) {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash })
+    assert.is(receipt.status, 'success')
+    return receipt
+  }
+
+  /** Funds account i with OPEN from the deployer. */
+  async function fund(i: number, amount: bigint) {
+    await mined(as[0].token.write.transfer([as[i].address, amount]))
+  }
+
+  /** Registers account i as validator with signer `signerKey(i)`. */
+  async function addValidator(i: number, stake = MIN_STAKE) {
+    await fund(i, stake)
+    await mined(as[i].token.write.approve([addresses.staking, stake]))
+    const signer = privateKeyToAccount(signerKey(i)).address
+    await mined(as[i].staking.write.register([signer, toHex(`peer-${i}`), stake]))
+    return signer
+  }
+
+  async function deposit(i: number, amount: bigint) {
+    await fund(i, amount)
+    await mined(as[i].token.write.approve([addresses.ledger, amount]))
+    await mined(as[i].ledger.write.deposit([amount]))
+  }
+
+  async function activeSet(): Promise<ValidatorEntry[]> {
+    const [set] = await as[0].staking.read.activeValidators()
+    return set.map((v) => ({ signer: v.signer, stake: v.stake }))
+  }
+
+  async function sign(message: CheckpointMessage, keys: Hex[], domainOverride = domain) {
+    return Promise.all(
+      keys.map(async (key) => {
+        const account = privateKeyToAccount(key)
+        return {
+          signer: account.address,
+          signature: await account.signTypedData(checkpointTypedData(domainOverride, message)),
+        }
+      }),
+    )
+  }
+
+  /** Signs with `keys`, orders signatures as the contract wants, submits from account `from`. */
+  async function checkpoint(message: CheckpointMessage, keys: Hex[], from = 0) {
+    const set = await activeSet()
+    const sigs = orderSignatures(set, await sign(message, keys))
+    return mined(as[from].ledger.write.checkpoint([toStruct(message), set, sigs]))
+  }
+
+  async function nextMessage(overrides: Partial<CheckpointMessage> = {}): Promise<CheckpointMessage> {
+    const [lastEpoch, parentRoot] = await Promise.all([as[0].ledger.read.lastEpoch(), as[0].ledger.read.stateRoot()])
+    return {
+      epoch: lastEpoch + 1n,
+      round: 0,
+      parentRoot,
+      stateRoot: keccak256(toHex(`state-${lastEpoch + 1n}`)),
+      receiptsRoot: keccak256(toHex(`receipts-${lastEpoch + 1n}`)),
+      receiptsCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+      totals: [],
+      ...overrides,
+    }
+  }
+
+  async function snapshot(): Promise<Hex> {
+    return testClient.snapshot()
+  }
+  async function revert(id: Hex) {
+    await testClient.revert({ id })
+  }
+
+  /** Token balances of the given accounts plus the Ledger's accounting, to compare before/after an attack. */
+  async function state(accounts: Address[]) {
+    const l = as[0].ledger.read
+    return {
+      balances: await Promise.all([addresses.ledger, ...accounts].map((a) => as[0].token.read.balanceOf([a]))),
+      ledger: await Promise.all([l.stateRoot(), l.lastEpoch(), l.totalSpent(), l.totalClaimed()]),
+      clients: await Promise.all(accounts.map((a) => l.clientBalance([a]))),
+      claimed: await Promise.all(accounts.map((a) => l.claimed([a]))),
+    }
+  }
+
+  return {
+    anvil,
+    addresses,
+    publicClient,
+    testClient,
+    as,
+    domain,
+    mined,
+    fund,
+    addValidator,
+    deposit,
+    activeSet,
+    sign,
+    checkpoint,
+    nextMessage,
+    snapshot,
+    revert,
+    state,
+    stop: () => anvil.stop(),
+  }
+}
+
+/** CheckpointMessage → the tuple shape viem expects for Ledger's `Checkpoint` struct argument. */
+export function toStruct(m: CheckpointMessage) {
+  return { ...m, totals: [...m.totals] }
+}
+
+export type { IndexedSignature }
