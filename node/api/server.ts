@@ -1,0 +1,32 @@
+// The node's HTTP API (fastify): health, identity, peers, network state and Prometheus metrics.
+// Handlers read from the running node through a narrow interface, so routes stay free of wiring.
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
+
+export interface ApiSources {
+  /** false while the node is still starting or already stopping */
+  ready(): boolean
+  nodeInfo(): Record<string, unknown>
+  peers(): Promise<unknown[]>
+  metrics: Registry
+}
+
+/** Request bodies above this are refused with 413 before parsing. */
+export const API_BODY_LIMIT = 1 << 20
+
+export function createApi(sources: ApiSources): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: API_BODY_LIMIT, connectionTimeout: 30_000, requestTimeout: 60_000 })
+  app.get('/healthz', async (_req, reply) => (sources.ready() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' })))
+  app.get('/v1/node', async () => sources.nodeInfo())
+  app.get('/v1/peers', async () => ({ peers: await sources.peers() }))
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', sources.metrics.contentType)
+    return sources.metrics.metrics()
+  })
+  app.setNotFoundHandler(async (req, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }))
+  app.setErrorHandler(async (err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    return reply.code(status).send({ error: err.code ?? 'INTERNAL', message: err.message })
+  })
+  return app
+}

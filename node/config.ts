@@ -1,0 +1,148 @@
+// Node configuration: one schema, three sources. Precedence, lowest to highest: the config file
+// (DIR/config.toml), then OPENLEDGER_<KEY> environment variables, then command-line flags. Every value is
+// validated once at start; a wrong one becomes a ConfigError naming the key and what is allowed.
+import { readFile } from 'node:fs/promises'
+import { parse as parseToml } from 'smol-toml'
+import { z } from 'zod'
+import { OpenLedgerError } from '../protocols/common/errors.ts'
+
+export class ConfigError extends OpenLedgerError<{ code: 'CONFIG_INVALID' | 'CONFIG_UNREADABLE'; key?: string }> {}
+
+const port = (what: string) =>
+  z.coerce
+    .number({ error: `must be a ${what} port number (an integer from 0 to 65535)` })
+    .int({ error: `must be a ${what} port number (an integer from 0 to 65535)` })
+    .min(0, { error: `must be a ${what} port number (an integer from 0 to 65535)` })
+    .max(65535, { error: `must be a ${what} port number (an integer from 0 to 65535)` })
+
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, { error: 'must be a 0x-prefixed 20-byte hex address' })
+  .transform((value) => value as `0x${string}`)
+
+const multiaddrList = z
+  .array(z.string().regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, { error: 'must be a multiaddr such as /ip4/1.2.3.4/tcp/9400/p2p/12D3Koo...' }))
+  .default([])
+
+const positiveInt = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be an integer from ${min} to ${max}` })
+    .int({ error: `must be an integer from ${min} to ${max}` })
+    .min(min, { error: `must be an integer from ${min} to ${max}` })
+    .max(max, { error: `must be an integer from ${min} to ${max}` })
+
+/** Every key, with the description printed in the generated config file and in `--help`. */
+export const configKeys = {
+  listen_host: { schema: z.string().min(1).default('0.0.0.0'), help: 'IP address the p2p TCP transport listens on' },
+  listen_port: { schema: port('p2p TCP').default(9400), help: 'p2p TCP port (0 picks a free one)' },
+  announce: { schema: multiaddrList, help: 'multiaddrs to announce instead of the listen addresses (comma separated in env/flags)' },
+  bootstrap: { schema: multiaddrList, help: 'multiaddrs (with /p2p/<peer id>) of peers to join the network through' },
+  min_peers: { schema: positiveInt(0, 1000).default(25), help: 'keep dialing discovered peers until this many are connected' },
+  max_connections: { schema: positiveInt(1, 10000).default(200), help: 'upper bound on open libp2p connections' },
+  api_host: { schema: z.string().min(1).default('127.0.0.1'), help: 'IP address the HTTP API and /metrics listen on' },
+  api_port: { schema: port('HTTP API').default(9401), help: 'HTTP API port (0 picks a free one)' },
+  log_level: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    }).default('info'),
+    help: 'log level',
+  },
+  status_interval_ms: { schema: positiveInt(200, 3_600_000).default(30_000), help: 'how often the node gossips its signed status' },
+  password_file: { schema: z.string().optional(), help: 'file holding the password of an encrypted account key' },
+  chain_rpc: { schema: z.url({ error: 'must be an http(s) URL such as http://127.0.0.1:8545' }).optional(), help: 'JSON-RPC URL of the chain' },
+  chain_id: { schema: positiveInt(1, 2 ** 32).default(31337), help: 'chain id (also part of every EIP-712 domain)' },
+  ledger_address: { schema: address.optional(), help: 'Ledger contract address (the EIP-712 verifying contract)' },
+  token_address: { schema: address.optional(), help: 'OPEN token contract address' },
+  staking_address: { schema: address.optional(), help: 'Staking contract address' },
+  datanet_registry_address: { schema: address.optional(), help: 'DatanetRegistry contract address' },
+  model_registry_address: { schema: address.optional(), help: 'ModelRegistry contract address' },
+} as const
+
+type Keys = typeof configKeys
+export type ConfigKey = keyof Keys
+export const configSchema = z.strictObject(
+  Object.fromEntries(Object.entries(configKeys).map(([k, v]) => [k, v.schema])) as { [K in ConfigKey]: Keys[K]['schema'] },
+)
+export type NodeConfig = z.infer<typeof configSchema>
+
+const listKeys = new Set<string>(['announce', 'bootstrap'])
+
+export function envName(key: string): string {
+  return `OPENLEDGER_${key.toUpperCase()}`
+}
+
+export function flagName(key: string): string {
+  return key.replaceAll('_', '-')
+}
+
+/** Reads OPENLEDGER_<KEY> variables; lists are comma separated. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(configKeys)) {
+    const value = env[envName(key)]
+    if (value === undefined || value === '') continue
+    out[key] = listKeys.has(key) ? splitList(value) : value
+  }
+  return out
+}
+
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
+
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError({ code: 'CONFIG_UNREADABLE' }, `cannot read config file ${path}: ${(err as Error).message}`)
+  }
+  try {
+    return parseToml(text) as Record<string, unknown>
+  } catch (err) {
+    throw new ConfigError({ code: 'CONFIG_UNREADABLE' }, `config file ${path} is not valid TOML: ${(err as Error).message.split('\n')[0]}`)
+  }
+}
+
+/** Merges the sources (later wins) and validates; the first problem becomes one ConfigError line. */
+export function resolveConfig(...sources: Record<string, unknown>[]): NodeConfig {
+  const merged: Record<string, unknown> = {}
+  for (const source of sources) {
+    for (const [key, value] of Object.entries(source)) if (value !== undefined) merged[key] = value
+  }
+  const result = configSchema.safeParse(merged)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!
+    throw new ConfigError({ code: 'CONFIG_INVALID', key }, `config: unknown key "${key}" (known keys: ${Object.keys(configKeys).join(', ')})`)
+  }
+  const key = String(issue.path[0] ?? '')
+  const got = key in merged ? ` (got ${JSON.stringify(merged[key])})` : ''
+  throw new ConfigError({ code: 'CONFIG_INVALID', key }, `config: ${issue.path.join('.')} ${issue.message}${got}`)
+}
+
+/** The commented TOML written by `openledger init`: every key, commented out at its default. */
+export function renderConfigFile(overrides: Partial<Record<ConfigKey, unknown>> = {}): string {
+  const lines = [
+    '# OpenLedger node configuration (TOML).',
+    '# Each key can also be set as OPENLEDGER_<KEY> in the environment or as --<key-with-dashes> on the',
+    '# command line; flags beat the environment, which beats this file.',
+    '',
+  ]
+  for (const [key, { schema, help }] of Object.entries(configKeys)) {
+    lines.push(`# ${help}`)
+    if (key in overrides && overrides[key as ConfigKey] !== undefined) {
+      lines.push(`${key} = ${JSON.stringify(overrides[key as ConfigKey])}`)
+    } else {
+      const parsed = (schema as z.ZodType).safeParse(undefined)
+      const def = parsed.success && parsed.data !== undefined ? JSON.stringify(parsed.data) : '""'
+      lines.push(`# ${key} = ${def}`)
+    }
+    lines.push('')
+  }
+  return lines.join('\n')
+}

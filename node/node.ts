@@ -1,0 +1,171 @@
+// The composition root: opens the database, assembles libp2p + Helia, registers gossip topics, starts
+// the services and the HTTP API, and stops them in reverse order. It holds no protocol logic.
+import type { PrivateKey } from '@libp2p/interface'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { type Hex, zeroAddress } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { openLedgerDomain } from '../protocols/common/eip712.ts'
+import { OpenLedgerError } from '../protocols/common/errors.ts'
+import { StatusService } from '../protocols/status/index.ts'
+import { createApi } from './api/server.ts'
+import type { NodeConfig } from './config.ts'
+import { paths } from './datadir.ts'
+import { GossipRouter } from './gossip.ts'
+import { createMetrics, type NodeMetrics } from './metrics.ts'
+import { createNetwork, type Network } from './network.ts'
+import { PeerDialer } from './peer-dialer.ts'
+import { NodeDatabase } from './storage/database.ts'
+import { NODE_VERSION, USER_AGENT } from './version.ts'
+
+export class NodeStartError extends OpenLedgerError<{ code: 'PORT_IN_USE' | 'LISTEN_FAILED'; key: string }> {}
+
+export interface NodeInit {
+  dataDir: string
+  config: NodeConfig
+  peerKey: PrivateKey
+  accountKey: Hex
+  log: Logger
+}
+
+function isAddrInUse(err: unknown): boolean {
+  const text = `${(err as Error)?.message} ${(err as { code?: string })?.code} ${String((err as { cause?: unknown })?.cause)}`
+  return /EADDRINUSE|address already in use/i.test(text)
+}
+
+export class OpenLedgerNode {
+  readonly account
+  readonly metrics: NodeMetrics
+  db?: NodeDatabase
+  network?: Network
+  gossip?: GossipRouter
+  status?: StatusService
+  api?: FastifyInstance
+  private dialer?: PeerDialer
+  apiUrl = ''
+  ready = false
+
+  constructor(private readonly init: NodeInit) {
+    this.account = privateKeyToAccount(init.accountKey)
+    this.metrics = createMetrics()
+  }
+
+  get config(): NodeConfig {
+    return this.init.config
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.init
+    try {
+      await this.startParts()
+    } catch (err) {
+      await this.stop().catch(() => {})
+      throw err
+    }
+    log.info({ peerId: this.network!.libp2p.peerId.toString(), account: this.account.address, api: this.apiUrl, addrs: this.listenAddresses(), chainId: config.chain_id }, 'node started')
+  }
+
+  private async startParts(): Promise<void> {
+    const { config, log, dataDir } = this.init
+    this.db = await NodeDatabase.open(paths(dataDir).db)
+
+    // The API port is bound first: it is cheap to undo, and a busy port is the commonest start failure.
+    const api = createApi({ ready: () => this.ready, nodeInfo: () => this.nodeInfo(), peers: () => this.peers(), metrics: this.metrics.registry })
+    try {
+      await api.listen({ host: config.api_host, port: config.api_port })
+    } catch (err) {
+      if (isAddrInUse(err)) throw new NodeStartError({ code: 'PORT_IN_USE', key: 'api_port' }, `api_port ${config.api_port} on ${config.api_host} is already in use`)
+      throw new NodeStartError({ code: 'LISTEN_FAILED', key: 'api_host' }, `cannot listen on ${config.api_host}:${config.api_port}: ${(err as Error).message}`)
+    }
+    this.api = api
+    const bound = api.server.address()
+    const apiPort = typeof bound === 'object' && bound !== null ? bound.port : config.api_port
+    this.apiUrl = `http://${config.api_host === '0.0.0.0' ? '127.0.0.1' : config.api_host}:${apiPort}`
+
+    const network = await createNetwork(config, this.init.peerKey, this.db, USER_AGENT)
+    try {
+      await network.start()
+    } catch (err) {
+      await network.stop().catch(() => {})
+      if (isAddrInUse(err)) throw new NodeStartError({ code: 'PORT_IN_USE', key: 'listen_port' }, `listen_port ${config.listen_port} on ${config.listen_host} is already in use`)
+      throw new NodeStartError({ code: 'LISTEN_FAILED', key: 'listen_host' }, `cannot start p2p on ${config.listen_host}:${config.listen_port}: ${(err as Error).message}`)
+    }
+    this.network = network
+    const libp2p = network.libp2p
+    this.metrics.bind({
+      connectedPeers: () => libp2p.getPeers().length,
+      routingTableSize: () => libp2p.services.dht.routingTable.size,
+    })
+
+    this.gossip = new GossipRouter(libp2p.services.pubsub, this.metrics, log.child({ module: 'gossip' }))
+    const domain = openLedgerDomain({ chainId: config.chain_id, ledger: config.ledger_address ?? zeroAddress })
+    this.status = new StatusService({
+      peerId: libp2p.peerId,
+      signer: this.account,
+      domain,
+      version: NODE_VERSION,
+      apiUrl: this.apiUrl,
+      intervalMs: config.status_interval_ms,
+      publisher: this.gossip,
+      onError: (err) => log.debug({ err: (err as Error).message }, 'status announcement failed'),
+    })
+    this.gossip.register(this.status.topic())
+    await this.status.start()
+
+    this.dialer = new PeerDialer(libp2p, config.min_peers, log.child({ module: 'dialer' }))
+    this.dialer.start()
+    this.ready = true
+  }
+
+  listenAddresses(): string[] {
+    if (!this.network) return []
+    return this.network.libp2p.getMultiaddrs().map((ma) => ma.toString())
+  }
+
+  nodeInfo(): Record<string, unknown> {
+    const libp2p = this.network?.libp2p
+    return {
+      peerId: libp2p?.peerId.toString(),
+      account: this.account.address,
+      version: NODE_VERSION,
+      chainId: this.config.chain_id,
+      apiUrl: this.apiUrl,
+      listenAddresses: this.listenAddresses(),
+      network: libp2p
+        ? {
+            connectedPeers: libp2p.getPeers().length,
+            dhtRoutingTableSize: libp2p.services.dht.routingTable.size,
+            gossipTopics: Object.fromEntries(
+              libp2p.services.pubsub.getTopics().map((t) => [t, libp2p.services.pubsub.getMeshPeers(t).length]),
+            ),
+          }
+        : null,
+    }
+  }
+
+  async peers(): Promise<unknown[]> {
+    const libp2p = this.network?.libp2p
+    if (!libp2p) return []
+    return libp2p.getConnections().reduce<Record<string, unknown>[]>((out, conn) => {
+      const id = conn.remotePeer.toString()
+      if (out.some((p) => p.peerId === id)) return out
+      const status = this.status?.get(id)
+      out.push({
+        peerId: id,
+        address: conn.remoteAddr.toString(),
+        direction: conn.direction,
+        status: status ?? null,
+      })
+      return out
+    }, [])
+  }
+
+  async stop(): Promise<void> {
+    this.ready = false
+    this.dialer?.stop()
+    await this.status?.stop()
+    await this.api?.close().catch(() => {})
+    await this.network?.stop().catch(() => {})
+    await this.db?.close().catch(() => {})
+  }
+}

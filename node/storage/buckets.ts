@@ -1,0 +1,6 @@
+// 1-byte bucket prefixes of the repositories. Numbers are never reused: a retired bucket keeps its slot.
+export enum Bucket {
+  meta = 0x01,
+  peerStatus = 0x02,
+  // 0x10.. datanets (issue 4), 0x20.. receipts, 0x30.. consensus and the signing guard
+}

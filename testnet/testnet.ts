@@ -1,0 +1,173 @@
+// A local network of real processes: one anvil chain and N node processes on 127.0.0.1. Node 0 is the
+// bootstrap peer of the others. Driven only through the CLI, the HTTP API and the chain, as a user would.
+import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { type Anvil, startAnvil } from './anvil.ts'
+import { findFreePortRange } from './ports.ts'
+import { type Managed, runCli, spawnCli } from './processes.ts'
+import { getJson, waitFor } from './wait.ts'
+
+export interface TestnetOptions {
+  nodes: number
+  dir: string
+  /** p2p port of node i is basePort + 2i, its API port basePort + 2i + 1; default: a free range */
+  basePort?: number
+  statusIntervalMs?: number
+  logLevel?: string
+  /** deadline for the mesh to form */
+  readyTimeoutMs?: number
+  /** extra config flags for every node */
+  extraArgs?: string[]
+  /** deploys the contracts on the fresh chain and returns config keys (e.g. ledger_address) */
+  deploy?: (anvil: Anvil) => Promise<Record<string, string>>
+}
+
+export interface TestnetNode {
+  index: number
+  dir: string
+  peerId: string
+  account: string
+  p2pPort: number
+  apiPort: number
+  apiUrl: string
+  multiaddr: string
+  process?: Managed
+}
+
+export class Testnet {
+  readonly nodes: TestnetNode[] = []
+  anvil?: Anvil
+  contracts: Record<string, string> = {}
+  private basePort = 0
+
+  private constructor(readonly opts: TestnetOptions) {}
+
+  static async start(opts: TestnetOptions): Promise<Testnet> {
+    const net = new Testnet({ ...opts, dir: resolve(opts.dir) })
+    try {
+      await net.boot()
+    } catch (err) {
+      await net.stop()
+      throw err
+    }
+    return net
+  }
+
+  private async boot(): Promise<void> {
+    const { nodes, dir } = this.opts
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new Error(`--nodes must be an integer from 1 to 64 (got ${nodes})`)
+    await mkdir(dir, { recursive: true })
+    this.basePort = this.opts.basePort ?? (await findFreePortRange(2 * nodes))
+    // HD index 0 deploys; node i uses index i + 1, so every node has gas and a known key.
+    this.anvil = await startAnvil({ accounts: nodes + 1 })
+    if (this.opts.deploy) this.contracts = await this.opts.deploy(this.anvil)
+
+    this.nodes.push(...(await Promise.all(Array.from({ length: nodes }, (_, i) => this.initNode(i)))))
+    for (const node of this.nodes) this.launch(node)
+    await this.waitForMesh()
+  }
+
+  private async initNode(index: number): Promise<TestnetNode> {
+    const dir = join(this.opts.dir, `node-${index}`)
+    // A data dir from an earlier run is reused (same identities); otherwise it is initialized.
+    const fresh = !existsSync(join(dir, 'keys', 'peer.key'))
+    if (fresh) {
+      await mkdir(dir, { recursive: true })
+      await writeFile(join(dir, 'dev-account.key'), this.anvil!.accounts[index + 1]!.privateKey, { mode: 0o600 })
+    }
+    const args = fresh ? ['init', '--dir', dir, '--private-key-file', join(dir, 'dev-account.key'), '--json'] : ['id', '--dir', dir, '--json']
+    const res = await runCli(args)
+    if (res.code !== 0) throw new Error(`openledger ${args[0]} failed for node ${index}: ${res.stderr.trim()}`)
+    const id = JSON.parse(res.stdout) as { peerId: string; address: string }
+    const p2pPort = this.basePort + 2 * index
+    const apiPort = p2pPort + 1
+    return {
+      index,
+      dir,
+      peerId: id.peerId,
+      account: id.address,
+      p2pPort,
+      apiPort,
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      multiaddr: `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${id.peerId}`,
+    }
+  }
+
+  /** Starts (or restarts) node `index` on its data dir and ports. */
+  launch(node: TestnetNode): Managed {
+    const args = [
+      'start',
+      '--dir', node.dir,
+      '--listen-host', '127.0.0.1',
+      '--listen-port', String(node.p2pPort),
+      '--api-host', '127.0.0.1',
+      '--api-port', String(node.apiPort),
+      '--chain-rpc', this.anvil!.rpcUrl,
+      '--chain-id', String(this.anvil!.chainId),
+      '--status-interval-ms', String(this.opts.statusIntervalMs ?? 2_000),
+      '--log-level', this.opts.logLevel ?? 'info',
+      ...Object.entries(this.contracts).flatMap(([k, v]) => [`--${k.replaceAll('_', '-')}`, v]),
+      ...(this.opts.extraArgs ?? []),
+    ]
+    if (node.index !== 0) args.push('--bootstrap', this.nodes[0]!.multiaddr)
+    node.process = spawnCli(args, join(node.dir, 'node.log'))
+    return node.process
+  }
+
+  /** Every node answers /healthz and is connected to every other node. */
+  async waitForMesh(timeoutMs = this.opts.readyTimeoutMs ?? 60_000): Promise<void> {
+    const expected = this.nodes.length - 1
+    await waitFor(
+      async () => {
+        for (const node of this.nodes) {
+          if (node.process && node.process.child.exitCode !== null) {
+            throw new Error(`node ${node.index} exited with code ${node.process.child.exitCode}; see ${join(node.dir, 'node.log')}`)
+          }
+        }
+        const counts = await Promise.all(this.nodes.map((n) => this.peerIds(n).then((ids) => ids.size).catch(() => -1)))
+        return counts.every((c) => c >= expected)
+      },
+      { timeoutMs, intervalMs: 200, what: `${this.nodes.length} nodes to see ${expected} peers each` },
+    ).catch(async (err) => {
+      // A dead node is reported as such, not as a slow mesh.
+      for (const node of this.nodes) {
+        if (node.process && node.process.child.exitCode !== null) {
+          throw new Error(`node ${node.index} exited with code ${node.process.child.exitCode}; see ${join(node.dir, 'node.log')}`)
+        }
+      }
+      throw err
+    })
+  }
+
+  async peerIds(node: TestnetNode): Promise<Set<string>> {
+    const body = await getJson<{ peers: { peerId: string }[] }>(`${node.apiUrl}/v1/peers`)
+    return new Set(body.peers.map((p) => p.peerId))
+  }
+
+  async summary() {
+    const nodes = await Promise.all(
+      this.nodes.map(async (n) => {
+        const info = await getJson<Record<string, any>>(`${n.apiUrl}/v1/node`).catch(() => null)
+        const peers = await this.peerIds(n).catch(() => new Set<string>())
+        return {
+          index: n.index,
+          peerId: n.peerId,
+          account: n.account,
+          apiUrl: n.apiUrl,
+          multiaddr: n.multiaddr,
+          dataDir: n.dir,
+          peers: [...peers].sort(),
+          dhtRoutingTableSize: info?.network?.dhtRoutingTableSize ?? null,
+        }
+      }),
+    )
+    return { chain: { rpcUrl: this.anvil?.rpcUrl, chainId: this.anvil?.chainId }, contracts: this.contracts, nodes }
+  }
+
+  /** Stops every node (SIGTERM, then SIGKILL after a grace period) and the chain. */
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.process?.stop('SIGTERM', 10_000)))
+    await this.anvil?.stop()
+  }
+}
