@@ -7,6 +7,7 @@ import {
   ContractFunctionRevertedError,
   type Hex,
   createTestClient,
+  decodeErrorResult,
   getContract,
   http,
   keccak256,
@@ -25,6 +26,7 @@ import {
   openTokenAbi,
   stakingAbi,
 } from '../generated/index.ts'
+import * as generated from '../generated/index.ts'
 import {
   type CheckpointMessage,
   type IndexedSignature,
@@ -46,10 +48,25 @@ export async function expectRevert(promise: Promise<unknown>, errorName: string)
     if (!(err instanceof BaseError)) throw err
     const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError)
     if (!(reverted instanceof ContractFunctionRevertedError)) throw err
-    assert.is(reverted.data?.errorName, errorName, `expected ${errorName}, got ${reverted.data?.errorName}: ${err.shortMessage}`)
-    return reverted.data?.args
+    // An error raised by a callee (e.g. the Timelock under the Governor) is not in the caller's ABI:
+    // decode its raw data against every contract's errors.
+    const data = reverted.data ?? (reverted.raw ? decodeAnyError(reverted.raw) : undefined)
+    assert.is(data?.errorName, errorName, `expected ${errorName}, got ${data?.errorName}: ${err.shortMessage}`)
+    return data?.args
   }
   assert.unreachable(`expected a revert with ${errorName}`)
+}
+
+const allErrors = Object.values(generated)
+  .filter((v): v is readonly { type: string }[] => Array.isArray(v))
+  .flatMap((abi) => abi.filter((item) => item.type === 'error'))
+
+function decodeAnyError(raw: Hex) {
+  try {
+    return decodeErrorResult({ abi: allErrors as never, data: raw })
+  } catch {
+    return undefined
+  }
 }
 
 export type World = Awaited<ReturnType<typeof createWorld>>
