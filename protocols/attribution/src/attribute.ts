@@ -2,7 +2,7 @@ import type { AttributionIndex } from './build.ts'
 import { contributionAt } from './corpus.ts'
 import { AttributionError } from './errors.ts'
 import { type AttributionParams, PPM, RARITY_ONE, paramsVersionOf, resolveParams } from './params.ts'
-import { earliestOccurrence, matchingStatistics, toDense } from './search.ts'
+import { earliestOccurrence, findInterval, matchingStatistics, toDense } from './search.ts'
 import { TOKENIZER_VERSION, tokenizeWithOffsets } from './tokenizer.ts'
 
 /** One maximal span of the output that occurs in the corpus. */
@@ -22,6 +22,8 @@ export interface AttributedSpan {
   readonly ownerId: string
   /** Output tokens whose credit went through this span (overlaps go to the stronger span). */
   readonly heldTokens: number
+  /** Credit those tokens carried: sum of their covering-window rarities (units of 1/65536 token). */
+  readonly credit: number
   /** Ids of every contribution containing the span, in acceptance order; null when count exceeds the listing cap. */
   readonly contributions: readonly string[] | null
 }
@@ -62,6 +64,41 @@ export function rarityOf(count: number, halfCount: number): number {
   const extra = Math.min(count - 1, 1 << 24)
   const h2 = halfCount * halfCount
   return Math.floor((h2 * RARITY_ONE) / (h2 + extra * extra))
+}
+
+/**
+ * For each output position p, the minimum rarity over the windows q[i..i+w) with i <= p < i+w that occur
+ * in the corpus (0 where no such window covers p). Monotonic-deque sliding minimum: O(m) windows, each
+ * found by one binary search.
+ */
+function coveringWindowRarity(
+  index: AttributionIndex,
+  q: Int32Array,
+  matchLength: Int32Array,
+  w: number,
+  halfCount: number,
+): Int32Array {
+  const m = q.length
+  const win = new Int32Array(m).fill(-1)
+  for (let i = 0; i + w <= m; i++) {
+    if (matchLength[i] < w) continue
+    const [lo, hi] = findInterval(index, q, i, w)
+    win[i] = rarityOf(hi - lo, halfCount)
+  }
+  const out = new Int32Array(m)
+  // Deque of window starts with increasing rarity; windows covering p start in [p - w + 1, p].
+  const deque = new Int32Array(m)
+  let head = 0
+  let tail = 0
+  for (let p = 0; p < m; p++) {
+    if (win[p] >= 0) {
+      while (tail > head && win[deque[tail - 1]] >= win[p]) tail--
+      deque[tail++] = p
+    }
+    while (tail > head && deque[head] <= p - w) head++
+    out[p] = tail > head ? win[deque[head]] : 0
+  }
+  return out
 }
 
 /**
@@ -108,6 +145,7 @@ export function attribute(
     lo: number
     hi: number
     held: number
+    credit: number
   }
   const raw: RawSpan[] = []
   for (let i = 0; i < m; i++) {
@@ -118,7 +156,7 @@ export function attribute(
     const hi = ms.hi[i]
     const count = hi - lo
     const owner = contributionAt(index.starts, earliestOccurrence(index, lo, hi))
-    raw.push({ start: i, end: i + len, count, rarity: rarityOf(count, params.rarityHalfCount), owner, lo, hi, held: 0 })
+    raw.push({ start: i, end: i + len, count, rarity: rarityOf(count, params.rarityHalfCount), owner, lo, hi, held: 0, credit: 0 })
   }
 
   // Each output token is credited once, through the strongest span covering it: higher rarity, then
@@ -141,14 +179,22 @@ export function attribute(
     }
     return r
   }
+  // A token's credit is the rarity of the most common minSpan-token window of the output that covers it
+  // and occurs in the corpus (sliding-window minimum). A span made rare only by the token or two it adds
+  // to common text (boilerplate plus a neighbouring word) is thus worth almost nothing, while every token
+  // of a genuinely rare span keeps its full credit.
+  const tokenRarity = coveringWindowRarity(index, q, ms.length, params.minSpan, params.rarityHalfCount)
   const credit = new Map<number, number>()
   for (const si of order) {
     const s = raw[si]
+    let sum = 0
     for (let p = find(s.start); p < s.end; p = find(p)) {
       s.held++
+      sum += tokenRarity[p]
       nextFree[p] = p + 1
     }
-    if (s.held > 0) credit.set(s.owner, (credit.get(s.owner) ?? 0) + s.held * s.rarity)
+    s.credit = sum
+    if (s.held > 0) credit.set(s.owner, (credit.get(s.owner) ?? 0) + sum)
   }
 
   // Weights: credit / (m * RARITY_ONE) of the whole, floored to parts per million (exact in BigInt).
@@ -197,6 +243,7 @@ export function attribute(
       ownerIndex: s.owner,
       ownerId: index.contributions[s.owner].id,
       heldTokens: s.held,
+      credit: s.credit,
       contributions,
     }
   })

@@ -56,6 +56,11 @@ export interface RefParams {
 
 export function bruteAttribute(corpus: Corpus, q: ArrayLike<number>, p: RefParams) {
   const L = bruteMatchLengths(corpus.tokens, q)
+  const rarityOf = (count: number) =>
+    Number(
+      (BigInt(p.rarityHalfCount) ** 2n * BigInt(RARITY_ONE)) /
+        (BigInt(p.rarityHalfCount) ** 2n + BigInt(count - 1) ** 2n),
+    )
   const spans: {
     start: number
     end: number
@@ -75,17 +80,23 @@ export function bruteAttribute(corpus: Corpus, q: ArrayLike<number>, p: RefParam
       start: i,
       end: i + L[i],
       count: occ.length,
-      rarity: Number(
-        (BigInt(p.rarityHalfCount) ** 2n * BigInt(RARITY_ONE)) /
-          (BigInt(p.rarityHalfCount) ** 2n + BigInt(occ.length - 1) ** 2n),
-      ),
+      rarity: rarityOf(occ.length),
       owner: ownerOf(corpus.starts, Math.min(...occ)),
       held: 0,
       contributions: owners,
     })
   }
+  const windowRarity: number[] = []
+  for (let i = 0; i + p.minSpan <= q.length; i++) {
+    const c = bruteOccurrences(corpus.tokens, Array.from(q).slice(i, i + p.minSpan)).length
+    windowRarity.push(c > 0 ? rarityOf(c) : -1)
+  }
   const credit = new Map<number, bigint>()
   for (let t = 0; t < q.length; t++) {
+    let tokenRarity = Number.POSITIVE_INFINITY
+    for (let i = Math.max(0, t - p.minSpan + 1); i <= t && i < windowRarity.length; i++) {
+      if (windowRarity[i] >= 0) tokenRarity = Math.min(tokenRarity, windowRarity[i])
+    }
     let best: (typeof spans)[number] | null = null
     for (const s of spans) {
       if (s.start > t || s.end <= t) continue
@@ -100,7 +111,7 @@ export function bruteAttribute(corpus: Corpus, q: ArrayLike<number>, p: RefParam
     }
     if (best) {
       best.held++
-      credit.set(best.owner, (credit.get(best.owner) ?? 0n) + BigInt(best.rarity))
+      credit.set(best.owner, (credit.get(best.owner) ?? 0n) + BigInt(tokenRarity))
     }
   }
   const weights = [...credit.entries()]
