@@ -6,10 +6,9 @@
 // Checkpoint gas is measured with every validator signing (the worst case) for 4, 16, 64 and 128
 // validators; the per-signer figure is the least-squares slope, the base its intercept.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { type Address, type Hex, encodePacked, getAddress, keccak256, parseEther, toHex } from 'viem'
+import { type Address, encodePacked, getAddress, type Hex, keccak256, parseEther, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { LedgerTree, SortedMerkleTree } from '../consensus/merkle.ts'
-import { openLedgerDomain } from '../protocols/common/eip712.ts'
 import { connect, deployAll } from '../contracts/deploy.ts'
 import {
   ledgerAbi,
@@ -19,6 +18,7 @@ import {
   stakingAbi,
 } from '../contracts/generated/index.ts'
 import { type CheckpointMessage, checkpointTypedData, orderSignatures } from '../contracts/typedData.ts'
+import { openLedgerDomain } from '../protocols/common/eip712.ts'
 import { startAnvil } from '../testnet/anvil.ts'
 
 const quick = process.argv.includes('--quick')
@@ -41,22 +41,37 @@ try {
     return Number(receipt.gasUsed)
   }
   const as = async (key: Hex) => (await connect(anvil.rpcUrl, key)).walletClient
-  const write = (w: typeof walletClient, address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) =>
-    gasOf(w.writeContract({ address, abi, functionName, args } as never))
+  const write = (
+    w: typeof walletClient,
+    address: Address,
+    abi: readonly unknown[],
+    functionName: string,
+    args: unknown[],
+  ) => gasOf(w.writeContract({ address, abi, functionName, args } as never))
   const fundEth = (address: Address) =>
-    publicClient.request({ method: 'anvil_setBalance' as never, params: [address, toHex(parseEther('10'))] as never })
+    publicClient.request({
+      method: 'anvil_setBalance' as never,
+      params: [address, toHex(parseEther('10'))] as never,
+    })
   const key = (label: string, i: number) => keccak256(toHex(`openledger-bench-${label}-${i}`))
 
   // ---------------------------------------------------------------- baselines: plain ERC-20 transfers
   const fresh = (i: number) => privateKeyToAccount(key('fresh', i)).address
   const transferFresh = await write(walletClient, addresses.token, openTokenAbi, 'transfer', [fresh(0), 1n])
-  const transferExisting = await write(walletClient, addresses.token, openTokenAbi, 'transfer', [fresh(0), 1n])
+  const transferExisting = await write(walletClient, addresses.token, openTokenAbi, 'transfer', [
+    fresh(0),
+    1n,
+  ])
 
   // ---------------------------------------------------------------- deposit
   const maxApprove = 2n ** 255n
   await write(walletClient, addresses.token, openTokenAbi, 'approve', [addresses.ledger, maxApprove])
-  const depositFirst = await write(walletClient, addresses.ledger, ledgerAbi, 'deposit', [parseEther('1000000')])
-  const depositLater = await write(walletClient, addresses.ledger, ledgerAbi, 'deposit', [parseEther('1000000')])
+  const depositFirst = await write(walletClient, addresses.ledger, ledgerAbi, 'deposit', [
+    parseEther('1000000'),
+  ])
+  const depositLater = await write(walletClient, addresses.ledger, ledgerAbi, 'deposit', [
+    parseEther('1000000'),
+  ])
 
   // ---------------------------------------------------------------- checkpoints vs validator count
   const signerKeys: Hex[] = []
@@ -64,11 +79,18 @@ try {
   let epoch = 0n
   let parentRoot: Hex = `0x${'00'.repeat(32)}`
   const submitCheckpoint = async (message: CheckpointMessage, keys: Hex[]) => {
-    const [set] = await publicClient.readContract({ address: addresses.staking, abi: stakingAbi, functionName: 'activeValidators' })
+    const [set] = await publicClient.readContract({
+      address: addresses.staking,
+      abi: stakingAbi,
+      functionName: 'activeValidators',
+    })
     const votes = await Promise.all(
       keys.map(async (k) => {
         const account = privateKeyToAccount(k)
-        return { signer: account.address, signature: await account.signTypedData(checkpointTypedData(domain, message)) }
+        return {
+          signer: account.address,
+          signature: await account.signTypedData(checkpointTypedData(domain, message)),
+        }
       }),
     )
     const hash = await walletClient.writeContract({
@@ -129,7 +151,10 @@ try {
     clients.push(a)
   }
   clients.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
-  const oneClient = await submitCheckpoint(message(keccak256('0x01'), [{ client: clients[0], spent: 1n }]), signerKeys)
+  const oneClient = await submitCheckpoint(
+    message(keccak256('0x01'), [{ client: clients[0], spent: 1n }]),
+    signerKeys,
+  )
   const manyClients = await submitCheckpoint(
     message(
       keccak256('0x02'),
@@ -165,7 +190,13 @@ try {
     const gas: number[] = []
     for (let i = 0; i < CLAIMERS; i++) {
       const wallet = await as(claimerKeys[i])
-      gas.push(await write(wallet, addresses.ledger, ledgerAbi, 'claim', [earnedAt(round, i), 0n, tree.proof(claimers[i])]))
+      gas.push(
+        await write(wallet, addresses.ledger, ledgerAbi, 'claim', [
+          earnedAt(round, i),
+          0n,
+          tree.proof(claimers[i]),
+        ]),
+      )
     }
     return gas
   }
@@ -179,7 +210,10 @@ try {
   const baselineClaimers = claimerKeys.map((_, i) => privateKeyToAccount(key('uni-claimer', i)).address)
   const baselineAccounts = [...baselineClaimers, ...accounts.slice(CLAIMERS)]
   const uniLeaf = (i: number) =>
-    keccak256(encodePacked(['uint256', 'address', 'uint256'], [BigInt(i), baselineAccounts[i], 100n]), 'bytes')
+    keccak256(
+      encodePacked(['uint256', 'address', 'uint256'], [BigInt(i), baselineAccounts[i], 100n]),
+      'bytes',
+    )
   const uniTree = await SortedMerkleTree.fromLeafHashes(baselineAccounts.map((_, i) => uniLeaf(i)))
   const deployHash = await walletClient.deployContract({
     abi: merkleDistributorBaselineAbi,
@@ -191,7 +225,14 @@ try {
   const uniFresh: number[] = []
   for (let i = 0; i < CLAIMERS; i++) {
     const proof = uniTree.proof(uniTree.indexOfLeaf(toHex(uniLeaf(i))))
-    uniFresh.push(await write(walletClient, distributor, merkleDistributorBaselineAbi, 'claim', [BigInt(i), baselineAccounts[i], 100n, proof]))
+    uniFresh.push(
+      await write(walletClient, distributor, merkleDistributorBaselineAbi, 'claim', [
+        BigInt(i),
+        baselineAccounts[i],
+        100n,
+        proof,
+      ]),
+    )
   }
 
   const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length)

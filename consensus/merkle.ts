@@ -45,7 +45,8 @@ function writeHexRightAligned(buf: Uint8Array, offset: number, width: number, he
   const bytes = (hex.length - start) >> 1
   buf.fill(0, offset, offset + width - bytes)
   let o = offset + width - bytes
-  for (let i = start; i < hex.length; i += 2) buf[o++] = (hexNibble(hex.charCodeAt(i)) << 4) | hexNibble(hex.charCodeAt(i + 1))
+  for (let i = start; i < hex.length; i += 2)
+    buf[o++] = (hexNibble(hex.charCodeAt(i)) << 4) | hexNibble(hex.charCodeAt(i + 1))
 }
 
 function writeUint256(buf: Uint8Array, offset: number, value: bigint) {
@@ -97,7 +98,8 @@ export class SortedMerkleTree {
     const order = sortedOrder(flat, n)
     const total = 2 * n - 1
     const nodes = new Uint8Array(total * 32)
-    for (let j = 0; j < n; j++) nodes.set(flat.subarray(order[j] * 32, order[j] * 32 + 32), (total - 1 - j) * 32)
+    for (let j = 0; j < n; j++)
+      nodes.set(flat.subarray(order[j] * 32, order[j] * 32 + 32), (total - 1 - j) * 32)
     for (let i = total - 1 - n; i >= 0; i--) {
       const l = (2 * i + 1) * 32
       const r = l + 32
@@ -161,7 +163,11 @@ export class LedgerTree {
   private readonly positions: Map<string, number>
   private readonly entries: Map<string, LedgerEntry>
 
-  private constructor(tree: SortedMerkleTree, positions: Map<string, number>, entries: Map<string, LedgerEntry>) {
+  private constructor(
+    tree: SortedMerkleTree,
+    positions: Map<string, number>,
+    entries: Map<string, LedgerEntry>,
+  ) {
     this.tree = tree
     this.positions = positions
     this.entries = entries
@@ -268,7 +274,12 @@ function sortedOrder(flat: Uint8Array, n: number): Uint32Array {
   for (let i = 0; i < n; i++) {
     const o = i * 32
     keys[i] =
-      flat[o] * 2 ** 40 + flat[o + 1] * 2 ** 32 + flat[o + 2] * 2 ** 24 + flat[o + 3] * 2 ** 16 + flat[o + 4] * 2 ** 8 + flat[o + 5]
+      flat[o] * 2 ** 40 +
+      flat[o + 1] * 2 ** 32 +
+      flat[o + 2] * 2 ** 24 +
+      flat[o + 3] * 2 ** 16 +
+      flat[o + 4] * 2 ** 8 +
+      flat[o + 5]
   }
   const order = new Uint32Array(n)
   for (let i = 0; i < n; i++) order[i] = i

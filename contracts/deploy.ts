@@ -5,17 +5,17 @@ import {
   type Account,
   type Address,
   type Chain,
-  type Hex,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
   createPublicClient,
   createWalletClient,
   defineChain,
   getAddress,
+  type Hex,
   http,
   keccak256,
+  type PublicClient,
+  type Transport,
   toHex,
+  type WalletClient,
   zeroAddress,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -90,7 +90,13 @@ export const DEFAULTS = {
   maxValidators: 128,
   feeSplit: { node: 4_000, modelOwner: 2_000, contributors: 3_000, validators: 500, treasury: 500 },
   withdrawalDelayEpochs: 2n,
-  governance: { votingDelay: 1, votingPeriod: 20, proposalThreshold: 0n, quorumPercent: 4n, timelockDelay: 60n },
+  governance: {
+    votingDelay: 1,
+    votingPeriod: 20,
+    proposalThreshold: 0n,
+    quorumPercent: 4n,
+    timelockDelay: 60n,
+  },
 } as const
 
 export interface ChainClients {
@@ -110,15 +116,27 @@ export async function connect(rpcUrl: string, privateKey: Hex): Promise<ChainCli
   })
   const transport = http(rpcUrl)
   return {
-    publicClient: createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient<Transport, Chain>,
-    walletClient: createWalletClient({ chain, transport, account: privateKeyToAccount(privateKey), pollingInterval: 50 }),
+    publicClient: createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient<
+      Transport,
+      Chain
+    >,
+    walletClient: createWalletClient({
+      chain,
+      transport,
+      account: privateKeyToAccount(privateKey),
+      pollingInterval: 50,
+    }),
   }
 }
 
 export type DeployTarget = ChainClients | { rpcUrl: string; privateKey: Hex }
 
-export async function deployAll(target: DeployTarget, options: DeployOptions = {}): Promise<OpenLedgerAddresses> {
-  const { publicClient, walletClient } = 'rpcUrl' in target ? await connect(target.rpcUrl, target.privateKey) : target
+export async function deployAll(
+  target: DeployTarget,
+  options: DeployOptions = {},
+): Promise<OpenLedgerAddresses> {
+  const { publicClient, walletClient } =
+    'rpcUrl' in target ? await connect(target.rpcUrl, target.privateKey) : target
   const deployer = walletClient.account.address
   const gov = { ...DEFAULTS.governance, ...options.governance }
   let lastBlock = 0n
@@ -129,19 +147,33 @@ export async function deployAll(target: DeployTarget, options: DeployOptions = {
     lastBlock = receipt.blockNumber
     return receipt
   }
-  const deploy = async (abi: readonly unknown[], bytecode: Hex, args: readonly unknown[]): Promise<Address> => {
+  const deploy = async (
+    abi: readonly unknown[],
+    bytecode: Hex,
+    args: readonly unknown[],
+  ): Promise<Address> => {
     const hash = await walletClient.deployContract({ abi, bytecode, args } as never)
     const receipt = await wait(hash)
     if (!receipt.contractAddress) throw new Error(`deployment ${hash} created no contract`)
     return getAddress(receipt.contractAddress)
   }
-  const call = async (address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[]) => {
+  const call = async (
+    address: Address,
+    abi: readonly unknown[],
+    functionName: string,
+    args: readonly unknown[],
+  ) => {
     await wait(await walletClient.writeContract({ address, abi, functionName, args } as never))
   }
 
   const token = await deploy(openTokenAbi, openTokenBytecode, [options.tokenHolder ?? deployer])
   // Executor role open to anyone (address 0): once a proposal passed and waited, anyone may execute it.
-  const timelock = await deploy(openTimelockAbi, openTimelockBytecode, [gov.timelockDelay, [], [zeroAddress], deployer])
+  const timelock = await deploy(openTimelockAbi, openTimelockBytecode, [
+    gov.timelockDelay,
+    [],
+    [zeroAddress],
+    deployer,
+  ])
   const governor = await deploy(openGovernorAbi, openGovernorBytecode, [
     token,
     timelock,

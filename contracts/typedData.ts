@@ -5,11 +5,11 @@
 import {
   type Address,
   type Hex,
-  type TypedDataDomain,
   hashTypedData,
   parseSignature,
   recoverTypedDataAddress,
   signatureToCompactSignature,
+  type TypedDataDomain,
 } from 'viem'
 
 export const CHECKPOINT_PRIMARY_TYPE = 'Checkpoint'
@@ -106,7 +106,10 @@ export function orderSignatures(
   return votes
     .filter((v) => position.has(v.signer.toLowerCase()))
     .sort((a, b) => compareAddresses(a.signer, b.signer))
-    .map((v) => ({ index: BigInt(position.get(v.signer.toLowerCase())!), ...toCompactSignature(v.signature) }))
+    .map((v) => ({
+      index: BigInt(position.get(v.signer.toLowerCase())!),
+      ...toCompactSignature(v.signature),
+    }))
 }
 
 export function compareAddresses(a: Address, b: Address): number {

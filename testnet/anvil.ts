@@ -46,7 +46,8 @@ const ARCHES: Record<string, string> = { x64: 'amd64', arm64: 'arm64' }
 export function anvilBinary(): string {
   const platform = PLATFORMS[process.platform]
   const arch = ARCHES[process.arch]
-  if (!platform || !arch) throw new Error(`anvil: no @foundry-rs/anvil build for ${process.platform}-${process.arch}`)
+  if (!platform || !arch)
+    throw new Error(`anvil: no @foundry-rs/anvil build for ${process.platform}-${process.arch}`)
   const pkg = `@foundry-rs/anvil-${platform}-${arch}`
   const require = createRequire(import.meta.url)
   let pkgJson: string
@@ -129,13 +130,17 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
 function waitForListening(child: ChildProcess, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let output = ''
-    const timer = setTimeout(() => finish(new Error(`anvil: not listening after ${timeoutMs} ms\n${output}`)), timeoutMs)
+    const timer = setTimeout(
+      () => finish(new Error(`anvil: not listening after ${timeoutMs} ms\n${output}`)),
+      timeoutMs,
+    )
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
       const match = /Listening on [\d.]+:(\d+)/.exec(output)
       if (match) finish(undefined, Number(match[1]))
     }
-    const onExit = (code: number | null) => finish(new Error(`anvil exited with code ${code} before listening\n${output}`))
+    const onExit = (code: number | null) =>
+      finish(new Error(`anvil exited with code ${code} before listening\n${output}`))
     function finish(err?: Error, port?: number) {
       clearTimeout(timer)
       child.stdout!.off('data', onData)

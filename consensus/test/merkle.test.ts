@@ -2,7 +2,7 @@ import { SimpleMerkleTree } from '@openzeppelin/merkle-tree'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { type Address, encodeAbiParameters, keccak256, toHex } from 'viem'
-import { type LedgerEntry, LedgerTree, SortedMerkleTree, ledgerLeaf, processProof } from '../merkle.ts'
+import { type LedgerEntry, LedgerTree, ledgerLeaf, processProof, SortedMerkleTree } from '../merkle.ts'
 
 // Deterministic pseudo-random entries (xorshift), so a failure reproduces.
 function entries(n: number, seed = 1): LedgerEntry[] {
@@ -32,7 +32,10 @@ async function rejects(fn: () => Promise<unknown>, pattern: RegExp) {
 
 const abiLeaf = (e: LedgerEntry) =>
   keccak256(
-    encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }, { type: 'uint256' }], [e.account, e.earned, e.spent]),
+    encodeAbiParameters(
+      [{ type: 'address' }, { type: 'uint256' }, { type: 'uint256' }],
+      [e.account, e.earned, e.spent],
+    ),
   )
 
 test('leaf is keccak256(abi.encode(account, earned, spent))', async () => {

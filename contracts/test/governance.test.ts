@@ -2,10 +2,10 @@
 // Timelock round that changes the Ledger's fee split and the Staking parameters.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type Hex, encodeFunctionData, keccak256, parseEther, toHex } from 'viem'
+import { encodeFunctionData, type Hex, keccak256, parseEther, toHex } from 'viem'
 import { DEFAULTS } from '../deploy.ts'
 import { ledgerAbi, openTimelockAbi, stakingAbi } from '../generated/index.ts'
-import { type World, createWorld, expectRevert } from './helpers.ts'
+import { createWorld, expectRevert, type World } from './helpers.ts'
 
 let w: World
 let snap: Hex
@@ -33,7 +33,9 @@ test('OPEN: 1,000,000,000 minted once to the holder, burnable, no mint function'
   assert.is(await t.totalSupply(), SUPPLY - parseEther('1'))
   await w.fund(1, 10n)
   await expectRevert(w.as[1].token.write.burn([11n]), 'ERC20InsufficientBalance')
-  assert.not.ok(w.as[0].token.abi.some((item) => item.type === 'function' && item.name === 'mint'))
+  const names = w.as[0].token.abi.map((item) => ('name' in item ? (item.name as string) : ''))
+  assert.not.ok(names.includes('mint'))
+  assert.ok(names.includes('burn'))
 })
 
 test('OPEN votes: delegation turns balances into voting power with checkpoints', async () => {
@@ -53,7 +55,11 @@ test('a passed proposal changes the fee split and staking parameters through the
   const targets = [w.addresses.ledger, w.addresses.staking, w.addresses.ledger] as const
   const calldatas = [
     encodeFunctionData({ abi: ledgerAbi, functionName: 'setFeeSplit', args: [split] }),
-    encodeFunctionData({ abi: stakingAbi, functionName: 'setParameters', args: [parseEther('2000'), 3600n, 2_000, 64] }),
+    encodeFunctionData({
+      abi: stakingAbi,
+      functionName: 'setParameters',
+      args: [parseEther('2000'), 3600n, 2_000, 64],
+    }),
     encodeFunctionData({ abi: ledgerAbi, functionName: 'setWithdrawalDelay', args: [3n] }),
   ]
   const values = [0n, 0n, 0n]
@@ -73,7 +79,10 @@ test('a passed proposal changes the fee split and staking parameters through the
   await w.mined(gov.write.queue([[...targets], values, calldatas, descriptionHash]))
   assert.is(await gov.read.state([proposalId]), 5) // Queued
   // executing before the Timelock delay fails
-  await expectRevert(gov.write.execute([[...targets], values, calldatas, descriptionHash]), 'TimelockUnexpectedOperationState')
+  await expectRevert(
+    gov.write.execute([[...targets], values, calldatas, descriptionHash]),
+    'TimelockUnexpectedOperationState',
+  )
   await w.testClient.increaseTime({ seconds: Number(DEFAULTS.governance.timelockDelay) + 1 })
   await w.testClient.mine({ blocks: 1 })
   await w.mined(gov.write.execute([[...targets], values, calldatas, descriptionHash]))
@@ -94,11 +103,10 @@ test('nobody bypasses the Governor: the deployer holds no Timelock role', async 
   assert.not.ok(await read('hasRole', [`0x${'00'.repeat(32)}`, w.addresses.deployer]))
   assert.ok(await read('hasRole', [PROPOSER_ROLE, w.addresses.governor]))
   const call = encodeFunctionData({ abi: ledgerAbi, functionName: 'setWithdrawalDelay', args: [9n] })
-  await expectRevert(
-    w.as[0].ledger.write.setWithdrawalDelay([9n]),
-    'OwnableUnauthorizedAccount',
+  await expectRevert(w.as[0].ledger.write.setWithdrawalDelay([9n]), 'OwnableUnauthorizedAccount')
+  const { walletClient } = await import('../deploy.ts').then((m) =>
+    m.connect(w.anvil.rpcUrl, w.anvil.accounts[0].privateKey),
   )
-  const { walletClient } = await import('../deploy.ts').then((m) => m.connect(w.anvil.rpcUrl, w.anvil.accounts[0].privateKey))
   await expectRevert(
     walletClient.writeContract({
       ...timelock,

@@ -5,10 +5,10 @@ import {
   type Address,
   BaseError,
   ContractFunctionRevertedError,
-  type Hex,
   createTestClient,
   decodeErrorResult,
   getContract,
+  type Hex,
   http,
   keccak256,
   parseEther,
@@ -17,7 +17,14 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { openLedgerDomain } from '../../protocols/common/eip712.ts'
 import { type Anvil, startAnvil } from '../../testnet/anvil.ts'
-import { type ChainClients, type DeployOptions, type OpenLedgerAddresses, connect, deployAll } from '../deploy.ts'
+import {
+  type ChainClients,
+  connect,
+  type DeployOptions,
+  deployAll,
+  type OpenLedgerAddresses,
+} from '../deploy.ts'
+import * as generated from '../generated/index.ts'
 import {
   datanetRegistryAbi,
   ledgerAbi,
@@ -26,13 +33,12 @@ import {
   openTokenAbi,
   stakingAbi,
 } from '../generated/index.ts'
-import * as generated from '../generated/index.ts'
 import {
   type CheckpointMessage,
-  type IndexedSignature,
-  type ValidatorEntry,
   checkpointTypedData,
+  type IndexedSignature,
   orderSignatures,
+  type ValidatorEntry,
 } from '../typedData.ts'
 
 export const ZERO32 = `0x${'00'.repeat(32)}` as Hex
@@ -41,7 +47,10 @@ export const MIN_STAKE = parseEther('1000')
 /** Deterministic signing keys for validator i (distinct from the stakers' own keys on purpose). */
 export const signerKey = (i: number) => keccak256(toHex(`openledger-test-signer-${i}`))
 
-export async function expectRevert(promise: Promise<unknown>, errorName: string): Promise<readonly unknown[] | undefined> {
+export async function expectRevert(
+  promise: Promise<unknown>,
+  errorName: string,
+): Promise<readonly unknown[] | undefined> {
   try {
     await promise
   } catch (err) {
@@ -51,13 +60,17 @@ export async function expectRevert(promise: Promise<unknown>, errorName: string)
     // An error raised by a callee (e.g. the Timelock under the Governor) is not in the caller's ABI:
     // decode its raw data against every contract's errors.
     const data = reverted.data ?? (reverted.raw ? decodeAnyError(reverted.raw) : undefined)
-    assert.is(data?.errorName, errorName, `expected ${errorName}, got ${data?.errorName}: ${err.shortMessage}`)
+    assert.is(
+      data?.errorName,
+      errorName,
+      `expected ${errorName}, got ${data?.errorName}: ${err.shortMessage}`,
+    )
     return data?.args
   }
   assert.unreachable(`expected a revert with ${errorName}`)
 }
 
-const allErrors = Object.values(generated)
+const allErrors = (Object.values(generated) as unknown[])
   .filter((v): v is readonly { type: string }[] => Array.isArray(v))
   .flatMap((abi) => abi.filter((item) => item.type === 'error'))
 
@@ -77,7 +90,11 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
   for (const a of anvil.accounts) clients.push(await connect(anvil.rpcUrl, a.privateKey))
   const addresses: OpenLedgerAddresses = await deployAll(clients[0], opts.deploy)
   const { publicClient } = clients[0]
-  const testClient = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl), chain: publicClient.chain })
+  const testClient = createTestClient({
+    mode: 'anvil',
+    transport: http(anvil.rpcUrl),
+    chain: publicClient.chain,
+  })
 
   const handles = (i: number) => {
     const client = { public: publicClient, wallet: clients[i].walletClient }
@@ -145,7 +162,10 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
   }
 
   async function nextMessage(overrides: Partial<CheckpointMessage> = {}): Promise<CheckpointMessage> {
-    const [lastEpoch, parentRoot] = await Promise.all([as[0].ledger.read.lastEpoch(), as[0].ledger.read.stateRoot()])
+    const [lastEpoch, parentRoot] = await Promise.all([
+      as[0].ledger.read.lastEpoch(),
+      as[0].ledger.read.stateRoot(),
+    ])
     return {
       epoch: lastEpoch + 1n,
       round: 0,
@@ -169,7 +189,9 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
   async function state(accounts: Address[]) {
     const l = as[0].ledger.read
     return {
-      balances: await Promise.all([addresses.ledger, ...accounts].map((a) => as[0].token.read.balanceOf([a]))),
+      balances: await Promise.all(
+        [addresses.ledger, ...accounts].map((a) => as[0].token.read.balanceOf([a])),
+      ),
       ledger: await Promise.all([l.stateRoot(), l.lastEpoch(), l.totalSpent(), l.totalClaimed()]),
       clients: await Promise.all(accounts.map((a) => l.clientBalance([a]))),
       claimed: await Promise.all(accounts.map((a) => l.claimed([a]))),

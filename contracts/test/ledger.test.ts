@@ -2,14 +2,14 @@
 // cumulative claims, equivocation slashing, governance-only parameters, and re-entrancy through the token.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type Address, type Hex, keccak256, parseEther, toHex } from 'viem'
+import { type Address, type Hex, keccak256, parseEther } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { LedgerTree } from '../../consensus/merkle.ts'
 import { openLedgerDomain } from '../../protocols/common/eip712.ts'
 import { DEFAULTS } from '../deploy.ts'
 import { ledgerAbi, ledgerBytecode, reentrantTokenAbi, reentrantTokenBytecode } from '../generated/index.ts'
 import { type CheckpointMessage, orderSignatures, toCompactSignature } from '../typedData.ts'
-import { MIN_STAKE, type World, createWorld, expectRevert, signerKey, toStruct } from './helpers.ts'
+import { createWorld, expectRevert, MIN_STAKE, signerKey, toStruct, type World } from './helpers.ts'
 
 const VALIDATORS = [1, 2, 3, 4]
 const CLIENT = 5
@@ -49,17 +49,25 @@ async function attack(run: () => Promise<unknown>, error: string) {
   return args
 }
 
-async function submitRaw(message: CheckpointMessage, sigs: Awaited<ReturnType<typeof orderSignatures>>, set?: { signer: Address; stake: bigint }[]) {
+async function submitRaw(
+  message: CheckpointMessage,
+  sigs: Awaited<ReturnType<typeof orderSignatures>>,
+  set?: { signer: Address; stake: bigint }[],
+) {
   return w.as[0].ledger.write.checkpoint([toStruct(message), set ?? (await w.activeSet()), sigs])
 }
 
 /** Builds a ledger tree, checkpoints it with the given client totals, returns the tree. */
-async function checkpointTree(entries: { account: Address; earned: bigint; spent: bigint }[], totals: { client: Address; spent: bigint }[]) {
+async function checkpointTree(
+  entries: { account: Address; earned: bigint; spent: bigint }[],
+  totals: { client: Address; spent: bigint }[],
+) {
   const tree = await LedgerTree.build(entries)
   await w.checkpoint(await w.nextMessage({ stateRoot: tree.root, totals: sortByClient(totals) }), quorum)
   return tree
 }
-const sortByClient = <T extends { client: Address }>(t: T[]) => [...t].sort((a, b) => (BigInt(a.client) < BigInt(b.client) ? -1 : 1))
+const sortByClient = <T extends { client: Address }>(t: T[]) =>
+  [...t].sort((a, b) => (BigInt(a.client) < BigInt(b.client) ? -1 : 1))
 
 // ------------------------------------------------------------------ deposits and withdrawals
 
@@ -67,7 +75,11 @@ test('deposit credits the client and moves tokens into the Ledger; zero is refus
   const before = await w.as[0].token.read.balanceOf([w.addresses.ledger])
   await w.deposit(CLIENT, parseEther('5'))
   assert.is(await w.as[0].token.read.balanceOf([w.addresses.ledger]), before + parseEther('5'))
-  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT)]), [parseEther('105'), 0n, parseEther('105')])
+  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT)]), [
+    parseEther('105'),
+    0n,
+    parseEther('105'),
+  ])
   await attack(() => w.as[CLIENT].ledger.write.deposit([0n]), 'ZeroAmount')
 })
 
@@ -79,7 +91,12 @@ test('depositWithPermit needs no prior approve', async () => {
   const deadline = 2n ** 40n
   const nonce = await w.as[0].token.read.nonces([owner.address])
   const signature = await privateKeyToAccount(owner.privateKey).signTypedData({
-    domain: { name: 'OpenLedger', version: '1', chainId: w.anvil.chainId, verifyingContract: w.addresses.token },
+    domain: {
+      name: 'OpenLedger',
+      version: '1',
+      chainId: w.anvil.chainId,
+      verifyingContract: w.addresses.token,
+    },
     types: {
       Permit: [
         { name: 'owner', type: 'address' },
@@ -109,12 +126,19 @@ test('withdrawal waits the delay in epochs, then pays', async () => {
   const balance = await w.as[0].token.read.balanceOf([addr(CLIENT)])
   await w.mined(w.as[CLIENT].ledger.write.executeWithdrawal())
   assert.is(await w.as[0].token.read.balanceOf([addr(CLIENT)]), balance + parseEther('30'))
-  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT)]), [parseEther('70'), 0n, parseEther('70')])
+  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT)]), [
+    parseEther('70'),
+    0n,
+    parseEther('70'),
+  ])
   await attack(() => w.as[CLIENT].ledger.write.executeWithdrawal(), 'NoPendingWithdrawal')
 })
 
 test('attack: withdrawal requests beyond the free balance, or with nothing pending, revert', async () => {
-  await attack(() => w.as[CLIENT].ledger.write.requestWithdrawal([parseEther('101')]), 'InsufficientFreeBalance')
+  await attack(
+    () => w.as[CLIENT].ledger.write.requestWithdrawal([parseEther('101')]),
+    'InsufficientFreeBalance',
+  )
   await attack(() => w.as[CLIENT].ledger.write.requestWithdrawal([0n]), 'ZeroAmount')
   await attack(() => w.as[EARNER].ledger.write.executeWithdrawal(), 'NoPendingWithdrawal')
 })
@@ -125,14 +149,21 @@ test('attack: a withdrawal racing a pending checkpoint cannot outrun it', async 
   const args = await attack(() => w.as[CLIENT].ledger.write.executeWithdrawal(), 'WithdrawalNotReady')
   assert.equal(args, [2n, 0n])
   // The checkpoint carrying those receipts still finds them covered and settles them.
-  await w.checkpoint(await w.nextMessage({ totals: [{ client: addr(CLIENT), spent: parseEther('60') }] }), quorum)
+  await w.checkpoint(
+    await w.nextMessage({ totals: [{ client: addr(CLIENT), spent: parseEther('60') }] }),
+    quorum,
+  )
   await attack(() => w.as[CLIENT].ledger.write.executeWithdrawal(), 'WithdrawalNotReady')
   await w.checkpoint(await w.nextMessage(), quorum)
   // After the delay the withdrawal pays only what the settled spending left.
   const balance = await w.as[0].token.read.balanceOf([addr(CLIENT)])
   await w.mined(w.as[CLIENT].ledger.write.executeWithdrawal())
   assert.is(await w.as[0].token.read.balanceOf([addr(CLIENT)]), balance + parseEther('40'))
-  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT)]), [parseEther('60'), parseEther('60'), 0n])
+  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT)]), [
+    parseEther('60'),
+    parseEther('60'),
+    0n,
+  ])
 })
 
 // ------------------------------------------------------------------ checkpoints
@@ -147,7 +178,11 @@ test('checkpoint with > 2/3 of stake is accepted and settles client spending', a
   assert.is(await w.as[0].ledger.read.lastEpoch(), 1n)
   assert.is(await w.as[0].ledger.read.stateRoot(), message.stateRoot)
   assert.is(await w.as[0].ledger.read.totalSpent(), parseEther('30'))
-  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT2)]), [parseEther('50'), parseEther('20'), parseEther('30')])
+  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT2)]), [
+    parseEther('50'),
+    parseEther('20'),
+    parseEther('30'),
+  ])
   assert.is(receipt.logs.length, 1)
   // the digest the contract computes equals viem's typed-data hash
   const { checkpointDigest } = await import('../typedData.ts')
@@ -161,7 +196,10 @@ test('attack: checkpoint signed by too little stake', async () => {
   await attack(() => submitRaw(message, []), 'InsufficientQuorum')
   const args = await attack(() => submitRaw(message, orderSignatures(set, [])), 'InsufficientQuorum')
   assert.equal(args, [0n, 4n * MIN_STAKE])
-  await attack(async () => submitRaw(message, orderSignatures(set, await w.sign(message, keys.slice(0, 2)))), 'InsufficientQuorum')
+  await attack(
+    async () => submitRaw(message, orderSignatures(set, await w.sign(message, keys.slice(0, 2)))),
+    'InsufficientQuorum',
+  )
 })
 
 test('attack: exactly 2/3 of stake is not enough', async () => {
@@ -195,7 +233,14 @@ test('attack: a signer outside the set, a forged set, an index out of range', as
   const honest = orderSignatures(set, await w.sign(message, keys.slice(0, 2)))
   // claim the outsider's signature belongs to validator 0 in the set
   const forged = { index: 0n, ...toCompactSignature(vote.signature) }
-  await attack(() => submitRaw(message, [...honest, forged].sort((a, b) => Number(a.index - b.index))), 'SignerNotInSet')
+  await attack(
+    () =>
+      submitRaw(
+        message,
+        [...honest, forged].sort((a, b) => Number(a.index - b.index)),
+      ),
+    'SignerNotInSet',
+  )
   // add the outsider to the calldata set: the set no longer matches Staking's hash
   const fakeSet = [...set, { signer: outsider, stake: 100n * MIN_STAKE }]
   await attack(() => submitRaw(message, orderSignatures(fakeSet, [vote]), fakeSet), 'ValidatorSetMismatch')
@@ -203,8 +248,14 @@ test('attack: a signer outside the set, a forged set, an index out of range', as
 })
 
 test('attack: wrong parent, skipped epoch, replay of an accepted checkpoint', async () => {
-  await attack(async () => w.checkpoint(await w.nextMessage({ parentRoot: keccak256('0x01') }), quorum), 'WrongParent')
-  const skipped = await attack(async () => w.checkpoint(await w.nextMessage({ epoch: 2n }), quorum), 'UnexpectedEpoch')
+  await attack(
+    async () => w.checkpoint(await w.nextMessage({ parentRoot: keccak256('0x01') }), quorum),
+    'WrongParent',
+  )
+  const skipped = await attack(
+    async () => w.checkpoint(await w.nextMessage({ epoch: 2n }), quorum),
+    'UnexpectedEpoch',
+  )
   assert.equal(skipped, [1n, 2n])
   const first = await w.nextMessage()
   await w.checkpoint(first, quorum)
@@ -224,17 +275,29 @@ test('attack: votes replayed from another chain id or another Ledger address', a
 
 test('attack: totals beyond a client deposit, decreasing, or unsorted', async () => {
   const over = [{ client: addr(CLIENT2), spent: parseEther('50') + 1n }]
-  const args = await attack(async () => w.checkpoint(await w.nextMessage({ totals: over }), quorum), 'TotalsExceedDeposits')
+  const args = await attack(
+    async () => w.checkpoint(await w.nextMessage({ totals: over }), quorum),
+    'TotalsExceedDeposits',
+  )
   assert.equal(args, [addr(CLIENT2), parseEther('50') + 1n, parseEther('50')])
   // a client that has never deposited cannot be charged at all, whatever others hold
   const stranger = [{ client: addr(EARNER), spent: 1n }]
-  await attack(async () => w.checkpoint(await w.nextMessage({ totals: stranger }), quorum), 'TotalsExceedDeposits')
+  await attack(
+    async () => w.checkpoint(await w.nextMessage({ totals: stranger }), quorum),
+    'TotalsExceedDeposits',
+  )
   const both = sortByClient([
     { client: addr(CLIENT), spent: 1n },
     { client: addr(CLIENT2), spent: 1n },
   ])
-  await attack(async () => w.checkpoint(await w.nextMessage({ totals: [...both].reverse() }), quorum), 'UnsortedTotals')
-  await attack(async () => w.checkpoint(await w.nextMessage({ totals: [both[0], both[0]] }), quorum), 'UnsortedTotals')
+  await attack(
+    async () => w.checkpoint(await w.nextMessage({ totals: [...both].reverse() }), quorum),
+    'UnsortedTotals',
+  )
+  await attack(
+    async () => w.checkpoint(await w.nextMessage({ totals: [both[0], both[0]] }), quorum),
+    'UnsortedTotals',
+  )
   await w.checkpoint(await w.nextMessage({ totals: [{ client: addr(CLIENT), spent: 10n }] }), quorum)
   await attack(
     async () => w.checkpoint(await w.nextMessage({ totals: [{ client: addr(CLIENT), spent: 9n }] }), quorum),
@@ -281,10 +344,19 @@ test('attack: double claim, a proof for another account, a made-up amount', asyn
     [{ client: addr(CLIENT), spent: parseEther('30') }],
   )
   await w.mined(w.as[EARNER].ledger.write.claim([parseEther('20'), 0n, tree.proof(addr(EARNER))]))
-  await attack(() => w.as[EARNER].ledger.write.claim([parseEther('20'), 0n, tree.proof(addr(EARNER))]), 'NothingToClaim')
+  await attack(
+    () => w.as[EARNER].ledger.write.claim([parseEther('20'), 0n, tree.proof(addr(EARNER))]),
+    'NothingToClaim',
+  )
   // EARNER2 submits EARNER's leaf and proof: the leaf is rebuilt from msg.sender, so it does not verify
-  await attack(() => w.as[EARNER2].ledger.write.claim([parseEther('20'), 0n, tree.proof(addr(EARNER))]), 'InvalidProof')
-  await attack(() => w.as[EARNER2].ledger.write.claim([parseEther('11'), 0n, tree.proof(addr(EARNER2))]), 'InvalidProof')
+  await attack(
+    () => w.as[EARNER2].ledger.write.claim([parseEther('20'), 0n, tree.proof(addr(EARNER))]),
+    'InvalidProof',
+  )
+  await attack(
+    () => w.as[EARNER2].ledger.write.claim([parseEther('11'), 0n, tree.proof(addr(EARNER2))]),
+    'InvalidProof',
+  )
   await attack(() => w.as[EARNER2].ledger.write.claim([parseEther('10'), 0n, []]), 'InvalidProof')
 })
 
@@ -325,7 +397,10 @@ test('slashEquivocation burns stake and removes the validator from the set', asy
   assert.equal([stake, unbonding, active, jailed], [0n, MIN_STAKE - burned, false, true])
   assert.is.not(await w.as[0].staking.read.validatorSetHash(), hashBefore)
   assert.is((await w.activeSet()).length, 3)
-  await attack(() => w.as[EARNER].ledger.write.slashEquivocation([toStruct(ma), sa, toStruct(mb), sb]), 'AlreadySlashed')
+  await attack(
+    () => w.as[EARNER].ledger.write.slashEquivocation([toStruct(ma), sa, toStruct(mb), sb]),
+    'AlreadySlashed',
+  )
 })
 
 test('attack: slashing with same-root, forged, mismatched or cross-round votes', async () => {
@@ -333,13 +408,19 @@ test('attack: slashing with same-root, forged, mismatched or cross-round votes',
   const before = await stakingBalance()
   const same = await votePair(signerKey(1), {}, {})
   await attack(
-    () => w.as[EARNER].ledger.write.slashEquivocation([toStruct(same.ma), same.sa, toStruct(same.mb), same.sb]),
+    () =>
+      w.as[EARNER].ledger.write.slashEquivocation([toStruct(same.ma), same.sa, toStruct(same.mb), same.sb]),
     'VotesNotConflicting',
   )
   const outsider = await votePair(generatePrivateKey(), {}, { stateRoot: keccak256('0xbad') })
   await attack(
     () =>
-      w.as[EARNER].ledger.write.slashEquivocation([toStruct(outsider.ma), outsider.sa, toStruct(outsider.mb), outsider.sb]),
+      w.as[EARNER].ledger.write.slashEquivocation([
+        toStruct(outsider.ma),
+        outsider.sa,
+        toStruct(outsider.mb),
+        outsider.sb,
+      ]),
     'UnknownSigner',
   )
   // a vote by validator 1 paired with a vote by validator 2 is no equivocation
@@ -363,12 +444,24 @@ test('attack: slashing with same-root, forged, mismatched or cross-round votes',
   )
   const highS = { r: tampered.sa.r, vs: `0x${'7f'.padEnd(64, 'f')}` as Hex }
   await attack(
-    () => w.as[EARNER].ledger.write.slashEquivocation([toStruct(tampered.ma), highS, toStruct(tampered.mb), tampered.sb]),
+    () =>
+      w.as[EARNER].ledger.write.slashEquivocation([
+        toStruct(tampered.ma),
+        highS,
+        toStruct(tampered.mb),
+        tampered.sb,
+      ]),
     'InvalidSignature',
   )
   const other = await votePair(signerKey(1), {}, { round: 1, stateRoot: keccak256('0xbad') })
   await attack(
-    () => w.as[EARNER].ledger.write.slashEquivocation([toStruct(other.ma), other.sa, toStruct(other.mb), other.sb]),
+    () =>
+      w.as[EARNER].ledger.write.slashEquivocation([
+        toStruct(other.ma),
+        other.sa,
+        toStruct(other.mb),
+        other.sb,
+      ]),
     'NotSameEpochRound',
   )
   assert.is(await stakingBalance(), before)
@@ -404,19 +497,32 @@ test('fee split and withdrawal delay change only through the Timelock', async ()
 test('attack: re-entrancy through a hostile token is refused by the guard', async () => {
   const wallet = w.as[0]
   const deployer = wallet.address
-  const { walletClient } = await import('../deploy.ts').then((m) => m.connect(w.anvil.rpcUrl, w.anvil.accounts[0].privateKey))
+  const { walletClient } = await import('../deploy.ts').then((m) =>
+    m.connect(w.anvil.rpcUrl, w.anvil.accounts[0].privateKey),
+  )
   const deployed = async (abi: readonly unknown[], bytecode: Hex, args: unknown[]) => {
     const receipt = await w.mined(walletClient.deployContract({ abi, bytecode, args } as never))
     return receipt.contractAddress!
   }
   const reToken = await deployed(reentrantTokenAbi, reentrantTokenBytecode, [])
-  const ledger = await deployed(ledgerAbi, ledgerBytecode, [reToken, w.addresses.staking, deployer, DEFAULTS.feeSplit, 1n])
+  const ledger = await deployed(ledgerAbi, ledgerBytecode, [
+    reToken,
+    w.addresses.staking,
+    deployer,
+    DEFAULTS.feeSplit,
+    1n,
+  ])
   const write = (functionName: string, address: Address, abi: readonly unknown[], args: unknown[]) =>
     walletClient.writeContract({ address, abi, functionName, args } as never)
   const { encodeFunctionData } = await import('viem')
   const balances = async () => {
     const read = (a: Address) =>
-      w.publicClient.readContract({ address: reToken, abi: reentrantTokenAbi, functionName: 'balanceOf', args: [a] })
+      w.publicClient.readContract({
+        address: reToken,
+        abi: reentrantTokenAbi,
+        functionName: 'balanceOf',
+        args: [a],
+      })
     return [await read(ledger), await read(deployer)]
   }
   await w.mined(write('approve', reToken, reentrantTokenAbi, [ledger, 10n ** 24n]))
@@ -424,7 +530,12 @@ test('attack: re-entrancy through a hostile token is refused by the guard', asyn
 
   // deposit → token.transferFrom → ledger.deposit again
   let before = await balances()
-  await w.mined(write('arm', reToken, reentrantTokenAbi, [ledger, encodeFunctionData({ abi: ledgerAbi, functionName: 'deposit', args: [1n] })]))
+  await w.mined(
+    write('arm', reToken, reentrantTokenAbi, [
+      ledger,
+      encodeFunctionData({ abi: ledgerAbi, functionName: 'deposit', args: [1n] }),
+    ]),
+  )
   await expectRevert(write('deposit', ledger, ledgerAbi, [10n]), 'ReentrancyGuardReentrantCall')
   assert.equal(await balances(), before)
 
@@ -443,15 +554,25 @@ test('attack: re-entrancy through a hostile token is refused by the guard', asyn
     totals: [{ client: deployer, spent: 500n }],
   }
   const set = await w.activeSet()
-  const sigs = orderSignatures(set, await w.sign(message, quorum, openLedgerDomain({ chainId: w.anvil.chainId, ledger })))
+  const sigs = orderSignatures(
+    set,
+    await w.sign(message, quorum, openLedgerDomain({ chainId: w.anvil.chainId, ledger })),
+  )
   await w.mined(write('checkpoint', ledger, ledgerAbi, [toStruct(message), set, sigs]))
   const claimArgs = [500n, 500n, tree.proof(deployer)]
-  await w.mined(write('arm', reToken, reentrantTokenAbi, [ledger, encodeFunctionData({ abi: ledgerAbi, functionName: 'claim', args: claimArgs as never })]))
+  await w.mined(
+    write('arm', reToken, reentrantTokenAbi, [
+      ledger,
+      encodeFunctionData({ abi: ledgerAbi, functionName: 'claim', args: claimArgs as never }),
+    ]),
+  )
   before = await balances()
   await expectRevert(write('claim', ledger, ledgerAbi, claimArgs), 'ReentrancyGuardReentrantCall')
   assert.equal(await balances(), before)
   // disarmed, the same claim pays once
-  await w.mined(write('arm', reToken, reentrantTokenAbi, ['0x0000000000000000000000000000000000000000', '0x']))
+  await w.mined(
+    write('arm', reToken, reentrantTokenAbi, ['0x0000000000000000000000000000000000000000', '0x']),
+  )
   await w.mined(write('claim', ledger, ledgerAbi, claimArgs))
   assert.equal(await balances(), [before[0] - 500n, before[1] + 500n])
 })

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert'
 import { type Address, type Hex, parseEther } from 'viem'
 import { LedgerTree } from '../../consensus/merkle.ts'
 import { sortTotals } from '../typedData.ts'
-import { type World, createWorld, expectRevert, signerKey } from './helpers.ts'
+import { createWorld, expectRevert, signerKey, type World } from './helpers.ts'
 
 const SEEDS = [1, 2]
 const STEPS = 45
@@ -62,7 +62,11 @@ for (const seed of SEEDS) {
     const accounts = () => [...new Set([...CLIENTS, ...EARNERS])]
     const buildTree = () =>
       LedgerTree.build(
-        accounts().map((i) => ({ account: addr(i), earned: model.earned.get(i) ?? 0n, spent: model.spent.get(i) ?? 0n })),
+        accounts().map((i) => ({
+          account: addr(i),
+          earned: model.earned.get(i) ?? 0n,
+          spent: model.spent.get(i) ?? 0n,
+        })),
       )
 
     async function checkpoint() {
@@ -84,7 +88,10 @@ for (const seed of SEEDS) {
         model.earned.set(e, model.earned.get(e)! + share)
       })
       tree = await buildTree()
-      await w.checkpoint(await w.nextMessage({ stateRoot: tree.root, totals: sortTotals(changed) }), keys.slice(0, 3))
+      await w.checkpoint(
+        await w.nextMessage({ stateRoot: tree.root, totals: sortTotals(changed) }),
+        keys.slice(0, 3),
+      )
       model.epoch += 1n
     }
 
@@ -139,15 +146,25 @@ for (const seed of SEEDS) {
           if (free > 0n) {
             const amount = (free * BigInt(1 + rand(100))) / 100n
             await w.mined(w.as[c].ledger.write.requestWithdrawal([amount]))
-            model.pending.set(c, { amount, unlock: model.epoch + (await w.as[0].ledger.read.withdrawalDelayEpochs()) })
+            model.pending.set(c, {
+              amount,
+              unlock: model.epoch + (await w.as[0].ledger.read.withdrawalDelayEpochs()),
+            })
           }
         }
       }
       // invariants after every step
       const balance = await w.as[0].token.read.balanceOf([w.addresses.ledger])
-      assert.is(balance - startBalance, model.deposited - model.paidOut, `step ${step}: balance ≠ deposits − payouts`)
+      assert.is(
+        balance - startBalance,
+        model.deposited - model.paidOut,
+        `step ${step}: balance ≠ deposits − payouts`,
+      )
       assert.ok(model.paidOut <= model.deposited)
-      const [totalSpent, totalClaimed] = await Promise.all([w.as[0].ledger.read.totalSpent(), w.as[0].ledger.read.totalClaimed()])
+      const [totalSpent, totalClaimed] = await Promise.all([
+        w.as[0].ledger.read.totalSpent(),
+        w.as[0].ledger.read.totalClaimed(),
+      ])
       assert.ok(totalClaimed <= totalSpent, `step ${step}: claimed beyond spent`)
       for (const c of CLIENTS) {
         const [funded, spent] = await w.as[0].ledger.read.clientBalance([addr(c)])

@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { type Hex, keccak256 } from 'viem'
-import { type World, createWorld, expectRevert } from './helpers.ts'
+import { createWorld, expectRevert, type World } from './helpers.ts'
 
 let w: World
 let snap: Hex
@@ -31,13 +31,19 @@ test('create a Datanet, publish versions by owner and curator, read any version'
   const id = await createDatanet()
   assert.is(id, 1n)
   const d = await w.as[0].datanets.read.getDatanet([id])
-  assert.equal([d.owner, d.metadataCid, d.contributionType, d.versionCount], [w.as[OWNER].address, 'bafy-meta', 'text', 0])
+  assert.equal(
+    [d.owner, d.metadataCid, d.contributionType, d.versionCount],
+    [w.as[OWNER].address, 'bafy-meta', 'text', 0],
+  )
   assert.ok(await w.as[0].datanets.read.isCurator([id, w.as[CURATOR].address]))
   await w.mined(w.as[OWNER].datanets.write.publishVersion([id, 'bafy-v1', keccak256('0x01'), 10n]))
   await w.mined(w.as[CURATOR].datanets.write.publishVersion([id, 'bafy-v2', keccak256('0x02'), 25n]))
   const v1 = await w.as[0].datanets.read.getVersion([id, 1])
   const v2 = await w.as[0].datanets.read.getVersion([id, 2])
-  assert.equal([v1.manifestCid, v1.contributionsRoot, v1.contributionCount, v1.publisher], ['bafy-v1', keccak256('0x01'), 10n, w.as[OWNER].address])
+  assert.equal(
+    [v1.manifestCid, v1.contributionsRoot, v1.contributionCount, v1.publisher],
+    ['bafy-v1', keccak256('0x01'), 10n, w.as[OWNER].address],
+  )
   assert.equal([v2.manifestCid, v2.contributionCount, v2.publisher], ['bafy-v2', 25n, w.as[CURATOR].address])
   assert.ok(v2.publishedAt > 0n)
   assert.is((await w.as[0].datanets.read.getDatanet([id])).versionCount, 2)
@@ -47,30 +53,63 @@ test('create a Datanet, publish versions by owner and curator, read any version'
 
 test('only owner or curators publish; only the owner appoints curators; unknown ids revert', async () => {
   const id = await createDatanet()
-  await expectRevert(w.as[STRANGER].datanets.write.publishVersion([id, 'bafy', keccak256('0x01'), 1n]), 'NotCurator')
+  await expectRevert(
+    w.as[STRANGER].datanets.write.publishVersion([id, 'bafy', keccak256('0x01'), 1n]),
+    'NotCurator',
+  )
   await expectRevert(w.as[CURATOR].datanets.write.setCurator([id, w.as[STRANGER].address, true]), 'NotOwner')
   await w.mined(w.as[OWNER].datanets.write.setCurator([id, w.as[STRANGER].address, true]))
   await w.mined(w.as[STRANGER].datanets.write.publishVersion([id, 'bafy', keccak256('0x01'), 1n]))
   await w.mined(w.as[OWNER].datanets.write.setCurator([id, w.as[CURATOR].address, false]))
-  await expectRevert(w.as[CURATOR].datanets.write.publishVersion([id, 'bafy', keccak256('0x01'), 1n]), 'NotCurator')
+  await expectRevert(
+    w.as[CURATOR].datanets.write.publishVersion([id, 'bafy', keccak256('0x01'), 1n]),
+    'NotCurator',
+  )
   await expectRevert(w.as[OWNER].datanets.write.publishVersion([id, '', keccak256('0x01'), 1n]), 'EmptyField')
   await expectRevert(w.as[OWNER].datanets.write.createDatanet(['', 'text', []]), 'EmptyField')
   await expectRevert(w.as[0].datanets.read.getDatanet([99n]), 'UnknownDatanet')
   await expectRevert(w.as[0].datanets.read.getVersion([id, 0]), 'UnknownVersion')
   await expectRevert(w.as[0].datanets.read.getVersion([id, 5]), 'UnknownVersion')
-  await expectRevert(w.as[OWNER].datanets.write.publishVersion([99n, 'bafy', keccak256('0x01'), 1n]), 'UnknownDatanet')
+  await expectRevert(
+    w.as[OWNER].datanets.write.publishVersion([99n, 'bafy', keccak256('0x01'), 1n]),
+    'UnknownDatanet',
+  )
 })
 
 test('register a model trained on Datanet versions, update its price, retire it', async () => {
   const id = await createDatanet()
   await w.mined(w.as[OWNER].datanets.write.publishVersion([id, 'bafy-v1', keccak256('0x01'), 10n]))
   const m = w.as[OWNER].models.write
-  await w.mined(m.registerModel(['bafy-model', ['bafy-lora-a', 'bafy-lora-b'], [{ datanetId: id, version: 1 }], 100n, 300n]))
+  await w.mined(
+    m.registerModel([
+      'bafy-model',
+      ['bafy-lora-a', 'bafy-lora-b'],
+      [{ datanetId: id, version: 1 }],
+      100n,
+      300n,
+    ]),
+  )
   const modelId = await w.as[0].models.read.modelCount()
   let model = await w.as[0].models.read.getModel([modelId])
   assert.equal(
-    [model.owner, model.artifactCid, model.adapterCids, model.trainedOn, model.pricePerKInput, model.pricePerKOutput, model.retired],
-    [w.as[OWNER].address, 'bafy-model', ['bafy-lora-a', 'bafy-lora-b'], [{ datanetId: id, version: 1 }], 100n, 300n, false],
+    [
+      model.owner,
+      model.artifactCid,
+      model.adapterCids,
+      model.trainedOn,
+      model.pricePerKInput,
+      model.pricePerKOutput,
+      model.retired,
+    ],
+    [
+      w.as[OWNER].address,
+      'bafy-model',
+      ['bafy-lora-a', 'bafy-lora-b'],
+      [{ datanetId: id, version: 1 }],
+      100n,
+      300n,
+      false,
+    ],
   )
   await w.mined(m.updatePrice([modelId, 150n, 450n]))
   model = await w.as[0].models.read.getModel([modelId])
@@ -86,8 +125,14 @@ test('register a model trained on Datanet versions, update its price, retire it'
 test('models must name existing Datanet versions and a non-empty artifact', async () => {
   const id = await createDatanet()
   const m = w.as[OWNER].models.write
-  await expectRevert(m.registerModel(['bafy-model', [], [{ datanetId: id, version: 1 }], 1n, 1n]), 'UnknownDatanetVersion')
-  await expectRevert(m.registerModel(['bafy-model', [], [{ datanetId: 42n, version: 1 }], 1n, 1n]), 'UnknownDatanetVersion')
+  await expectRevert(
+    m.registerModel(['bafy-model', [], [{ datanetId: id, version: 1 }], 1n, 1n]),
+    'UnknownDatanetVersion',
+  )
+  await expectRevert(
+    m.registerModel(['bafy-model', [], [{ datanetId: 42n, version: 1 }], 1n, 1n]),
+    'UnknownDatanetVersion',
+  )
   await expectRevert(m.registerModel(['', [], [], 1n, 1n]), 'EmptyField')
   await expectRevert(m.registerModel(['bafy-model', [''], [], 1n, 1n]), 'EmptyField')
   await expectRevert(w.as[0].models.read.getModel([1n]), 'UnknownModel')

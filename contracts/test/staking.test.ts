@@ -1,10 +1,10 @@
 // Staking on a real anvil chain: register, add stake, unbond with a delay, slashing rights, governance.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type Hex, encodeAbiParameters, keccak256, parseEther, toHex } from 'viem'
+import { encodeAbiParameters, type Hex, keccak256, parseEther, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { DEFAULTS } from '../deploy.ts'
-import { MIN_STAKE, type World, createWorld, expectRevert, signerKey } from './helpers.ts'
+import { createWorld, expectRevert, MIN_STAKE, signerKey, type World } from './helpers.ts'
 
 let w: World
 let snap: Hex
@@ -33,7 +33,8 @@ const setType = [
   },
 ] as const
 
-const balances = () => Promise.all([w.addresses.staking, w.as[3].address].map((a) => w.as[0].token.read.balanceOf([a])))
+const balances = () =>
+  Promise.all([w.addresses.staking, w.as[3].address].map((a) => w.as[0].token.read.balanceOf([a])))
 
 async function impersonateTimelock() {
   await w.testClient.impersonateAccount({ address: w.addresses.timelock })
@@ -50,8 +51,13 @@ test('register: the active set, stakes and the committed hash read in one call',
   assert.is(total, 2n * MIN_STAKE)
   assert.is(await w.as[0].staking.read.totalActiveStake(), 2n * MIN_STAKE)
   assert.is(await w.as[0].staking.read.validatorSetHash(), keccak256(encodeAbiParameters(setType, [set])))
-  const [signer, stake, unbonding, , active, jailed, peerId] = await w.as[0].staking.read.getValidator([w.as[1].address])
-  assert.equal([signer, stake, unbonding, active, jailed, peerId], [set[0].signer, MIN_STAKE, 0n, true, false, toHex('peer-1')])
+  const [signer, stake, unbonding, , active, jailed, peerId] = await w.as[0].staking.read.getValidator([
+    w.as[1].address,
+  ])
+  assert.equal(
+    [signer, stake, unbonding, active, jailed, peerId],
+    [set[0].signer, MIN_STAKE, 0n, true, false, toHex('peer-1')],
+  )
   assert.is(await w.as[0].staking.read.stakerOf([signer]), w.as[1].address)
   assert.equal(await w.as[0].staking.read.activeStakers(), [w.as[1].address, w.as[2].address])
 })
@@ -66,7 +72,10 @@ test('attack: registrations that break the rules revert and move no tokens', asy
   await expectRevert(s.register([fresh, toHex('peer-3'), MIN_STAKE - 1n]), 'BelowMinimumStake')
   await expectRevert(s.register([taken, toHex('peer-3'), MIN_STAKE]), 'SignerTaken')
   await expectRevert(s.register([fresh, toHex('peer-1'), MIN_STAKE]), 'PeerIdTaken')
-  await expectRevert(s.register(['0x0000000000000000000000000000000000000000', toHex('peer-3'), MIN_STAKE]), 'InvalidSigner')
+  await expectRevert(
+    s.register(['0x0000000000000000000000000000000000000000', toHex('peer-3'), MIN_STAKE]),
+    'InvalidSigner',
+  )
   await expectRevert(s.register([fresh, '0x', MIN_STAKE]), 'InvalidPeerId')
   await expectRevert(w.as[1].staking.write.register([fresh, toHex('peer-9'), MIN_STAKE]), 'AlreadyRegistered')
   await expectRevert(s.addStake([1n]), 'NotRegistered')
@@ -97,7 +106,9 @@ test('unstake: partial above the minimum, full leaves the set, withdraw after th
   const [set, total] = await w.as[0].staking.read.activeValidators()
   assert.is(set.length, 1)
   assert.is(total, MIN_STAKE)
-  const [, stake, unbonding, unbondingEnd, active] = await w.as[0].staking.read.getValidator([w.as[1].address])
+  const [, stake, unbonding, unbondingEnd, active] = await w.as[0].staking.read.getValidator([
+    w.as[1].address,
+  ])
   assert.equal([stake, unbonding, active], [0n, 2n * MIN_STAKE, false])
   const before = await w.as[0].token.read.balanceOf([w.as[1].address])
   const args = await expectRevert(w.as[1].staking.write.withdraw(), 'UnbondingNotFinished')
@@ -119,7 +130,10 @@ test('only the Ledger slashes; only governance sets parameters', async () => {
   const asTimelock = await impersonateTimelock()
   await expectRevert(w.as[0].staking.simulate.setLedger([w.as[3].address], asTimelock), 'LedgerAlreadySet')
   await expectRevert(w.as[0].staking.simulate.setParameters([0n, 1n, 1, 10], asTimelock), 'InvalidParameter')
-  await expectRevert(w.as[0].staking.simulate.setParameters([1n, 1n, 10_001, 10], asTimelock), 'InvalidParameter')
+  await expectRevert(
+    w.as[0].staking.simulate.setParameters([1n, 1n, 10_001, 10], asTimelock),
+    'InvalidParameter',
+  )
   await expectRevert(w.as[0].staking.simulate.setParameters([1n, 1n, 1, 1], asTimelock), 'InvalidParameter')
   // cap the set at its current size: the next registration is refused
   await w.mined(w.as[0].staking.write.setParameters([MIN_STAKE, 60n, 500, 2], asTimelock))
