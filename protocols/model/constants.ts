@@ -18,9 +18,9 @@ export const PRESETS: Record<'tiny' | 'small', Preset> = {
   tiny: {
     vocabSize: 512,
     model: { contextSize: 8, embedDim: 24, hiddenSize: 160 },
-    steps: 600,
-    batchSize: 64,
-    learningRate: 4e-3,
+    steps: 1200,
+    batchSize: 32,
+    learningRate: 1e-2,
     maxTrainChars: 0,
   },
   small: {

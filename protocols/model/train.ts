@@ -47,7 +47,10 @@ export interface TrainingProgress {
 export interface TrainMetrics {
   steps: number
   trainTokens: number
+  /** Wall-clock seconds of the training loop. */
   seconds: number
+  /** CPU seconds of the process during the loop (what the loop costs on a machine shared with others). */
+  cpuSeconds: number
   tokensPerSec: number
   finalLoss: number
   heldOutTokens: number
@@ -209,7 +212,11 @@ interface LoopOptions {
   lora: LoraWeights | null
 }
 
-function trainLoop(model: TrainedModel, stream: Int32Array, o: LoopOptions): { seconds: number; finalLoss: number } {
+function trainLoop(
+  model: TrainedModel,
+  stream: Int32Array,
+  o: LoopOptions,
+): { seconds: number; cpuSeconds: number; finalLoss: number } {
   const { config } = model
   const k = config.contextSize
   const act = new Activations(config, o.batchSize, o.rank)
@@ -217,6 +224,7 @@ function trainLoop(model: TrainedModel, stream: Int32Array, o: LoopOptions): { s
   const dLogits = new Float32Array(o.batchSize * config.vocabSize)
   const adam = new Adam(o.params)
   const started = performance.now()
+  const cpuStarted = process.cpuUsage()
   let lossAvg = 0
   for (let step = 0; step < o.steps; step++) {
     for (let i = 0; i < o.batchSize; i++) {
@@ -236,7 +244,8 @@ function trainLoop(model: TrainedModel, stream: Int32Array, o: LoopOptions): { s
       o.onProgress({ step: step + 1, steps: o.steps, loss: lossAvg, tokensPerSec: ((step + 1) * o.batchSize) / seconds })
     }
   }
-  return { seconds: (performance.now() - started) / 1000, finalLoss: lossAvg }
+  const cpu = process.cpuUsage(cpuStarted)
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, finalLoss: lossAvg }
 }
 
 function clipGlobalNorm(grads: Float32Array[], maxNorm: number): void {
@@ -296,7 +305,7 @@ export function trainModel(docs: ModelDocument[], opts: TrainOptions = {}): { mo
   const model: TrainedModel = { config, tokenizer, weights: initWeights(config, rng) }
   const grads = zeroGrads(config)
   const keys = ['embed', 'hiddenW', 'hiddenB', 'outputW', 'outputB'] as const
-  const { seconds, finalLoss } = trainLoop(model, trainStream, {
+  const { seconds, cpuSeconds, finalLoss } = trainLoop(model, trainStream, {
     steps,
     batchSize,
     learningRate: opts.learningRate ?? preset.learningRate,
@@ -315,6 +324,7 @@ export function trainModel(docs: ModelDocument[], opts: TrainOptions = {}): { mo
       steps,
       trainTokens: steps * batchSize,
       seconds,
+      cpuSeconds,
       tokensPerSec: (steps * batchSize) / seconds,
       finalLoss,
       heldOutTokens: heldOutStream.length - 1,
@@ -339,6 +349,7 @@ export interface AdaptMetrics {
   steps: number
   trainTokens: number
   seconds: number
+  cpuSeconds: number
   tokensPerSec: number
   finalLoss: number
   heldOutTokens: number
@@ -365,7 +376,7 @@ export function trainAdapter(
   const adapter = initLora(config, rank, alpha, rng)
   const grads: LoraWeights = { ...initLora(config, rank, alpha, new Prng(0)) }
   const keys = ['hiddenA', 'hiddenB', 'outputA', 'outputB'] as const
-  const { seconds, finalLoss } = trainLoop(base, trainStream, {
+  const { seconds, cpuSeconds, finalLoss } = trainLoop(base, trainStream, {
     steps,
     batchSize,
     learningRate: opts.learningRate ?? ADAPTER_DEFAULTS.learningRate,
@@ -384,6 +395,7 @@ export function trainAdapter(
       steps,
       trainTokens: steps * batchSize,
       seconds,
+      cpuSeconds,
       tokensPerSec: (steps * batchSize) / seconds,
       finalLoss,
       heldOutTokens: heldOutStream.length - 1,

@@ -1,0 +1,300 @@
+// `openledger model train|adapt|generate` (and register|ls|show through hooks the node provides).
+// Training reads text from `--corpus` files or folders today; `--datanet ID[@v]` goes through
+// `deps.resolveDatanet`, which the node supplies once Datanets can be read locally.
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join, relative, resolve } from 'node:path'
+import type { Command } from 'commander'
+import type { DatanetRef, ModelDocument, TrainingProgress } from '../../../protocols/model/index.ts'
+import { ModelError, ModelErrorCode } from '../../../protocols/model/errors.ts'
+
+export interface ResolvedDatanet {
+  datanetId: string
+  /** The exact version read (the latest, when the reference named none). */
+  version: number
+  /** Accepted contributions in acceptance order. */
+  documents: ModelDocument[]
+}
+
+export interface ModelCommandDeps {
+  /** Reads a Datanet version's accepted contributions; absent until the node wires Datanets in. */
+  resolveDatanet?: (ref: { datanetId: string; version?: number }) => Promise<ResolvedDatanet>
+  /** Adds the folder to Helia and registers it on chain; returns the model id. */
+  registerModel?: (opts: { dir: string; priceIn: string; priceOut: string }) => Promise<{ modelId: string }>
+  listModels?: () => Promise<unknown[]>
+  showModel?: (modelId: string) => Promise<unknown>
+}
+
+/** Parses `ID[@version]`. */
+export function parseDatanetRef(text: string): { datanetId: string; version?: number } {
+  const at = text.lastIndexOf('@')
+  if (at < 0) return { datanetId: text }
+  const version = Number(text.slice(at + 1))
+  if (at === 0 || !Number.isInteger(version) || version < 0) {
+    throw new ModelError(
+      { code: ModelErrorCode.INVALID_ARGUMENT, argument: 'datanet', reason: 'expected ID or ID@VERSION' },
+      `--datanet ${text}: expected ID or ID@VERSION with a non-negative integer version`,
+    )
+  }
+  return { datanetId: text.slice(0, at), version }
+}
+
+const TEXT_FILE = /\.(txt|md|markdown|text)$/i
+
+/** Text files of a path: a file is one document; a folder gives its text files (recursive, sorted by path). */
+export async function readCorpus(paths: string[]): Promise<ModelDocument[]> {
+  const docs: ModelDocument[] = []
+  for (const p of paths) {
+    const root = resolve(p)
+    let info: Awaited<ReturnType<typeof stat>>
+    try {
+      info = await stat(root)
+    } catch {
+      throw new ModelError({ code: ModelErrorCode.FILE_MISSING, file: p }, `--corpus ${p}: no such file or folder`)
+    }
+    if (info.isFile()) {
+      docs.push({ id: p, text: await readFile(root, 'utf8') })
+      continue
+    }
+    const files: string[] = []
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const full = join(dir, entry.name)
+        if (entry.isDirectory()) await walk(full)
+        else if (entry.isFile() && TEXT_FILE.test(entry.name)) files.push(full)
+      }
+    }
+    await walk(root)
+    files.sort()
+    for (const f of files) docs.push({ id: relative(root, f), text: await readFile(f, 'utf8') })
+  }
+  return docs
+}
+
+async function gatherDocuments(
+  opts: { corpus?: string[]; datanet?: string[] },
+  deps: ModelCommandDeps,
+): Promise<{ documents: ModelDocument[]; datanets: DatanetRef[] }> {
+  const documents: ModelDocument[] = []
+  const datanets: DatanetRef[] = []
+  for (const text of opts.datanet ?? []) {
+    const ref = parseDatanetRef(text)
+    if (!deps.resolveDatanet) {
+      throw new ModelError(
+        { code: ModelErrorCode.DATANET_RESOLUTION_UNAVAILABLE, datanet: text },
+        `--datanet ${text}: Datanet resolution is not configured in this build; use --corpus DIR|FILE`,
+      )
+    }
+    const resolved = await deps.resolveDatanet(ref)
+    datanets.push({ datanetId: resolved.datanetId, version: resolved.version })
+    for (const d of resolved.documents) documents.push({ id: `${resolved.datanetId}@${resolved.version}/${d.id}`, text: d.text })
+  }
+  if (opts.corpus?.length) documents.push(...(await readCorpus(opts.corpus)))
+  if (!opts.corpus?.length && !opts.datanet?.length) {
+    throw new ModelError(
+      { code: ModelErrorCode.INVALID_ARGUMENT, argument: 'corpus', reason: 'no training text given' },
+      'give the training text with --datanet ID[@v] or --corpus DIR|FILE',
+    )
+  }
+  return { documents, datanets }
+}
+
+/** A cli-progress bar on stderr showing step, loss and tokens/s; silent when quiet or not a TTY. */
+async function progressBar(label: string, quiet: boolean | undefined) {
+  if (quiet || !process.stderr.isTTY) return { update: (_p: TrainingProgress) => {}, stop: () => {} }
+  const { SingleBar, Presets } = (await import('cli-progress')).default
+  const bar = new SingleBar(
+    {
+      format: `${label} |{bar}| step {value}/{total} | loss {loss} | {tps} tok/s | eta {eta_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  )
+  let started = false
+  return {
+    update: (p: TrainingProgress) => {
+      if (!started) {
+        bar.start(p.steps, 0, { loss: '-', tps: '-' })
+        started = true
+      }
+      bar.update(p.step, { loss: p.loss.toFixed(3), tps: Math.round(p.tokensPerSec) })
+    },
+    stop: () => {
+      if (started) bar.stop()
+    },
+  }
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+function positive(name: string) {
+  return (v: string): number => {
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 0) throw new ModelError({ code: ModelErrorCode.INVALID_ARGUMENT, argument: name, reason: 'not a number' }, `--${name} ${v} is not a non-negative number`)
+    return n
+  }
+}
+
+export function registerModelCommands(program: Command, deps: ModelCommandDeps = {}): Command {
+  const model = program.command('model').description('train, adapt, run and register small language models')
+
+  model
+    .command('train')
+    .description('train a small language model from Datanets or text files and write an ONNX model folder')
+    .option('--datanet <ID[@v]>', 'Datanet (and version) to train on; repeatable', collect)
+    .option('--corpus <path>', 'text file or folder of .txt/.md files to train on; repeatable', collect)
+    .requiredOption('--out <dir>', 'output model folder')
+    .option('--preset <name>', 'tiny (seconds, what tests use) or small (minutes)', 'tiny')
+    .option('--seed <n>', 'random seed (training is deterministic for a seed)', positive('seed'), 1)
+    .option('--steps <n>', 'override the preset number of steps', positive('steps'))
+    .option('--quiet', 'no progress bar')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts) => {
+      const m = await import('../../../protocols/model/index.ts')
+      const { documents, datanets } = await gatherDocuments(opts, deps)
+      const bar = await progressBar('train', opts.quiet)
+      let result: ReturnType<typeof m.trainModel>
+      try {
+        result = m.trainModel(documents, { preset: opts.preset, seed: opts.seed, steps: opts.steps, onProgress: bar.update })
+      } finally {
+        bar.stop()
+      }
+      const { metrics } = result
+      const out = resolve(opts.out)
+      const manifest = await m.saveModel(out, result.model, {
+        datanets,
+        training: {
+          preset: opts.preset,
+          seed: opts.seed,
+          steps: metrics.steps,
+          valPerplexity: metrics.valPerplexity,
+          unigramPerplexity: metrics.unigramPerplexity,
+        },
+      })
+      if (opts.json) process.stdout.write(`${JSON.stringify({ dir: out, metrics, manifest })}\n`)
+      else {
+        process.stdout.write(
+          `model written to ${out}\n` +
+            `  ${metrics.steps} steps, ${metrics.trainTokens} tokens in ${metrics.seconds.toFixed(1)} s (${Math.round(metrics.tokensPerSec)} tokens/s)\n` +
+            `  held-out perplexity ${metrics.valPerplexity.toFixed(2)} (unigram baseline ${metrics.unigramPerplexity.toFixed(2)}, ${metrics.heldOutTokens} tokens)\n`,
+        )
+      }
+    })
+
+  model
+    .command('adapt')
+    .description('train a LoRA adapter on a Datanet with the base model frozen')
+    .requiredOption('--base <dir>', 'base model folder')
+    .option('--datanet <ID[@v]>', 'Datanet (and version) to adapt to; repeatable', collect)
+    .option('--corpus <path>', 'text file or folder to adapt to; repeatable', collect)
+    .requiredOption('--rank <r>', 'LoRA rank', positive('rank'))
+    .option('--alpha <a>', 'LoRA alpha (scale = alpha / rank); default 2 × rank', positive('alpha'))
+    .requiredOption('--out <dir>', 'adapter folder (e.g. BASE/adapters/NAME)')
+    .option('--seed <n>', 'random seed', positive('seed'), 1)
+    .option('--steps <n>', 'training steps', positive('steps'))
+    .option('--quiet', 'no progress bar')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts) => {
+      const m = await import('../../../protocols/model/index.ts')
+      const base = await m.loadModel(resolve(opts.base))
+      const { documents, datanets } = await gatherDocuments(opts, deps)
+      const bar = await progressBar('adapt', opts.quiet)
+      let result: ReturnType<typeof m.trainAdapter>
+      try {
+        result = m.trainAdapter(base, documents, {
+          rank: opts.rank,
+          alpha: opts.alpha ?? 2 * opts.rank,
+          seed: opts.seed,
+          steps: opts.steps,
+          onProgress: bar.update,
+        })
+      } finally {
+        bar.stop()
+      }
+      const { metrics } = result
+      const out = resolve(opts.out)
+      const config = await m.saveAdapter(out, result.adapter, { config: base.config, baseWeightsCid: base.manifest.files[m.FILES.weights] }, {
+        datanets,
+        training: { seed: opts.seed, steps: metrics.steps, basePerplexity: metrics.basePerplexity, adaptedPerplexity: metrics.adaptedPerplexity },
+      })
+      if (opts.json) process.stdout.write(`${JSON.stringify({ dir: out, metrics, config })}\n`)
+      else {
+        process.stdout.write(
+          `adapter written to ${out}\n` +
+            `  rank ${result.adapter.rank}, ${metrics.steps} steps in ${metrics.seconds.toFixed(1)} s (${Math.round(metrics.tokensPerSec)} tokens/s)\n` +
+            `  held-out perplexity on its Datanet: ${metrics.basePerplexity.toFixed(2)} base → ${metrics.adaptedPerplexity.toFixed(2)} with adapter\n`,
+        )
+      }
+    })
+
+  model
+    .command('generate')
+    .description('generate text with onnxruntime from a model folder')
+    .requiredOption('--dir <dir>', 'model folder')
+    .option('--adapter <name|dir>', 'adapter name under DIR/adapters, or an adapter folder')
+    .requiredOption('--prompt <text>', 'prompt')
+    .option('--max-tokens <n>', 'maximum tokens to generate', positive('max-tokens'), 64)
+    .option('--temperature <t>', '0 is greedy', positive('temperature'), 0)
+    .option('--top-p <p>', 'nucleus mass kept when sampling', positive('top-p'), 1)
+    .option('--seed <n>', 'sampling seed', positive('seed'), 0)
+    .option('--stop <text>', 'stop string; repeatable', collect)
+    .option('--json', 'print the result as JSON')
+    .action(async (opts) => {
+      const { OnnxLanguageModel } = await import('../../../protocols/model/index.ts')
+      const lm = await OnnxLanguageModel.load(resolve(opts.dir))
+      try {
+        const adapter = opts.adapter ? (await lm.loadAdapter(opts.adapter)).weights : null
+        const result = await lm.generate(opts.prompt, {
+          maxTokens: opts.maxTokens,
+          temperature: opts.temperature,
+          topP: opts.topP,
+          seed: opts.seed,
+          stop: opts.stop,
+          adapter,
+        })
+        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`)
+        else process.stdout.write(`${opts.prompt}${result.text}\n`)
+      } finally {
+        await lm.release()
+      }
+    })
+
+  const notConfigured = (what: string): never => {
+    throw new ModelError(
+      { code: ModelErrorCode.INVALID_ARGUMENT, argument: what, reason: 'not configured' },
+      `model ${what}: the model registry is not configured in this build`,
+    )
+  }
+
+  model
+    .command('register')
+    .description('add a model folder to Helia and register it in the ModelRegistry; prints the model id')
+    .requiredOption('--dir <dir>', 'model folder')
+    .requiredOption('--price-in <x>', 'price per input token (OPEN)')
+    .requiredOption('--price-out <y>', 'price per output token (OPEN)')
+    .action(async (opts) => {
+      if (!deps.registerModel) notConfigured('register')
+      const { loadModel } = await import('../../../protocols/model/index.ts')
+      await loadModel(resolve(opts.dir)) // refuse corrupted or unknown files before anything is published
+      const { modelId } = await deps.registerModel!({ dir: resolve(opts.dir), priceIn: opts.priceIn, priceOut: opts.priceOut })
+      process.stdout.write(`${modelId}\n`)
+    })
+
+  model
+    .command('ls')
+    .description('list registered models')
+    .action(async () => {
+      if (!deps.listModels) notConfigured('ls')
+      process.stdout.write(`${JSON.stringify(await deps.listModels!(), null, 2)}\n`)
+    })
+
+  model
+    .command('show <modelId>')
+    .description('show one registered model')
+    .action(async (modelId: string) => {
+      if (!deps.showModel) notConfigured('show')
+      process.stdout.write(`${JSON.stringify(await deps.showModel!(modelId), null, 2)}\n`)
+    })
+
+  return model
+}
