@@ -8,7 +8,7 @@ export interface MetricsSources {
 
 export function createMetrics() {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'openledger_process_' })
+  collectDefaultMetrics({ register: registry, prefix: 'openledger_' })
   const gossipMessages = new Counter({
     name: 'openledger_gossip_messages_total',
     help: 'Gossip messages received, by topic and validation result (accept, ignore, reject)',

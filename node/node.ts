@@ -92,10 +92,7 @@ export class OpenLedgerNode {
     }
     this.network = network
     const libp2p = network.libp2p
-    this.metrics.bind({
-      connectedPeers: () => libp2p.getPeers().length,
-      routingTableSize: () => libp2p.services.dht.routingTable.size,
-    })
+    this.metrics.bind({ connectedPeers: () => libp2p.getPeers().length, routingTableSize: () => this.routingTableSize() })
 
     this.gossip = new GossipRouter(libp2p.services.pubsub, this.metrics, log.child({ module: 'gossip' }))
     const domain = openLedgerDomain({ chainId: config.chain_id, ledger: config.ledger_address ?? zeroAddress })
@@ -117,6 +114,12 @@ export class OpenLedgerNode {
     this.ready = true
   }
 
+  /** kad-dht's routing table is public on the implementation but not on its exported interface. */
+  routingTableSize(): number {
+    const dht = this.network?.libp2p.services.dht as unknown as { routingTable?: { size: number } } | undefined
+    return dht?.routingTable?.size ?? 0
+  }
+
   listenAddresses(): string[] {
     if (!this.network) return []
     return this.network.libp2p.getMultiaddrs().map((ma) => ma.toString())
@@ -134,9 +137,9 @@ export class OpenLedgerNode {
       network: libp2p
         ? {
             connectedPeers: libp2p.getPeers().length,
-            dhtRoutingTableSize: libp2p.services.dht.routingTable.size,
+            dhtRoutingTableSize: this.routingTableSize(),
             gossipTopics: Object.fromEntries(
-              libp2p.services.pubsub.getTopics().map((t) => [t, libp2p.services.pubsub.getMeshPeers(t).length]),
+              libp2p.services.pubsub.getTopics().map((t) => [t, { subscribers: libp2p.services.pubsub.getSubscribers(t).length }]),
             ),
           }
         : null,

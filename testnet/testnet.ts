@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Anvil, startAnvil } from './anvil.ts'
+import { deployForTestnet } from './deploy.ts'
 import { findFreePortRange } from './ports.ts'
 import { type Managed, runCli, spawnCli } from './processes.ts'
 import { getJson, waitFor } from './wait.ts'
@@ -19,8 +20,8 @@ export interface TestnetOptions {
   readyTimeoutMs?: number
   /** extra config flags for every node */
   extraArgs?: string[]
-  /** deploys the contracts on the fresh chain and returns config keys (e.g. ledger_address) */
-  deploy?: (anvil: Anvil) => Promise<Record<string, string>>
+  /** deploy the contracts on the fresh chain and give their addresses to every node (default true) */
+  deployContracts?: boolean
 }
 
 export interface TestnetNode {
@@ -61,7 +62,7 @@ export class Testnet {
     this.basePort = this.opts.basePort ?? (await findFreePortRange(2 * nodes))
     // HD index 0 deploys; node i uses index i + 1, so every node has gas and a known key.
     this.anvil = await startAnvil({ accounts: nodes + 1 })
-    if (this.opts.deploy) this.contracts = await this.opts.deploy(this.anvil)
+    if (this.opts.deployContracts !== false) this.contracts = await deployForTestnet(this.anvil.rpcUrl, this.anvil.accounts[0]!.privateKey)
 
     this.nodes.push(...(await Promise.all(Array.from({ length: nodes }, (_, i) => this.initNode(i)))))
     for (const node of this.nodes) this.launch(node)

@@ -12,13 +12,16 @@ export class DatabaseError extends OpenLedgerError<{ code: 'DB_LOCKED' | 'DB_SCH
 export const SCHEMA_VERSION = 1
 
 export type RootLevel = Level<Uint8Array, Uint8Array>
-type Sub<K, V> = ReturnType<RootLevel['sublevel']> & { __k?: K; __v?: V }
+export type RepositoryLevel = ReturnType<typeof repositoriesOf>
+function repositoriesOf(root: RootLevel) {
+  return root.sublevel<Uint8Array, Uint8Array>('r', { keyEncoding: 'view', valueEncoding: 'view' })
+}
 
 export class NodeDatabase {
   readonly root: RootLevel
   readonly blocks: Level<string, Uint8Array>
   readonly datastore: Level<string, Uint8Array>
-  readonly repositories: Sub<Uint8Array, Uint8Array>
+  readonly repositories: RepositoryLevel
   readonly meta: Repository<string, unknown>
 
   private constructor(root: RootLevel) {
@@ -26,7 +29,7 @@ export class NodeDatabase {
     // blockstore-level / datastore-level take a Level; a sublevel has the same interface.
     this.blocks = root.sublevel<string, Uint8Array>('b', { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Level<string, Uint8Array>
     this.datastore = root.sublevel<string, Uint8Array>('d', { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Level<string, Uint8Array>
-    this.repositories = root.sublevel<Uint8Array, Uint8Array>('r', { keyEncoding: 'view', valueEncoding: 'view' })
+    this.repositories = repositoriesOf(root)
     this.meta = Repository.json<unknown>(this, Bucket.meta)
   }
 

@@ -115,7 +115,7 @@ test('start serves the API and stops cleanly on SIGTERM', async () => {
     assert.equal(await getJson(`http://127.0.0.1:${base + 1}/healthz`), { status: 'ok' })
     const res = await fetch(`http://127.0.0.1:${base + 1}/v1/nothing`)
     assert.is(res.status, 404)
-    assert.is((await res.json()).error, 'NOT_FOUND')
+    assert.is(((await res.json()) as { error: string }).error, 'NOT_FOUND')
     assert.is(await node.stop('SIGTERM'), 0)
   } finally {
     await node.stop('SIGKILL')

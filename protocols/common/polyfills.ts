@@ -1,6 +1,6 @@
 // libp2p 3 and Helia 7 call Promise.withResolvers, which Node 20 lacks (it arrived in Node 22).
 // Every entry point (CLI, tests, benchmarks) loads this module before anything else.
-if (typeof Promise.withResolvers !== 'function') {
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
   Object.defineProperty(Promise, 'withResolvers', {
     configurable: true,
     writable: true,

@@ -89,7 +89,7 @@ export class StatusService implements Startable {
     const { peerId, signer, domain, version, apiUrl } = this.init
     const message = { peerId: peerId.toString(), account: signer.address, version, apiUrl, timestamp: BigInt(timestamp) }
     const signature = await signer.signTypedData({ domain, types: nodeStatusTypes, primaryType: 'NodeStatus', message })
-    return NodeStatus.encode({ ...message, account: hexToBytes(signer.address), signature: hexToBytes(signature) })
+    return NodeStatus.encode({ ...message, account: Uint8Array.from(hexToBytes(signer.address)), signature: Uint8Array.from(hexToBytes(signature)) })
   }
 
   /** Publishes a fresh status; returns how many peers it was sent to (0 before the mesh forms). */

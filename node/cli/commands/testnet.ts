@@ -53,4 +53,17 @@ export function registerTestnetCommands(program: Command): void {
         process.on('SIGTERM', stop)
       })
     })
+  testnet
+    .command('prepare')
+    .description('deploy the contracts on an existing chain and write N node data dirs (for docker compose)')
+    .option('--nodes <n>', 'number of nodes', '4')
+    .requiredOption('--dir <dir>', 'where the node data dirs go')
+    .requiredOption('--rpc <url>', 'JSON-RPC URL of the chain (its dev accounts pay for the deployment)')
+    .option('--bootstrap-host <host>', 'host name under which node 0 is reachable', '127.0.0.1')
+    .action(async (opts: { nodes: string; dir: string; rpc: string; bootstrapHost: string }) => {
+      const nodes = intOption('nodes', opts.nodes, 1, 64)
+      const { prepareTestnet } = await import('../../../testnet/prepare.ts')
+      const result = await prepareTestnet({ nodes, dir: resolve(opts.dir), rpcUrl: opts.rpc, bootstrapHost: opts.bootstrapHost })
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    })
 }
