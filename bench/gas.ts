@@ -6,6 +6,7 @@
 // Checkpoint gas is measured with every validator signing (the worst case) for 4, 16, 64 and 128
 // validators; the per-signer figure is the least-squares slope, the base its intercept.
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { type Address, encodePacked, getAddress, type Hex, keccak256, parseEther, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { LedgerTree, SortedMerkleTree } from '../consensus/merkle.ts'
@@ -299,5 +300,6 @@ function leastSquares(points: number[][]) {
 }
 
 function anvilVersion(): string {
-  return '1.7.1'
+  const require = createRequire(import.meta.url)
+  return (require('@foundry-rs/anvil/package.json') as { version: string }).version
 }
