@@ -11,14 +11,22 @@
 // some code lines). Reported: precision and recall of the top-3 entries against the truth, and the share
 // of attributed weight that went to copy-cats; baselines in the same run: attributing each output to the
 // contributions with most shared 8-token windows (no rarity, no earliest-wins).
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type Contribution, DEFAULT_PARAMS, attribute, buildCorpus, buildIndex, tokenize } from '../protocols/attribution/index.ts'
+import {
+  attribute,
+  buildCorpus,
+  buildIndex,
+  type Contribution,
+  DEFAULT_PARAMS,
+  tokenize,
+} from '../protocols/attribution/index.ts'
 
 const quick = process.argv.includes('--quick')
 const OUTPUTS = quick ? 150 : 500
 const DATA = '../../shared/data'
-const BOILERPLATE = 'Submitted to the OpenLedger Datanet under the Creative Commons Attribution 4.0 licence by its author.'
+const BOILERPLATE =
+  'Submitted to the OpenLedger Datanet under the Creative Commons Attribution 4.0 licence by its author.'
 const COMMON = [
   'I pray you',
   'my good lord',
@@ -48,7 +56,8 @@ function rng(seed: number): () => number {
 }
 const r = rng(77)
 const pick = <T>(a: readonly T[]): T => a[r() % a.length]
-const addr = (tag: number, i: number) => `0x${tag.toString(16).padStart(8, '0')}${i.toString(16).padStart(32, '0')}`
+const addr = (tag: number, i: number) =>
+  `0x${tag.toString(16).padStart(8, '0')}${i.toString(16).padStart(32, '0')}`
 const words = (s: string) => s.split(/\s+/).filter((w) => w.length > 0)
 
 async function originals(): Promise<string[]> {
@@ -278,7 +287,13 @@ async function main() {
       queryP50Ms: round(latencies[Math.floor(latencies.length / 2)], 3),
       queryP99Ms: round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))], 3),
     },
-    top3: { precision: round(precision), recall: round(recall), truePositives: tp, predicted, truth: truthTotal },
+    top3: {
+      precision: round(precision),
+      recall: round(recall),
+      truePositives: tp,
+      predicted,
+      truth: truthTotal,
+    },
     weight: {
       copycatShare: round(copycatShare, 5),
       truthShare: round(truthWeight / attributedWeight, 5),
@@ -289,7 +304,11 @@ async function main() {
       precision: round(baseTp / basePredicted),
       recall: round(baseTp / truthTotal),
     },
-    targets: { precisionAtLeast0_95: precision >= 0.95, recallAtLeast0_9: recall >= 0.9, copycatsAtMost1Percent: copycatShare <= 0.01 },
+    targets: {
+      precisionAtLeast0_95: precision >= 0.95,
+      recallAtLeast0_9: recall >= 0.9,
+      copycatsAtMost1Percent: copycatShare <= 0.01,
+    },
   }
   console.log(JSON.stringify(result, null, 2))
   await mkdir('results', { recursive: true })

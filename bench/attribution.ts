@@ -6,17 +6,17 @@
 // tinyshakespeare and rust-book text (tokenized) first, then text from a word-bigram Markov chain trained on
 // it, cut into ~2,000-token contributions. A small repetitive corpus (copies of one passage) is also
 // timed to show why a sort-based build is not an option for Datanets.
-import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   type AttributionIndex,
-  type Corpus,
-  DEFAULT_PARAMS,
-  INDEX_FILE,
   attribute,
   buildIndex,
+  type Corpus,
   corpusFromTokens,
+  DEFAULT_PARAMS,
+  INDEX_FILE,
   indexBytesPerToken,
   loadIndex,
   saveIndex,
@@ -44,7 +44,8 @@ function rng(seed: number): () => number {
 async function realTexts(): Promise<string[]> {
   const texts = [await readFile(`${DATA}/tinyshakespeare/input.txt`, 'utf8')]
   const dir = `${DATA}/rust-book/src`
-  for (const f of (await readdir(dir)).sort()) if (f.endsWith('.md')) texts.push(await readFile(join(dir, f), 'utf8'))
+  for (const f of (await readdir(dir)).sort())
+    if (f.endsWith('.md')) texts.push(await readFile(join(dir, f), 'utf8'))
   return texts
 }
 
@@ -96,7 +97,8 @@ async function naturalCorpus(target: number) {
     list.push({ id: `c${list.length}`, contributor: addr(1 + (list.length % 500)), tokens: take })
     total += take.length + 1
   }
-  for (const s of streams) for (let off = 0; off < s.length && total < target; off += 2000) push(s.subarray(off, off + 2000))
+  for (const s of streams)
+    for (let off = 0; off < s.length && total < target; off += 2000) push(s.subarray(off, off + 2000))
   while (total < target) push(generate(r, 1000 + (r() % 2000), r()))
   return { corpus: corpusFromTokens(list), generate, r }
 }
@@ -140,7 +142,8 @@ function linearScanSpans(corpus: Corpus, q: Uint32Array, minSpan: number) {
   }
   const spans: { start: number; end: number; count: number; earliest: number }[] = []
   for (let i = 0; i < m; i++) {
-    if (L[i] >= minSpan && (i === 0 || L[i] > L[i - 1] - 1)) spans.push({ start: i, end: i + L[i], count: 0, earliest: -1 })
+    if (L[i] >= minSpan && (i === 0 || L[i] > L[i - 1] - 1))
+      spans.push({ start: i, end: i + L[i], count: 0, earliest: -1 })
   }
   const byFirst = new Map<number, typeof spans>()
   for (const s of spans) {
@@ -170,7 +173,12 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (x: number, d = 3) => Number(x.toFixed(d))
 
-function makeQueries(corpus: Corpus, generate: ReturnType<typeof markov>, r: () => number, count: number): Uint32Array[] {
+function makeQueries(
+  corpus: Corpus,
+  generate: ReturnType<typeof markov>,
+  r: () => number,
+  count: number,
+): Uint32Array[] {
   const qs: Uint32Array[] = []
   for (let k = 0; k < count; k++) {
     const q = new Uint32Array(QUERY_TOKENS)
@@ -271,7 +279,9 @@ async function main() {
 
   // Repetitive corpus: 20 copies of one 500-token passage.
   const passage = corpus.tokens.subarray(0, 500)
-  const rep = corpusFromTokens(Array.from({ length: 20 }, (_, i) => ({ id: `r${i}`, contributor: addr(i + 1), tokens: passage })))
+  const rep = corpusFromTokens(
+    Array.from({ length: 20 }, (_, i) => ({ id: `r${i}`, contributor: addr(i + 1), tokens: passage })),
+  )
   s = performance.now()
   buildIndex(rep)
   const repSais = (performance.now() - s) / 1000
@@ -298,7 +308,11 @@ async function main() {
       engine: 'SA-IS (dense ids, packed type bits) + vocabulary compaction + block minima',
       seconds: round(best),
       tokensPerSec: Math.round(buildRate),
-      naive: { method: 'comparison sort of suffixes (TypedArray.sort)', seconds: round(naiveBest), tokensPerSec: Math.round(naiveRate) },
+      naive: {
+        method: 'comparison sort of suffixes (TypedArray.sort)',
+        seconds: round(naiveBest),
+        tokensPerSec: Math.round(naiveRate),
+      },
       ratio: round(buildRate / naiveRate, 2),
       identicalSuffixArrays: identical,
       runs,
@@ -319,7 +333,8 @@ async function main() {
       cpuP50Ms: round(percentile(cpu, 50)),
       cpuP99Ms: round(percentile(cpu, 99)),
       linearScan: {
-        method: 'one pass over the corpus per query for match lengths, one more for counts (spans only, no scoring)',
+        method:
+          'one pass over the corpus per query for match lengths, one more for counts (spans only, no scoring)',
         outputs: linLat.length,
         p50Ms: round(percentile(linLat, 50)),
         p99Ms: round(percentile(linLat, 99)),

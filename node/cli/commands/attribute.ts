@@ -2,15 +2,15 @@
 // inference node and the validators call, run against an index built from a directory of text files
 // (--corpus), a persisted index (--index), or a Datanet version (--datanet, through the resolver the node
 // passes in once Datanets persist their indexes).
-import { readFile, readdir, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import {
   type AttributionIndex,
   type AttributionResult,
-  type Contribution,
   buildCorpus,
   buildIndex,
+  type Contribution,
   loadIndex,
   saveIndex,
 } from '../../../protocols/attribution/index.ts'
@@ -61,7 +61,10 @@ export async function contributionsFromDirectory(dir: string): Promise<Contribut
     try {
       contributors = JSON.parse(await readFile(join(dir, CONTRIBUTORS_FILE), 'utf8'))
     } catch {
-      throw new ConfigError({ code: 'CONFIG_INVALID', key: 'corpus' }, `--corpus: ${CONTRIBUTORS_FILE} is not valid JSON`)
+      throw new ConfigError(
+        { code: 'CONFIG_INVALID', key: 'corpus' },
+        `--corpus: ${CONTRIBUTORS_FILE} is not valid JSON`,
+      )
     }
   }
   const out: Contribution[] = []
@@ -69,7 +72,11 @@ export async function contributionsFromDirectory(dir: string): Promise<Contribut
     if (name === CONTRIBUTORS_FILE || name.startsWith('.')) continue
     const path = join(dir, name)
     if (!(await stat(path)).isFile()) continue
-    out.push({ id: name, contributor: contributors[name] ?? ZERO_ADDRESS, text: await readFile(path, 'utf8') })
+    out.push({
+      id: name,
+      contributor: contributors[name] ?? ZERO_ADDRESS,
+      text: await readFile(path, 'utf8'),
+    })
   }
   return out
 }
@@ -79,7 +86,10 @@ export function parseDatanetRef(ref: string): DatanetRef {
   const id = at >= 0 ? ref.slice(0, at) : ref
   const version = at >= 0 ? ref.slice(at + 1) : null
   if (!id || version === '') {
-    throw new ConfigError({ code: 'CONFIG_INVALID', key: 'datanet' }, `--datanet: expected ID or ID@version, got "${ref}"`)
+    throw new ConfigError(
+      { code: 'CONFIG_INVALID', key: 'datanet' },
+      `--datanet: expected ID or ID@version, got "${ref}"`,
+    )
   }
   return { id, version }
 }
@@ -87,7 +97,10 @@ export function parseDatanetRef(ref: string): DatanetRef {
 async function openIndex(opts: Options, deps: AttributeCommandDeps): Promise<AttributionIndex> {
   const sources = [opts.corpus, opts.index, opts.datanet].filter((x) => x !== undefined)
   if (sources.length !== 1) {
-    throw new ConfigError({ code: 'CONFIG_INVALID', key: 'corpus' }, 'give exactly one of --corpus DIR, --index DIR, --datanet ID[@version]')
+    throw new ConfigError(
+      { code: 'CONFIG_INVALID', key: 'corpus' },
+      'give exactly one of --corpus DIR, --index DIR, --datanet ID[@version]',
+    )
   }
   if (opts.corpus !== undefined) {
     const index = buildIndex(buildCorpus(await contributionsFromDirectory(resolve(opts.corpus))))
@@ -143,7 +156,11 @@ export function formatHuman(text: string, result: AttributionResult, ansi: boole
   ])
   const header = ['weight', 'ppm', 'contributor', 'contribution', 'spans']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()
   lines.push(fmt(header))
   for (const r of rows) lines.push(fmt(r))
   lines.push(`unattributed: ${pct(result.unattributedPpm)} (${result.unattributedPpm} ppm)`)
@@ -168,7 +185,10 @@ export function registerAttributeCommand(program: Command, deps: AttributeComman
     .action(async (words: string[], opts: Options) => {
       const out = deps.stdout ?? process.stdout
       if (opts.file !== undefined && words.length > 0) {
-        throw new ConfigError({ code: 'CONFIG_INVALID', key: 'file' }, 'give the text either as arguments or with --file, not both')
+        throw new ConfigError(
+          { code: 'CONFIG_INVALID', key: 'file' },
+          'give the text either as arguments or with --file, not both',
+        )
       }
       let text: string
       if (opts.file !== undefined) {
@@ -178,12 +198,19 @@ export function registerAttributeCommand(program: Command, deps: AttributeComman
           throw new ConfigError({ code: 'CONFIG_INVALID', key: 'file' }, `--file: cannot read ${opts.file}`)
         }
       } else if (words.length > 0) text = words.join(' ')
-      else throw new ConfigError({ code: 'CONFIG_INVALID', key: 'text' }, 'nothing to attribute: give TEXT or --file F')
+      else
+        throw new ConfigError(
+          { code: 'CONFIG_INVALID', key: 'text' },
+          'nothing to attribute: give TEXT or --file F',
+        )
       const overrides: { topK?: number } = {}
       if (opts.top !== undefined) {
         const k = Number(opts.top)
         if (!Number.isSafeInteger(k) || k < 1) {
-          throw new ConfigError({ code: 'CONFIG_INVALID', key: 'top' }, `--top: expected a positive integer, got "${opts.top}"`)
+          throw new ConfigError(
+            { code: 'CONFIG_INVALID', key: 'top' },
+            `--top: expected a positive integer, got "${opts.top}"`,
+          )
         }
         overrides.topK = k
       }

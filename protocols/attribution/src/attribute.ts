@@ -1,7 +1,7 @@
 import type { AttributionIndex } from './build.ts'
 import { contributionAt } from './corpus.ts'
 import { AttributionError } from './errors.ts'
-import { type AttributionParams, PPM, RARITY_ONE, paramsVersionOf, resolveParams } from './params.ts'
+import { type AttributionParams, PPM, paramsVersionOf, RARITY_ONE, resolveParams } from './params.ts'
 import { earliestOccurrence, findInterval, matchingStatistics, toDense } from './search.ts'
 import { TOKENIZER_VERSION, tokenizeWithOffsets } from './tokenizer.ts'
 
@@ -113,7 +113,11 @@ export function attribute(
 ): AttributionResult {
   const params = resolveParams(overrides)
   if (index.tokenizerVersion !== TOKENIZER_VERSION) {
-    throw new AttributionError({ code: 'TOKENIZER_MISMATCH', found: index.tokenizerVersion, expected: TOKENIZER_VERSION })
+    throw new AttributionError({
+      code: 'TOKENIZER_MISMATCH',
+      found: index.tokenizerVersion,
+      expected: TOKENIZER_VERSION,
+    })
   }
   let ids: ArrayLike<number>
   let charStarts: Uint32Array | null = null
@@ -121,7 +125,11 @@ export function attribute(
   if (typeof output === 'string') {
     // Cheap guard before tokenizing: a token takes at least one code unit.
     if (output.length > params.maxOutputTokens * 64) {
-      throw new AttributionError({ code: 'INPUT_TOO_LARGE', tokens: output.length, max: params.maxOutputTokens })
+      throw new AttributionError({
+        code: 'INPUT_TOO_LARGE',
+        tokens: output.length,
+        max: params.maxOutputTokens,
+      })
     }
     const t = tokenizeWithOffsets(output)
     ids = t.ids
@@ -156,7 +164,17 @@ export function attribute(
     const hi = ms.hi[i]
     const count = hi - lo
     const owner = contributionAt(index.starts, earliestOccurrence(index, lo, hi))
-    raw.push({ start: i, end: i + len, count, rarity: rarityOf(count, params.rarityHalfCount), owner, lo, hi, held: 0, credit: 0 })
+    raw.push({
+      start: i,
+      end: i + len,
+      count,
+      rarity: rarityOf(count, params.rarityHalfCount),
+      owner,
+      lo,
+      hi,
+      held: 0,
+      credit: 0,
+    })
   }
 
   // Each output token is credited once, through the strongest span covering it: higher rarity, then

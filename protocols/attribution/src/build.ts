@@ -1,4 +1,4 @@
-import type { Corpus, ContributionRef } from './corpus.ts'
+import type { ContributionRef, Corpus } from './corpus.ts'
 import { AttributionError } from './errors.ts'
 import { suffixArray } from './sais.ts'
 import { TOKENIZER_VERSION } from './tokenizer.ts'

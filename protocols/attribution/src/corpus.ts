@@ -40,7 +40,11 @@ function flatten(input: readonly Contribution[] | readonly (readonly Contributio
 
 function checkRef(c: { id: unknown; contributor: unknown }, index: number): void {
   if (typeof c.id !== 'string' || c.id.length === 0) {
-    throw new AttributionError({ code: 'INVALID_CONTRIBUTION', index, reason: 'id must be a non-empty string' })
+    throw new AttributionError({
+      code: 'INVALID_CONTRIBUTION',
+      index,
+      reason: 'id must be a non-empty string',
+    })
   }
   if (typeof c.contributor !== 'string' || !ADDRESS.test(c.contributor)) {
     throw new AttributionError({

@@ -36,7 +36,9 @@ export const PARAMS_V1: AttributionParams = Object.freeze({
 })
 
 /** Registered parameter sets by version id; validators look the receipt's `paramsVersion` up here. */
-export const PARAMS_BY_VERSION: ReadonlyMap<string, AttributionParams> = new Map([[PARAMS_V1.version, PARAMS_V1]])
+export const PARAMS_BY_VERSION: ReadonlyMap<string, AttributionParams> = new Map([
+  [PARAMS_V1.version, PARAMS_V1],
+])
 
 export const DEFAULT_PARAMS = PARAMS_V1
 

@@ -35,7 +35,8 @@ interface Header {
 }
 
 function assertLittleEndian(): void {
-  if (endianness() !== 'LE') throw new Error('attribution index files are little-endian; big-endian hosts are unsupported')
+  if (endianness() !== 'LE')
+    throw new Error('attribution index files are little-endian; big-endian hosts are unsupported')
 }
 
 const align8 = (x: number): number => (x + 7) & ~7
@@ -128,7 +129,10 @@ export async function saveIndex(index: AttributionIndex, dir: string): Promise<s
 }
 
 function corrupt(path: string, reason: string): AttributionError {
-  return new AttributionError({ code: 'INDEX_CORRUPT', path, reason }, `attribution index ${path} is corrupt: ${reason}`)
+  return new AttributionError(
+    { code: 'INDEX_CORRUPT', path, reason },
+    `attribution index ${path} is corrupt: ${reason}`,
+  )
 }
 
 export interface LoadOptions {
@@ -152,7 +156,12 @@ export async function loadIndex(dir: string, options: LoadOptions = {}): Promise
   const formatVersion = buf.readUInt32LE(8)
   if (formatVersion !== INDEX_FORMAT_VERSION) {
     throw new AttributionError(
-      { code: 'INDEX_VERSION_MISMATCH', path, found: `format ${formatVersion}`, expected: `format ${INDEX_FORMAT_VERSION}` },
+      {
+        code: 'INDEX_VERSION_MISMATCH',
+        path,
+        found: `format ${formatVersion}`,
+        expected: `format ${INDEX_FORMAT_VERSION}`,
+      },
       `attribution index ${path} has format ${formatVersion}, this node reads format ${INDEX_FORMAT_VERSION}`,
     )
   }
@@ -176,18 +185,29 @@ export async function loadIndex(dir: string, options: LoadOptions = {}): Promise
   }
   if (header.tokenizerVersion !== TOKENIZER_VERSION) {
     throw new AttributionError(
-      { code: 'INDEX_VERSION_MISMATCH', path, found: String(header.tokenizerVersion), expected: TOKENIZER_VERSION },
+      {
+        code: 'INDEX_VERSION_MISMATCH',
+        path,
+        found: String(header.tokenizerVersion),
+        expected: TOKENIZER_VERSION,
+      },
       `attribution index ${path} uses tokenizer ${header.tokenizerVersion}, this node uses ${TOKENIZER_VERSION}`,
     )
   }
   const n = header.n
   const width = header.tokenWidth
-  if (!Number.isSafeInteger(n) || n < 0 || (width !== 2 && width !== 4)) throw corrupt(path, 'bad header fields')
+  if (!Number.isSafeInteger(n) || n < 0 || (width !== 2 && width !== 4))
+    throw corrupt(path, 'bad header fields')
   const view = (name: keyof Header['sections'], elemBytes: number, expectedLength?: number): Uint8Array => {
     const s = header.sections?.[name]
     if (!Array.isArray(s) || s.length !== 2) throw corrupt(path, `missing section ${name}`)
     const [off, len] = s
-    if (!Number.isSafeInteger(off) || !Number.isSafeInteger(len) || off < 16 + headerLen || off + len > body) {
+    if (
+      !Number.isSafeInteger(off) ||
+      !Number.isSafeInteger(len) ||
+      off < 16 + headerLen ||
+      off + len > body
+    ) {
       throw corrupt(path, `section ${name} out of range`)
     }
     if (off % 8 !== 0 || len % elemBytes !== 0) throw corrupt(path, `section ${name} misaligned`)

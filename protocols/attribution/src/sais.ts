@@ -96,7 +96,11 @@ function saisCore(s: Int32Array, SA: Int32Array, n: number, K: number): void {
           diff = true
           break
         }
-        if (d > 0 && (((s[a] & 1) === 1 && (s[a - 1] & 1) === 0) || ((s[b] & 1) === 1 && (s[b - 1] & 1) === 0))) break
+        if (
+          d > 0 &&
+          (((s[a] & 1) === 1 && (s[a - 1] & 1) === 0) || ((s[b] & 1) === 1 && (s[b - 1] & 1) === 0))
+        )
+          break
       }
     }
     if (diff) {

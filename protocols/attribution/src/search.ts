@@ -33,7 +33,12 @@ export function toDense(index: AttributionIndex, ids: ArrayLike<number>): Int32A
  * Binary search with the usual shortcut: a suffix shares at least min(lcp(lo), lcp(hi)) tokens with the
  * pattern, so comparisons start there.
  */
-export function findInterval(index: AttributionIndex, q: Int32Array, qs: number, k: number): [number, number] {
+export function findInterval(
+  index: AttributionIndex,
+  q: Int32Array,
+  qs: number,
+  k: number,
+): [number, number] {
   const { sa, tokens, n } = index
   // Lower bound: first suffix >= pattern.
   let lo = -1

@@ -160,7 +160,11 @@ export function tokenizeWithOffsets(text: string): Tokenized {
   }
 }
 
-export const tokenizer: Tokenizer = Object.freeze({ version: TOKENIZER_VERSION, tokenize, tokenizeWithOffsets })
+export const tokenizer: Tokenizer = Object.freeze({
+  version: TOKENIZER_VERSION,
+  tokenize,
+  tokenizeWithOffsets,
+})
 
 /** The segmentation rule on the general path only; tests compare the fast path against it. */
 export function tokenizeReference(text: string): string[] {

@@ -27,7 +27,11 @@ test.after.each(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function run(args: string[], deps: Omit<AttributeCommandDeps, 'stdout'> = {}, isTTY = false): Promise<string> {
+async function run(
+  args: string[],
+  deps: Omit<AttributeCommandDeps, 'stdout'> = {},
+  isTTY = false,
+): Promise<string> {
   let out = ''
   const program = new Command('openledger').exitOverride()
   registerAttributeCommand(program, { ...deps, stdout: { write: (s: string) => (out += s), isTTY } })
@@ -48,9 +52,14 @@ test('--corpus DIR TEXT: highlighted spans (brackets off a terminal) and a weigh
 test('--save-index then --index DIR --file F --json --top 1', async () => {
   await run(['--corpus', join(dir, 'corpus'), '--save-index', join(dir, 'idx'), 'x'])
   await writeFile(join(dir, 'out.txt'), `${romeo}\n${ownership}`)
-  const json = JSON.parse(await run(['--index', join(dir, 'idx'), '--file', join(dir, 'out.txt'), '--json', '--top', '1']))
+  const json = JSON.parse(
+    await run(['--index', join(dir, 'idx'), '--file', join(dir, 'out.txt'), '--json', '--top', '1']),
+  )
   assert.is(json.entries.length, 1)
-  assert.is(json.paramsVersion, 'custom:ol-attr-1:minSpan=8,rarityHalfCount=8,topK=1,minEntryPpm=5000,maxOutputTokens=65536,maxListedOccurrences=64')
+  assert.is(
+    json.paramsVersion,
+    'custom:ol-attr-1:minSpan=8,rarityHalfCount=8,topK=1,minEntryPpm=5000,maxOutputTokens=65536,maxListedOccurrences=64',
+  )
   assert.match(json.indexId, /^[0-9a-f]{64}$/)
   assert.is(json.spans.length, 2)
 })

@@ -2,14 +2,14 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   AttributionError,
-  DEFAULT_PARAMS,
-  PPM,
   attribute,
   buildCorpus,
   buildIndex,
   corpusFromTokens,
+  DEFAULT_PARAMS,
   findInterval,
   indexBytesPerToken,
+  PPM,
 } from '../index.ts'
 import { toDense } from '../src/search.ts'
 import { bruteAttribute, bruteOccurrences, bruteSuffixArray } from './reference.ts'
@@ -39,7 +39,10 @@ function randomCorpus(r: () => number, alphabet: number[]) {
   })
   // Copy-cats: later contributions that repeat an earlier one's slice.
   if (count > 2 && list[0].tokens.length > 10) {
-    list[count - 1].tokens = Uint32Array.from([...list[count - 1].tokens.slice(0, 3), ...list[0].tokens.slice(2, 12)])
+    list[count - 1].tokens = Uint32Array.from([
+      ...list[count - 1].tokens.slice(0, 3),
+      ...list[0].tokens.slice(2, 12),
+    ])
   }
   return corpusFromTokens(list)
 }
@@ -48,7 +51,8 @@ function randomQuery(r: () => number, tokens: Uint32Array, alphabet: number[]): 
   const q: number[] = []
   const len = r() % 60
   while (q.length < len) {
-    if (r() % 3 === 0 || tokens.length < 2) q.push(r() % 5 === 0 ? 999_999_999 : alphabet[r() % alphabet.length])
+    if (r() % 3 === 0 || tokens.length < 2)
+      q.push(r() % 5 === 0 ? 999_999_999 : alphabet[r() % alphabet.length])
     else {
       const from = r() % tokens.length
       const l = 1 + (r() % 15)
@@ -117,7 +121,11 @@ test('a copy-cat earns nothing for the text it copied; the original holds it', (
   const index = buildIndex(
     buildCorpus([
       { id: 'orig', contributor: A, text: `Chapter four. ${passage} More original words follow here.` },
-      { id: 'other', contributor: B, text: 'Completely unrelated text about gardening tomatoes in a small greenhouse.' },
+      {
+        id: 'other',
+        contributor: B,
+        text: 'Completely unrelated text about gardening tomatoes in a small greenhouse.',
+      },
       { id: 'copycat', contributor: C, text: `My own intro. ${passage}` },
     ]),
   )
@@ -130,14 +138,18 @@ test('a copy-cat earns nothing for the text it copied; the original holds it', (
 })
 
 test('boilerplate that occurs everywhere weighs almost nothing', () => {
-  const boiler = 'This contribution is licensed under the Creative Commons Attribution 4.0 International license.'
+  const boiler =
+    'This contribution is licensed under the Creative Commons Attribution 4.0 International license.'
   const list = Array.from({ length: 200 }, (_, i) => ({
     id: `c${i}`,
     contributor: addr(i + 1),
     text: `${boiler} Entry number ${i} talks about topic ${i * 7} in its own words.`,
   }))
   const index = buildIndex(buildCorpus(list))
-  const r = attribute(index, `${boiler} And then something new entirely, written fresh for this answer today.`)
+  const r = attribute(
+    index,
+    `${boiler} And then something new entirely, written fresh for this answer today.`,
+  )
   const total = r.entries.reduce((s, e) => s + e.weightPpm, 0) + r.foldedPpm
   assert.ok(total < 5_000, `boilerplate weight ${total}`)
   assert.is(r.spans.length, 1)
@@ -182,7 +194,10 @@ test('typed errors: input too large, bad params, bad contributions', () => {
     assert.instance(err, AttributionError)
     assert.is((err as AttributionError).code, 'INPUT_TOO_LARGE')
   }
-  assert.throws(() => attribute(index, 'x', { minSpan: 0 }), (e: AttributionError) => e.code === 'INVALID_PARAMS')
+  assert.throws(
+    () => attribute(index, 'x', { minSpan: 0 }),
+    (e: AttributionError) => e.code === 'INVALID_PARAMS',
+  )
   assert.throws(
     () => buildCorpus([{ id: 'a', contributor: 'not-an-address', text: '' }]),
     (e: AttributionError) => e.code === 'INVALID_CONTRIBUTION',

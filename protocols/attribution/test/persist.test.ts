@@ -1,9 +1,17 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { INDEX_FILE, type AttributionError, attribute, buildCorpus, buildIndex, loadIndex, saveIndex } from '../index.ts'
+import {
+  type AttributionError,
+  attribute,
+  buildCorpus,
+  buildIndex,
+  INDEX_FILE,
+  loadIndex,
+  saveIndex,
+} from '../index.ts'
 
 const test = suite('index persistence')
 
@@ -11,7 +19,11 @@ const text = (i: number) =>
   `Contribution ${i}: the borrow checker compares scopes to determine whether all borrows are valid, case ${i * 13}.`
 const corpus = () =>
   buildCorpus(
-    Array.from({ length: 30 }, (_, i) => ({ id: `bafy${i}`, contributor: `0x${(i + 1).toString(16).padStart(40, '0')}`, text: text(i) })),
+    Array.from({ length: 30 }, (_, i) => ({
+      id: `bafy${i}`,
+      contributor: `0x${(i + 1).toString(16).padStart(40, '0')}`,
+      text: text(i),
+    })),
   )
 
 let dir = ''

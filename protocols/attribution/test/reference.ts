@@ -115,7 +115,10 @@ export function bruteAttribute(corpus: Corpus, q: ArrayLike<number>, p: RefParam
     }
   }
   const weights = [...credit.entries()]
-    .map(([owner, c]) => ({ owner, weight: Number((c * BigInt(PPM)) / (BigInt(q.length) * BigInt(RARITY_ONE))) }))
+    .map(([owner, c]) => ({
+      owner,
+      weight: Number((c * BigInt(PPM)) / (BigInt(q.length) * BigInt(RARITY_ONE))),
+    }))
     .filter((w) => w.weight > 0)
     .sort((a, b) => b.weight - a.weight || a.owner - b.owner)
   const entries = weights.filter((w) => w.weight >= p.minEntryPpm).slice(0, p.topK)

@@ -37,14 +37,22 @@ test('random inputs of many lengths and alphabet sizes equal a brute-force sort'
 test('highly repetitive inputs', () => {
   for (const n of [1, 2, 3, 10, 64, 1000, 5000]) check(new Array(n).fill(0), 1, `run of ${n}`)
   for (const p of [2, 3, 7]) {
-    check(Array.from({ length: 2000 }, (_, i) => i % p), p, `period ${p}`)
+    check(
+      Array.from({ length: 2000 }, (_, i) => i % p),
+      p,
+      `period ${p}`,
+    )
   }
   // Fibonacci word and Thue-Morse sequence: classic worst cases for suffix sorting.
   let a = [0]
   let b = [0, 1]
   while (b.length < 3000) [a, b] = [b, [...b, ...a]]
   check(b, 2, 'fibonacci')
-  check(Array.from({ length: 4096 }, (_, i) => popcount(i) & 1), 2, 'thue-morse')
+  check(
+    Array.from({ length: 4096 }, (_, i) => popcount(i) & 1),
+    2,
+    'thue-morse',
+  )
   // A random block copied many times, with separators between copies, like copy-cat contributions.
   const r = rng(11)
   const block = Array.from({ length: 50 }, () => 1 + (r() % 5))
@@ -67,7 +75,10 @@ test('large random input is sorted (adjacent suffixes checked)', () => {
   const sa = suffixArray(t, 50)
   const seen = new Uint8Array(n)
   for (const p of sa) seen[p]++
-  assert.ok(seen.every((v) => v === 1), 'a permutation')
+  assert.ok(
+    seen.every((v) => v === 1),
+    'a permutation',
+  )
   for (let i = 1; i < n; i++) {
     let a = sa[i - 1]
     let b = sa[i]

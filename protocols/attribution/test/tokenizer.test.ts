@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { TOKENIZER_VERSION, tokenIdOf, tokenize, tokenizeWithOffsets, tokenizer } from '../index.ts'
+import { TOKENIZER_VERSION, tokenIdOf, tokenize, tokenizer, tokenizeWithOffsets } from '../index.ts'
 import { tokenizeReference } from '../src/tokenizer.ts'
 
 const test = suite('tokenizer')
@@ -13,7 +13,10 @@ test('version id and fixed ids (pinned values: a change here needs a new tokeniz
 
 test('words and single punctuation marks; whitespace dropped; lower-cased', () => {
   assert.equal(Array.from(tokenize('Hello,  WORLD!\n')), ['hello', ',', 'world', '!'].map(tokenIdOf))
-  assert.equal(Array.from(tokenize("fn main() { x_1 }")), ['fn', 'main', '(', ')', '{', 'x_1', '}'].map(tokenIdOf))
+  assert.equal(
+    Array.from(tokenize('fn main() { x_1 }')),
+    ['fn', 'main', '(', ')', '{', 'x_1', '}'].map(tokenIdOf),
+  )
 })
 
 test('Unicode normalized: NFKC, composed and decomposed forms, full-width letters, ligatures', () => {
@@ -25,7 +28,30 @@ test('Unicode normalized: NFKC, composed and decomposed forms, full-width letter
 })
 
 test('fast ASCII path equals the general rule on random mixed text', () => {
-  const alphabet = ['a', 'Z', '9', '_', ' ', '\n', '\t', ',', '.', '(', 'é', 'e\u0301', 'ß', '漢', '字', '—', 'ﬁ', 'Ａ', '\u00a0', '😀', '½', 'İ']
+  const alphabet = [
+    'a',
+    'Z',
+    '9',
+    '_',
+    ' ',
+    '\n',
+    '\t',
+    ',',
+    '.',
+    '(',
+    'é',
+    'e\u0301',
+    'ß',
+    '漢',
+    '字',
+    '—',
+    'ﬁ',
+    'Ａ',
+    '\u00a0',
+    '😀',
+    '½',
+    'İ',
+  ]
   let s = 12345
   for (let trial = 0; trial < 2000; trial++) {
     let text = ''
