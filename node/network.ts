@@ -14,6 +14,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
+import * as dagCbor from '@ipld/dag-cbor'
 import { createHeliaLight } from 'helia'
 import type { NodeConfig } from './config.ts'
 import type { NodeDatabase } from './storage/database.ts'
@@ -68,7 +69,8 @@ export async function createNetwork(config: NodeConfig, privateKey: PrivateKey, 
   }
 
   const helia = withBitswap(
-    withLibp2pLight(createHeliaLight({ blockstore, datastore }), {
+    // dag-cbor for Datanet manifests (their links make `pins.add` fetch the whole version).
+    withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [dagCbor] }), {
       privateKey,
       nodeInfo: { userAgent },
       addresses: {
