@@ -11,13 +11,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { FILES, MANIFEST_FORMAT, MODEL_TYPE } from './constants.ts'
 import { ModelError, ModelErrorCode } from './errors.ts'
-import {
-  baseTensorSpecs,
-  type LoraWeights,
-  loraTensorSpecs,
-  type MlpConfig,
-  type MlpWeights,
-} from './mlp.ts'
+import { baseTensorSpecs, type LoraWeights, loraTensorSpecs, type MlpConfig, type MlpWeights } from './mlp.ts'
 import { exportOnnx } from './onnx.ts'
 import { decodeSafetensors, encodeSafetensors } from './safetensors.ts'
 import { Tokenizer } from './tokenizer.ts'
@@ -87,7 +81,11 @@ export interface SaveModelOptions {
 }
 
 /** Writes the model folder (creating it) and returns its manifest. */
-export async function saveModel(dir: string, model: TrainedModel, opts: SaveModelOptions = {}): Promise<ModelManifest> {
+export async function saveModel(
+  dir: string,
+  model: TrainedModel,
+  opts: SaveModelOptions = {},
+): Promise<ModelManifest> {
   const { config, tokenizer, weights } = model
   const eot = tokenizer.endOfTextId
   const files: Array<[string, Uint8Array]> = [
@@ -104,7 +102,10 @@ export async function saveModel(dir: string, model: TrainedModel, opts: SaveMode
         clean_up_tokenization_spaces: false,
       }),
     ],
-    [FILES.generationConfig, json({ bos_token_id: eot, eos_token_id: eot, pad_token_id: eot, max_new_tokens: 64 })],
+    [
+      FILES.generationConfig,
+      json({ bos_token_id: eot, eos_token_id: eot, pad_token_id: eot, max_new_tokens: 64 }),
+    ],
     [FILES.weights, encodeSafetensors(weightTensors(config, weights), { format: MODEL_TYPE })],
     [FILES.onnx, exportOnnx(config, weights)],
   ]
@@ -144,7 +145,10 @@ function parseJson(bytes: Uint8Array, file: string): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes))
   } catch {
-    throw new ModelError({ code: ModelErrorCode.FORMAT_INVALID, file, reason: 'not JSON' }, `${file} is not valid JSON`)
+    throw new ModelError(
+      { code: ModelErrorCode.FORMAT_INVALID, file, reason: 'not JSON' },
+      `${file} is not valid JSON`,
+    )
   }
 }
 
@@ -162,10 +166,17 @@ async function verifyCid(bytes: Uint8Array, expected: string, file: string): Pro
 const ALLOWED_EXTRA = new Set<string>([FILES.manifest, FILES.adapters, 'README.md'])
 
 export async function readManifest(dir: string): Promise<ModelManifest> {
-  const manifest = parseJson(await readOrMissing(join(dir, FILES.manifest), FILES.manifest), FILES.manifest) as ModelManifest
+  const manifest = parseJson(
+    await readOrMissing(join(dir, FILES.manifest), FILES.manifest),
+    FILES.manifest,
+  ) as ModelManifest
   if (manifest?.format !== MANIFEST_FORMAT || typeof manifest.files !== 'object' || manifest.files === null) {
     throw new ModelError(
-      { code: ModelErrorCode.FORMAT_INVALID, file: FILES.manifest, reason: `format is not ${MANIFEST_FORMAT}` },
+      {
+        code: ModelErrorCode.FORMAT_INVALID,
+        file: FILES.manifest,
+        reason: `format is not ${MANIFEST_FORMAT}`,
+      },
       `${FILES.manifest} is not an OpenLedger model manifest (${MANIFEST_FORMAT})`,
     )
   }
@@ -191,7 +202,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   }
   const need = (name: string): Uint8Array => {
     const b = bytes.get(name)
-    if (b === undefined) throw new ModelError({ code: ModelErrorCode.FILE_MISSING, file: name }, `${FILES.manifest} does not list ${name}`)
+    if (b === undefined)
+      throw new ModelError(
+        { code: ModelErrorCode.FILE_MISSING, file: name },
+        `${FILES.manifest} does not list ${name}`,
+      )
     return b
   }
   const cfg = parseJson(need(FILES.config), FILES.config) as Record<string, number>
@@ -201,7 +216,10 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     embedDim: cfg.embed_dim,
     hiddenSize: cfg.hidden_size,
   }
-  if (cfg.model_type !== (MODEL_TYPE as unknown) || !Object.values(config).every((v) => Number.isInteger(v) && v > 0)) {
+  if (
+    cfg.model_type !== (MODEL_TYPE as unknown) ||
+    !Object.values(config).every((v) => Number.isInteger(v) && v > 0)
+  ) {
     throw new ModelError(
       { code: ModelErrorCode.FORMAT_INVALID, file: FILES.config, reason: `not a ${MODEL_TYPE} config` },
       `${FILES.config} does not describe a ${MODEL_TYPE} model`,
@@ -210,7 +228,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   const tokenizer = Tokenizer.fromJSON(parseJson(need(FILES.tokenizer), FILES.tokenizer))
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new ModelError(
-      { code: ModelErrorCode.FORMAT_INVALID, file: FILES.tokenizer, reason: 'vocabulary size differs from config.json' },
+      {
+        code: ModelErrorCode.FORMAT_INVALID,
+        file: FILES.tokenizer,
+        reason: 'vocabulary size differs from config.json',
+      },
       `${FILES.tokenizer} has ${tokenizer.vocabSize} tokens but config.json says ${config.vocabSize}`,
     )
   }
@@ -220,7 +242,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     const t = tensors.get(spec.name)
     if (t === undefined || t.shape.join(',') !== spec.shape.join(',')) {
       throw new ModelError(
-        { code: ModelErrorCode.FORMAT_INVALID, file: FILES.weights, reason: `tensor ${spec.name} missing or misshapen` },
+        {
+          code: ModelErrorCode.FORMAT_INVALID,
+          file: FILES.weights,
+          reason: `tensor ${spec.name} missing or misshapen`,
+        },
         `${FILES.weights}: tensor ${spec.name} should have shape [${spec.shape}], found ${t ? `[${t.shape}]` : 'none'}`,
       )
     }
@@ -276,14 +302,25 @@ export interface LoadedAdapter {
 }
 
 /** Loads an adapter folder and checks its CID and that every tensor fits the base model's shapes. */
-export async function loadAdapter(dir: string, base: { config: MlpConfig; manifest: ModelManifest }): Promise<LoadedAdapter> {
+export async function loadAdapter(
+  dir: string,
+  base: { config: MlpConfig; manifest: ModelManifest },
+): Promise<LoadedAdapter> {
   const config = parseJson(
     await readOrMissing(join(dir, FILES.adapterConfig), FILES.adapterConfig),
     FILES.adapterConfig,
   ) as AdapterConfig
-  if (config?.peft_type !== 'LORA' || config.openledger?.format !== MANIFEST_FORMAT || !Number.isInteger(config.r)) {
+  if (
+    config?.peft_type !== 'LORA' ||
+    config.openledger?.format !== MANIFEST_FORMAT ||
+    !Number.isInteger(config.r)
+  ) {
     throw new ModelError(
-      { code: ModelErrorCode.FORMAT_INVALID, file: FILES.adapterConfig, reason: 'not an OpenLedger LoRA adapter config' },
+      {
+        code: ModelErrorCode.FORMAT_INVALID,
+        file: FILES.adapterConfig,
+        reason: 'not an OpenLedger LoRA adapter config',
+      },
       `${join(dir, FILES.adapterConfig)} is not an OpenLedger LoRA adapter config`,
     )
   }
@@ -295,13 +332,23 @@ export async function loadAdapter(dir: string, base: { config: MlpConfig; manife
     const t = tensors.get(spec.name)
     if (t === undefined || t.shape.join(',') !== spec.shape.join(',')) {
       throw new ModelError(
-        { code: ModelErrorCode.ADAPTER_SHAPE_MISMATCH, tensor: spec.name, expected: spec.shape, actual: t?.shape ?? [] },
+        {
+          code: ModelErrorCode.ADAPTER_SHAPE_MISMATCH,
+          tensor: spec.name,
+          expected: spec.shape,
+          actual: t?.shape ?? [],
+        },
         `adapter tensor ${spec.name} has shape [${t?.shape ?? 'missing'}] but the base model needs [${spec.shape}]`,
       )
     }
     weights[spec.key] = t.data
   }
-  return { dir, config, weights, baseMatches: config.openledger.baseWeightsCid === base.manifest.files[FILES.weights] }
+  return {
+    dir,
+    config,
+    weights,
+    baseMatches: config.openledger.baseWeightsCid === base.manifest.files[FILES.weights],
+  }
 }
 
 /** An adapter argument is a folder path, or the name of a folder under the model's adapters/. */

@@ -89,13 +89,20 @@ export async function generateWith(
   while (tokens.length < opts.maxTokens) {
     context.set(history.slice(history.length - contextSize))
     const next = sampleToken(await logitsFn(context), opts.temperature ?? 0, opts.topP ?? 1, rng)
-    if (next === eot) return { text: tokenizer.decode(tokens), tokens, promptTokens: promptIds.length, stopReason: 'end_of_text' }
+    if (next === eot)
+      return {
+        text: tokenizer.decode(tokens),
+        tokens,
+        promptTokens: promptIds.length,
+        stopReason: 'end_of_text',
+      }
     tokens.push(next)
     history.push(next)
     if (stops.length > 0) {
       const text = tokenizer.decode(tokens)
       const cut = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0))
-      if (Number.isFinite(cut)) return { text: text.slice(0, cut), tokens, promptTokens: promptIds.length, stopReason: 'stop' }
+      if (Number.isFinite(cut))
+        return { text: text.slice(0, cut), tokens, promptTokens: promptIds.length, stopReason: 'stop' }
     }
   }
   return { text: tokenizer.decode(tokens), tokens, promptTokens: promptIds.length, stopReason: 'max_tokens' }
@@ -126,7 +133,10 @@ export class OnnxLanguageModel {
     this.zero = zeroLora(model.config)
   }
 
-  static async load(dir: string, sessionOptions: ort.InferenceSession.SessionOptions = {}): Promise<OnnxLanguageModel> {
+  static async load(
+    dir: string,
+    sessionOptions: ort.InferenceSession.SessionOptions = {},
+  ): Promise<OnnxLanguageModel> {
     const model = await loadModel(dir)
     let session: ort.InferenceSession
     try {
@@ -165,7 +175,11 @@ export class OnnxLanguageModel {
       )
     }
     const feeds: Record<string, ort.Tensor> = {
-      [ONNX_IO.inputIds]: new ort.Tensor('int64', BigInt64Array.from(contexts, (v) => BigInt(v)), [n, k]),
+      [ONNX_IO.inputIds]: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(contexts, (v) => BigInt(v)),
+        [n, k],
+      ),
     }
     for (const [name, t] of Object.entries(adapterFeeds(this.config, lora))) {
       feeds[name] = new ort.Tensor('float32', t.data, t.dims)
@@ -174,9 +188,18 @@ export class OnnxLanguageModel {
     return out[ONNX_IO.logits].data as Float32Array
   }
 
-  generate(prompt: string, opts: GenerateOptions & { adapter?: LoraWeights | null }): Promise<GenerateResult> {
+  generate(
+    prompt: string,
+    opts: GenerateOptions & { adapter?: LoraWeights | null },
+  ): Promise<GenerateResult> {
     const adapter = opts.adapter ?? null
-    return generateWith(this.tokenizer, this.config.contextSize, (ctx) => this.logits(ctx, 1, adapter), prompt, opts)
+    return generateWith(
+      this.tokenizer,
+      this.config.contextSize,
+      (ctx) => this.logits(ctx, 1, adapter),
+      prompt,
+      opts,
+    )
   }
 
   async release(): Promise<void> {

@@ -10,8 +10,9 @@
 // Tanh from opset 13, which every runtime implements the same way, so the export matches the TypeScript
 // forward pass to ~1e-6; (4) generation needs no KV cache: each step is one forward pass over a window.
 // A transformer gives better perplexity per parameter at larger scale, which this preset cannot reach.
-import { matmul, matmulABt, matmulAtBAcc } from './kernels.ts'
+
 import { ModelError, ModelErrorCode } from './errors.ts'
+import { matmul, matmulABt, matmulAtBAcc } from './kernels.ts'
 import type { Prng } from './prng.ts'
 
 export interface MlpConfig {
@@ -155,7 +156,14 @@ function projection(
   n: number,
   inDim: number,
   outDim: number,
-  lora: { A: Float32Array; B: Float32Array; rank: number; scale: number; XA: Float32Array; tmp: Float32Array } | null,
+  lora: {
+    A: Float32Array
+    B: Float32Array
+    rank: number
+    scale: number
+    XA: Float32Array
+    tmp: Float32Array
+  } | null,
 ): void {
   matmul(X, W, Y, n, inDim, outDim)
   if (lora !== null) {
@@ -172,7 +180,12 @@ function projection(
 }
 
 /** Forward pass over `act.n` contexts already written into `act.contexts`; leaves logits in `act.logits`. */
-export function forward(c: MlpConfig, w: MlpWeights, act: Activations, lora: LoraWeights | null = null): void {
+export function forward(
+  c: MlpConfig,
+  w: MlpWeights,
+  act: Activations,
+  lora: LoraWeights | null = null,
+): void {
   const { n } = act
   const k = c.contextSize
   const d = c.embedDim
@@ -251,7 +264,13 @@ export function zeroGrads(c: MlpConfig): MlpGrads {
 }
 
 /** Backward pass of the base model (no adapter). `dLogits` is overwritten by nothing; grads accumulate. */
-export function backwardBase(c: MlpConfig, w: MlpWeights, act: Activations, dLogits: Float32Array, g: MlpGrads): void {
+export function backwardBase(
+  c: MlpConfig,
+  w: MlpWeights,
+  act: Activations,
+  dLogits: Float32Array,
+  g: MlpGrads,
+): void {
   const { n } = act
   const k = c.contextSize
   const d = c.embedDim

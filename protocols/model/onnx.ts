@@ -81,7 +81,7 @@ function floatTensor(name: string, dims: number[], data: Float32Array): Tensor {
 function int64Tensor(name: string, values: number[]): Tensor {
   const raw = new Uint8Array(values.length * 8)
   const view = new DataView(raw.buffer)
-  values.forEach((v, i) => view.setBigInt64(8 * i, BigInt(v), true))
+  for (let i = 0; i < values.length; i++) view.setBigInt64(8 * i, BigInt(values[i]), true)
   return { name, dims: [values.length], type: INT64, raw }
 }
 
@@ -146,10 +146,17 @@ export function exportOnnx(config: MlpConfig, weights: MlpWeights, opts: OnnxExp
   const withAdapter = opts.adapterInputs ?? true
   const k = config.contextSize
   const kd = k * config.embedDim
-  const initializers: Tensor[] = baseTensorSpecs(config).map((s) => floatTensor(s.name, s.shape, weights[s.key]))
+  const initializers: Tensor[] = baseTensorSpecs(config).map((s) =>
+    floatTensor(s.name, s.shape, weights[s.key]),
+  )
   initializers.push(int64Tensor('flat_shape', [-1, kd]))
   const nodes: Node[] = [
-    { op: 'Gather', inputs: ['embed.weight', ONNX_IO.inputIds], outputs: ['embedded'], attrs: [{ name: 'axis', int: 0 }] },
+    {
+      op: 'Gather',
+      inputs: ['embed.weight', ONNX_IO.inputIds],
+      outputs: ['embedded'],
+      attrs: [{ name: 'axis', int: 0 }],
+    },
     { op: 'Reshape', inputs: ['embedded', 'flat_shape'], outputs: ['x'] },
   ]
   const projection = (prefix: 'hidden' | 'output', input: string, output: string): void => {
@@ -185,11 +192,13 @@ export function exportOnnx(config: MlpConfig, weights: MlpWeights, opts: OnnxExp
   model.string(2, 'openledger') // producer_name
   model.string(3, opts.producerVersion ?? '0.1.0') // producer_version
   model.message(7, (graph) => {
-    nodes.forEach((n, i) => graph.message(1, (w) => writeNode(w, n, i)))
+    for (let i = 0; i < nodes.length; i++) graph.message(1, (w) => writeNode(w, nodes[i], i))
     graph.string(2, 'openledger_mlp_lm')
     for (const t of initializers) graph.message(5, (w) => writeTensor(w, t))
     for (const v of inputs) graph.message(11, (w) => writeValueInfo(w, v))
-    graph.message(12, (w) => writeValueInfo(w, { name: ONNX_IO.logits, type: FLOAT, dims: ['batch', config.vocabSize] }))
+    graph.message(12, (w) =>
+      writeValueInfo(w, { name: ONNX_IO.logits, type: FLOAT, dims: ['batch', config.vocabSize] }),
+    )
   })
   model.message(8, (opset) => {
     opset.string(1, '')

@@ -16,7 +16,8 @@ export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<strin
   let offset = 0
   for (const t of sorted) {
     const size = t.shape.reduce((a, b) => a * b, 1)
-    if (size !== t.data.length) throw new Error(`tensor ${t.name}: shape ${t.shape} does not hold ${t.data.length} values`)
+    if (size !== t.data.length)
+      throw new Error(`tensor ${t.name}: shape ${t.shape} does not hold ${t.data.length} values`)
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * size] }
     offset += 4 * size
   }
@@ -43,7 +44,10 @@ export interface DecodedSafetensors {
 
 export function decodeSafetensors(bytes: Uint8Array, file = 'safetensors'): DecodedSafetensors {
   const bad = (reason: string): ModelError =>
-    new ModelError({ code: ModelErrorCode.FORMAT_INVALID, file, reason }, `${file}: not a valid safetensors file (${reason})`)
+    new ModelError(
+      { code: ModelErrorCode.FORMAT_INVALID, file, reason },
+      `${file}: not a valid safetensors file (${reason})`,
+    )
   if (bytes.length < 8) throw bad('shorter than its 8-byte header length')
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const headerLen = view.getBigUint64(0, true)
@@ -55,7 +59,8 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'safetensors'): Deco
   } catch {
     throw bad('header is not JSON')
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad('header is not an object')
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw bad('header is not an object')
   const dataLen = bytes.length - dataStart
   const tensors = new Map<string, NamedTensor>()
   let metadata: Record<string, string> = {}
@@ -71,7 +76,13 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'safetensors'): Deco
     }
     const [begin, end] = Array.isArray(e.data_offsets) ? e.data_offsets : []
     const size = (e.shape as number[]).reduce((a, b) => a * b, 1)
-    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > dataLen || end - begin !== 4 * size) {
+    if (
+      !Number.isInteger(begin) ||
+      !Number.isInteger(end) ||
+      begin < 0 ||
+      end > dataLen ||
+      end - begin !== 4 * size
+    ) {
       throw bad(`tensor ${name} has data offsets that do not fit its shape or the file`)
     }
     const data = new Float32Array(size)

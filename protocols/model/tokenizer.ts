@@ -76,7 +76,11 @@ export class Tokenizer {
   static train(texts: string[], { vocabSize }: TokenizerTrainOptions): Tokenizer {
     if (!Number.isInteger(vocabSize) || vocabSize < 257 || vocabSize > PAIR_BASE) {
       throw new ModelError(
-        { code: ModelErrorCode.INVALID_ARGUMENT, argument: 'vocabSize', reason: 'must be an integer in [257, 65536]' },
+        {
+          code: ModelErrorCode.INVALID_ARGUMENT,
+          argument: 'vocabSize',
+          reason: 'must be an integer in [257, 65536]',
+        },
         `vocabSize ${vocabSize} must be an integer in [257, 65536]`,
       )
     }
@@ -278,5 +282,8 @@ function tokenToBytes(token: string): Uint8Array {
 }
 
 function invalid(reason: string): ModelError {
-  return new ModelError({ code: ModelErrorCode.FORMAT_INVALID, file: 'tokenizer.json', reason }, `tokenizer.json: ${reason}`)
+  return new ModelError(
+    { code: ModelErrorCode.FORMAT_INVALID, file: 'tokenizer.json', reason },
+    `tokenizer.json: ${reason}`,
+  )
 }

@@ -109,7 +109,14 @@ export function tokenStream(tokenizer: Tokenizer, docs: ModelDocument[]): Int32A
 }
 
 /** The k tokens before position `t` of the stream; positions before the start read as end-of-text. */
-function writeContext(stream: Int32Array, t: number, k: number, pad: number, out: Int32Array, at: number): void {
+function writeContext(
+  stream: Int32Array,
+  t: number,
+  k: number,
+  pad: number,
+  out: Int32Array,
+  at: number,
+): void {
   for (let j = 0; j < k; j++) {
     const idx = t - k + j
     out[at + j] = idx < 0 ? pad : stream[idx]
@@ -118,7 +125,10 @@ function writeContext(stream: Int32Array, t: number, k: number, pad: number, out
 
 export function assertCorpus(docs: ModelDocument[]): void {
   if (docs.length === 0 || docs.every((d) => d.text.trim().length === 0)) {
-    throw new ModelError({ code: ModelErrorCode.EMPTY_CORPUS }, 'the corpus is empty: no document has any text')
+    throw new ModelError(
+      { code: ModelErrorCode.EMPTY_CORPUS },
+      'the corpus is empty: no document has any text',
+    )
   }
 }
 
@@ -134,7 +144,14 @@ export function perplexity(model: TrainedModel, stream: Int32Array, lora: LoraWe
     const m = Math.min(n, stream.length - start)
     const a = m === n ? act : new Activations(config, m, lora?.rank ?? 0)
     for (let i = 0; i < m; i++) {
-      writeContext(stream, start + i, config.contextSize, model.tokenizer.endOfTextId, a.contexts, i * config.contextSize)
+      writeContext(
+        stream,
+        start + i,
+        config.contextSize,
+        model.tokenizer.endOfTextId,
+        a.contexts,
+        i * config.contextSize,
+      )
       targets[i] = stream[start + i]
     }
     forward(config, model.weights, a, lora)
@@ -241,11 +258,20 @@ function trainLoop(
     adam.step(o.params, o.grads, learningRateAt(step, o.steps, o.learningRate))
     if (o.onProgress && ((step + 1) % o.progressEvery === 0 || step + 1 === o.steps)) {
       const seconds = (performance.now() - started) / 1000
-      o.onProgress({ step: step + 1, steps: o.steps, loss: lossAvg, tokensPerSec: ((step + 1) * o.batchSize) / seconds })
+      o.onProgress({
+        step: step + 1,
+        steps: o.steps,
+        loss: lossAvg,
+        tokensPerSec: ((step + 1) * o.batchSize) / seconds,
+      })
     }
   }
   const cpu = process.cpuUsage(cpuStarted)
-  return { seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, finalLoss: lossAvg }
+  return {
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    finalLoss: lossAvg,
+  }
 }
 
 function clipGlobalNorm(grads: Float32Array[], maxNorm: number): void {
@@ -282,7 +308,10 @@ function streamsFor(tokenizer: Tokenizer, docs: ModelDocument[], k: number) {
 }
 
 /** Trains a tokenizer and a base model on the documents; the last 10% of the text is held out. */
-export function trainModel(docs: ModelDocument[], opts: TrainOptions = {}): { model: TrainedModel; metrics: TrainMetrics } {
+export function trainModel(
+  docs: ModelDocument[],
+  opts: TrainOptions = {},
+): { model: TrainedModel; metrics: TrainMetrics } {
   assertCorpus(docs)
   const presetName = opts.preset ?? 'tiny'
   const preset = PRESETS[presetName]

@@ -4,8 +4,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
-import type { DatanetRef, ModelDocument, TrainingProgress } from '../../../protocols/model/index.ts'
 import { ModelError, ModelErrorCode } from '../../../protocols/model/errors.ts'
+import type { DatanetRef, ModelDocument, TrainingProgress } from '../../../protocols/model/index.ts'
 
 export interface ResolvedDatanet {
   datanetId: string
@@ -49,7 +49,10 @@ export async function readCorpus(paths: string[]): Promise<ModelDocument[]> {
     try {
       info = await stat(root)
     } catch {
-      throw new ModelError({ code: ModelErrorCode.FILE_MISSING, file: p }, `--corpus ${p}: no such file or folder`)
+      throw new ModelError(
+        { code: ModelErrorCode.FILE_MISSING, file: p },
+        `--corpus ${p}: no such file or folder`,
+      )
     }
     if (info.isFile()) {
       docs.push({ id: p, text: await readFile(root, 'utf8') })
@@ -86,7 +89,8 @@ async function gatherDocuments(
     }
     const resolved = await deps.resolveDatanet(ref)
     datanets.push({ datanetId: resolved.datanetId, version: resolved.version })
-    for (const d of resolved.documents) documents.push({ id: `${resolved.datanetId}@${resolved.version}/${d.id}`, text: d.text })
+    for (const d of resolved.documents)
+      documents.push({ id: `${resolved.datanetId}@${resolved.version}/${d.id}`, text: d.text })
   }
   if (opts.corpus?.length) documents.push(...(await readCorpus(opts.corpus)))
   if (!opts.corpus?.length && !opts.datanet?.length) {
@@ -130,7 +134,11 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 function positive(name: string) {
   return (v: string): number => {
     const n = Number(v)
-    if (!Number.isFinite(n) || n < 0) throw new ModelError({ code: ModelErrorCode.INVALID_ARGUMENT, argument: name, reason: 'not a number' }, `--${name} ${v} is not a non-negative number`)
+    if (!Number.isFinite(n) || n < 0)
+      throw new ModelError(
+        { code: ModelErrorCode.INVALID_ARGUMENT, argument: name, reason: 'not a number' },
+        `--${name} ${v} is not a non-negative number`,
+      )
     return n
   }
 }
@@ -155,7 +163,12 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
       const bar = await progressBar('train', opts.quiet)
       let result: ReturnType<typeof m.trainModel>
       try {
-        result = m.trainModel(documents, { preset: opts.preset, seed: opts.seed, steps: opts.steps, onProgress: bar.update })
+        result = m.trainModel(documents, {
+          preset: opts.preset,
+          seed: opts.seed,
+          steps: opts.steps,
+          onProgress: bar.update,
+        })
       } finally {
         bar.stop()
       }
@@ -213,10 +226,20 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
       }
       const { metrics } = result
       const out = resolve(opts.out)
-      const config = await m.saveAdapter(out, result.adapter, { config: base.config, baseWeightsCid: base.manifest.files[m.FILES.weights] }, {
-        datanets,
-        training: { seed: opts.seed, steps: metrics.steps, basePerplexity: metrics.basePerplexity, adaptedPerplexity: metrics.adaptedPerplexity },
-      })
+      const config = await m.saveAdapter(
+        out,
+        result.adapter,
+        { config: base.config, baseWeightsCid: base.manifest.files[m.FILES.weights] },
+        {
+          datanets,
+          training: {
+            seed: opts.seed,
+            steps: metrics.steps,
+            basePerplexity: metrics.basePerplexity,
+            adaptedPerplexity: metrics.adaptedPerplexity,
+          },
+        },
+      )
       if (opts.json) process.stdout.write(`${JSON.stringify({ dir: out, metrics, config })}\n`)
       else {
         process.stdout.write(
@@ -276,7 +299,11 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
       if (!deps.registerModel) notConfigured('register')
       const { loadModel } = await import('../../../protocols/model/index.ts')
       await loadModel(resolve(opts.dir)) // refuse corrupted or unknown files before anything is published
-      const { modelId } = await deps.registerModel!({ dir: resolve(opts.dir), priceIn: opts.priceIn, priceOut: opts.priceOut })
+      const { modelId } = await deps.registerModel!({
+        dir: resolve(opts.dir),
+        priceIn: opts.priceIn,
+        priceOut: opts.priceOut,
+      })
       process.stdout.write(`${modelId}\n`)
     })
 

@@ -17,7 +17,9 @@ export function rustBook(chars: number): ModelDocument[] {
   const dir = join(DATA, 'rust-book/src')
   const docs: ModelDocument[] = []
   let total = 0
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.md')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()) {
     if (total >= chars) break
     const text = readFileSync(join(dir, name), 'utf8').slice(0, chars - total)
     docs.push({ id: name, text })

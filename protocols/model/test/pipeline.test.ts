@@ -1,6 +1,6 @@
 // End to end on real text with the tiny preset: train on Shakespeare, adapt to the Rust book, export the
 // folder, load it as a node that never saw the model would (from its files only), and generate.
-import { mkdtemp, rm, writeFile, readFile, cp } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
@@ -45,7 +45,10 @@ test('tiny base model: validation perplexity well below the unigram baseline, in
     `  base: loop ${m.seconds.toFixed(1)} s wall / ${m.cpuSeconds.toFixed(1)} s CPU; all-in ${seconds.toFixed(1)} s wall / ${cpuSeconds.toFixed(1)} s CPU (tokenizer, loop, eval); ${Math.round(m.tokensPerSec)} tok/s, ` +
       `val ppl ${m.valPerplexity.toFixed(1)} vs unigram ${m.unigramPerplexity.toFixed(1)} on ${m.heldOutTokens} held-out tokens`,
   )
-  assert.ok(m.valPerplexity < 0.5 * m.unigramPerplexity, `model ${m.valPerplexity} vs unigram ${m.unigramPerplexity}`)
+  assert.ok(
+    m.valPerplexity < 0.5 * m.unigramPerplexity,
+    `model ${m.valPerplexity} vs unigram ${m.unigramPerplexity}`,
+  )
   // CPU seconds, not wall: the test machine is shared, and training is one thread, so on an idle two-core
   // machine wall time equals CPU time.
   assert.ok(cpuSeconds < 30, `training took ${cpuSeconds} CPU seconds`)
@@ -56,14 +59,21 @@ test('LoRA adapter lowers perplexity on its own domain; base stays frozen', asyn
   const before = trained.model.weights.outputW.slice()
   adapted = trainAdapter(trained.model, adapterDocs, { rank: 8, seed: 2 })
   const m = adapted.metrics
-  console.log(`  adapter: held-out rust-book ppl ${m.basePerplexity.toFixed(1)} base → ${m.adaptedPerplexity.toFixed(1)} adapted`)
+  console.log(
+    `  adapter: held-out rust-book ppl ${m.basePerplexity.toFixed(1)} base → ${m.adaptedPerplexity.toFixed(1)} adapted`,
+  )
   assert.ok(m.adaptedPerplexity < 0.8 * m.basePerplexity)
   assert.equal(Array.from(trained.model.weights.outputW), Array.from(before))
   const loaded = await loadModel(dir)
-  await saveAdapter(join(dir, FILES.adapters, 'rust'), adapted.adapter, {
-    config: loaded.config,
-    baseWeightsCid: loaded.manifest.files[FILES.weights],
-  }, { datanets: [{ datanetId: 'rust-book', version: 3 }] })
+  await saveAdapter(
+    join(dir, FILES.adapters, 'rust'),
+    adapted.adapter,
+    {
+      config: loaded.config,
+      baseWeightsCid: loaded.manifest.files[FILES.weights],
+    },
+    { datanets: [{ datanetId: 'rust-book', version: 3 }] },
+  )
 })
 
 test('loaded folder: onnxruntime matches the TypeScript forward pass within 1e-4 (base, zero and trained adapter)', async () => {
@@ -86,9 +96,17 @@ test('loaded folder: onnxruntime matches the TypeScript forward pass within 1e-4
   console.log(`  max |onnx - ts|: base ${dBase.toExponential(2)}, adapter ${dAdapter.toExponential(2)}`)
   assert.ok(dBase < 1e-4 && dAdapter < 1e-4)
   assert.equal(Array.from(ts(zeroLora(config, 4))), Array.from(base), 'zero adapter == base exactly (TS)')
-  const zeroB = { ...adapter, hiddenB: new Float32Array(adapter.hiddenB.length), outputB: new Float32Array(adapter.outputB.length) }
+  const zeroB = {
+    ...adapter,
+    hiddenB: new Float32Array(adapter.hiddenB.length),
+    outputB: new Float32Array(adapter.outputB.length),
+  }
   assert.equal(Array.from(ts(zeroB)), Array.from(base), 'B = 0 adapter == base exactly (TS)')
-  assert.equal(Array.from(await lm.logits(contexts, n, zeroB)), Array.from(await lm.logits(contexts, n)), 'and in onnxruntime')
+  assert.equal(
+    Array.from(await lm.logits(contexts, n, zeroB)),
+    Array.from(await lm.logits(contexts, n)),
+    'and in onnxruntime',
+  )
   await lm.release()
 })
 
@@ -113,8 +131,12 @@ test('generation: a fresh load gives the same tokens for the same seed, and the 
   assert.equal(greedy.tokens, greedyTs.tokens, 'onnxruntime and TypeScript agree on greedy tokens')
   const adapter = (await a.loadAdapter('rust')).weights
   const rust = await a.generate('fn main() {\n', { maxTokens: 30, adapter })
-  console.log(`  sample: ${JSON.stringify(ga.text.slice(0, 120))}\n  greedy: ${JSON.stringify(greedy.text.slice(0, 120))}\n  rust adapter: ${JSON.stringify(rust.text.slice(0, 80))}`)
-  const index = buildIndex(buildCorpus(baseDocs.map((d) => ({ id: d.id, contributor: `0x${'11'.repeat(20)}`, text: d.text }))))
+  console.log(
+    `  sample: ${JSON.stringify(ga.text.slice(0, 120))}\n  greedy: ${JSON.stringify(greedy.text.slice(0, 120))}\n  rust adapter: ${JSON.stringify(rust.text.slice(0, 80))}`,
+  )
+  const index = buildIndex(
+    buildCorpus(baseDocs.map((d) => ({ id: d.id, contributor: `0x${'11'.repeat(20)}`, text: d.text }))),
+  )
   const outputs = [greedy.text]
   for (const seed of [1, 2, 3, 4, 5]) {
     outputs.push((await a.generate('\n', { maxTokens: 100, temperature: 0.8, topP: 0.9, seed })).text)
@@ -122,7 +144,9 @@ test('generation: a fresh load gives the same tokens for the same seed, and the 
   // The tiny model (≈3 bits/char after 30 CPU-seconds) rarely strings together 8 exact words, the engine's
   // default minSpan; spans of 4 attribution tokens (words and punctuation) are what it reproduces.
   const spansOf = (minSpan: number) =>
-    outputs.flatMap((text) => attribute(index, text, { minSpan }).spans.map((s) => text.slice(s.charStart!, s.charEnd!)))
+    outputs.flatMap((text) =>
+      attribute(index, text, { minSpan }).spans.map((s) => text.slice(s.charStart!, s.charEnd!)),
+    )
   const found = spansOf(4)
   console.log(
     `  attribution: ${spansOf(8).length} spans of >= 8 tokens, ${found.length} of >= 4 in 6 generations: ${JSON.stringify(found.slice(0, 4))}`,
@@ -158,7 +182,10 @@ test('bad folders: corrupted file, unknown file, missing file, misfit adapter', 
   await expectCode(ModelErrorCode.FILE_MISSING, () => loadModel(join(bad, 'nowhere')))
   const base = await loadModel(dir)
   const misfit = initLora({ ...base.config, hiddenSize: base.config.hiddenSize + 1 }, 4, 8, new Prng(1))
-  await saveAdapter(join(bad, 'misfit'), misfit, { config: { ...base.config, hiddenSize: base.config.hiddenSize + 1 }, baseWeightsCid: 'x' })
+  await saveAdapter(join(bad, 'misfit'), misfit, {
+    config: { ...base.config, hiddenSize: base.config.hiddenSize + 1 },
+    baseWeightsCid: 'x',
+  })
   await expectCode(ModelErrorCode.ADAPTER_SHAPE_MISMATCH, () => loadAdapter(join(bad, 'misfit'), base))
   const adapterFile = join(dir, FILES.adapters, 'rust', FILES.adapterWeights)
   await cp(join(dir, FILES.adapters, 'rust'), join(bad, 'rust'), { recursive: true })
@@ -167,7 +194,9 @@ test('bad folders: corrupted file, unknown file, missing file, misfit adapter', 
   await writeFile(join(bad, 'rust', FILES.adapterWeights), bytes)
   await expectCode(ModelErrorCode.FILE_CORRUPTED, () => loadAdapter(join(bad, 'rust'), base))
   const lm = await OnnxLanguageModel.load(dir)
-  await expectCode(ModelErrorCode.ADAPTER_SHAPE_MISMATCH, () => lm.generate('x', { maxTokens: 2, adapter: misfit }))
+  await expectCode(ModelErrorCode.ADAPTER_SHAPE_MISMATCH, () =>
+    lm.generate('x', { maxTokens: 2, adapter: misfit }),
+  )
   await expectCode(ModelErrorCode.FILE_MISSING, () => lm.loadAdapter('no-such-adapter'))
   await lm.release()
   await rm(bad, { recursive: true, force: true })

@@ -4,7 +4,16 @@ import * as assert from 'uvu/assert'
 import { hasCode } from '../../common/errors.ts'
 import { ModelErrorCode } from '../errors.ts'
 import { generateWith } from '../generate.ts'
-import { Activations, assertAdapterFits, forward, initLora, initWeights, type LoraWeights, type MlpConfig, zeroLora } from '../mlp.ts'
+import {
+  Activations,
+  assertAdapterFits,
+  forward,
+  initLora,
+  initWeights,
+  type LoraWeights,
+  type MlpConfig,
+  zeroLora,
+} from '../mlp.ts'
 import { adapterFeeds, exportOnnx } from '../onnx.ts'
 import { Prng } from '../prng.ts'
 import { decodeSafetensors, encodeSafetensors } from '../safetensors.ts'
@@ -16,7 +25,8 @@ const config: MlpConfig = { vocabSize: 300, contextSize: 5, embedDim: 12, hidden
 
 function randomAdapter(rng: Prng, rank: number): LoraWeights {
   const lora = initLora(config, rank, 2 * rank, rng)
-  for (const b of [lora.hiddenB, lora.outputB]) for (let i = 0; i < b.length; i++) b[i] = rng.nextGaussian() * 0.2
+  for (const b of [lora.hiddenB, lora.outputB])
+    for (let i = 0; i < b.length; i++) b[i] = rng.nextGaussian() * 0.2
   return lora
 }
 
@@ -26,15 +36,31 @@ function randomContexts(rng: Prng, n: number): Int32Array {
   return c
 }
 
-async function ortLogits(session: ort.InferenceSession, contexts: Int32Array, n: number, lora: LoraWeights | null) {
+async function ortLogits(
+  session: ort.InferenceSession,
+  contexts: Int32Array,
+  n: number,
+  lora: LoraWeights | null,
+) {
   const feeds: Record<string, ort.Tensor> = {
-    input_ids: new ort.Tensor('int64', BigInt64Array.from(contexts, (v) => BigInt(v)), [n, config.contextSize]),
+    input_ids: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(contexts, (v) => BigInt(v)),
+      [n, config.contextSize],
+    ),
   }
-  if (lora) for (const [k, t] of Object.entries(adapterFeeds(config, lora))) feeds[k] = new ort.Tensor('float32', t.data, t.dims)
+  if (lora)
+    for (const [k, t] of Object.entries(adapterFeeds(config, lora)))
+      feeds[k] = new ort.Tensor('float32', t.data, t.dims)
   return (await session.run(feeds)).logits.data as Float32Array
 }
 
-function tsLogits(contexts: Int32Array, n: number, weights: ReturnType<typeof initWeights>, lora: LoraWeights | null) {
+function tsLogits(
+  contexts: Int32Array,
+  n: number,
+  weights: ReturnType<typeof initWeights>,
+  lora: LoraWeights | null,
+) {
   const act = new Activations(config, n, lora?.rank ?? 0)
   act.contexts.set(contexts)
   forward(config, weights, act, lora)
@@ -96,7 +122,11 @@ safetensors('round-trips tensors and metadata, data 8-byte aligned', () => {
 
 safetensors('truncated or malformed files give FORMAT_INVALID', () => {
   const good = encodeSafetensors([{ name: 'a', shape: [4], data: new Float32Array(4) }])
-  for (const bad of [good.subarray(0, 5), good.subarray(0, good.length - 4), Uint8Array.of(255, 255, 255, 255, 0, 0, 0, 0, 1)]) {
+  for (const bad of [
+    good.subarray(0, 5),
+    good.subarray(0, good.length - 4),
+    Uint8Array.of(255, 255, 255, 255, 0, 0, 0, 0, 1),
+  ]) {
     try {
       decodeSafetensors(bad)
       assert.unreachable()
@@ -161,7 +191,10 @@ misc('training is deterministic for a seed', () => {
   const c = trainModel(docs, { seed: 8, steps: 15 })
   assert.equal(Array.from(a.model.weights.outputW), Array.from(b.model.weights.outputW))
   assert.is(a.metrics.valPerplexity, b.metrics.valPerplexity)
-  assert.not.equal(Array.from(a.model.weights.outputW.subarray(0, 50)), Array.from(c.model.weights.outputW.subarray(0, 50)))
+  assert.not.equal(
+    Array.from(a.model.weights.outputW.subarray(0, 50)),
+    Array.from(c.model.weights.outputW.subarray(0, 50)),
+  )
   const x = trainAdapter(a.model, rustBook(10_000), { seed: 3, steps: 5 })
   const y = trainAdapter(a.model, rustBook(10_000), { seed: 3, steps: 5 })
   assert.equal(Array.from(x.adapter.outputB), Array.from(y.adapter.outputB))
@@ -215,7 +248,10 @@ misc('sampling: same seed gives the same tokens; stop strings and limits hold', 
   assert.equal(a.tokens, b.tokens)
   assert.ok(a.tokens.length <= 20)
   const greedy = await generateWith(tok, config.contextSize, logits, 'ROMEO:', { maxTokens: 10 })
-  assert.equal(greedy.tokens, (await generateWith(tok, config.contextSize, logits, 'ROMEO:', { maxTokens: 10, seed: 9 })).tokens)
+  assert.equal(
+    greedy.tokens,
+    (await generateWith(tok, config.contextSize, logits, 'ROMEO:', { maxTokens: 10, seed: 9 })).tokens,
+  )
   if (a.text.length > 2) {
     const stop = a.text.slice(1, 3)
     const s = await generateWith(tok, config.contextSize, logits, 'ROMEO:', { ...opts, stop: [stop] })
