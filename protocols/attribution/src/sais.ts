@@ -24,7 +24,14 @@ function bucketEnds(cnt: Int32Array, bkt: Int32Array, K: number): void {
 
 // Symbols are stored as (symbol << 1) | type, type 1 for S-type (suffix i smaller than suffix i+1) and 0
 // for L-type: the induce passes read a random position's symbol and type with one memory access.
-function induce(s: Int32Array, SA: Int32Array, cnt: Int32Array, bkt: Int32Array, n: number, K: number) {
+function induce(
+  s: Int32Array | Uint16Array,
+  SA: Int32Array,
+  cnt: Int32Array,
+  bkt: Int32Array,
+  n: number,
+  K: number,
+) {
   bucketStarts(cnt, bkt, K)
   for (let i = 0; i < n; i++) {
     const j = SA[i] - 1
@@ -47,7 +54,7 @@ function induce(s: Int32Array, SA: Int32Array, cnt: Int32Array, bkt: Int32Array,
  * Core SA-IS. `s` holds n symbols in [0, K) (K <= 2^30) and ends with a unique smallest sentinel
  * (s[n-1] === 0, no other 0). Fills SA[0..n) with the suffix array of s. Overwrites s.
  */
-function saisCore(s: Int32Array, SA: Int32Array, n: number, K: number): void {
+function saisCore(s: Int32Array | Uint16Array, SA: Int32Array, n: number, K: number): void {
   if (n === 1) {
     SA[0] = 0
     return
@@ -72,40 +79,45 @@ function saisCore(s: Int32Array, SA: Int32Array, n: number, K: number): void {
   }
   induce(s, SA, cnt, bkt, n, K)
 
-  // Gather the sorted LMS positions into SA[0..n1).
+  // Gather the sorted LMS positions into SA[0..n1). A bitmap of LMS positions (n/8 bytes, cache-friendly)
+  // answers the random "is p an LMS position?" lookups.
+  const lms = new Uint8Array((n >>> 3) + 1)
+  for (let i = 1; i < n; i++) {
+    if ((s[i] & 1) === 1 && (s[i - 1] & 1) === 0) lms[i >>> 3] |= 1 << (i & 7)
+  }
   let n1 = 0
   for (let i = 0; i < n; i++) {
     const p = SA[i]
-    if (p > 0 && (s[p] & 1) === 1 && (s[p - 1] & 1) === 0) SA[n1++] = p
+    if (p > 0 && (lms[p >>> 3] & (1 << (p & 7))) !== 0) SA[n1++] = p
   }
-  // Name the LMS substrings; equal substrings get equal names. Names go to SA[n1 + p/2] (LMS positions
-  // are at least two apart, so p/2 is unique).
+  // Name the LMS substrings; equal substrings get equal names. Lengths (up to and including the next LMS
+  // position) are stored first in SA[n1 + p/2] (LMS positions are at least two apart, so p/2 is unique),
+  // so that two substrings compare by length and then by packed symbols, which carry the types too.
   SA.fill(-1, n1, n)
+  let last = n - 1
+  for (let i = n - 2; i >= 1; i--) {
+    if ((lms[i >>> 3] & (1 << (i & 7))) !== 0) {
+      SA[n1 + (i >>> 1)] = last - i + 1
+      last = i
+    }
+  }
+  SA[n1 + ((n - 1) >>> 1)] = 1
   let name = 0
   let prev = -1
+  let prevLen = 0
   for (let i = 0; i < n1; i++) {
     const pos = SA[i]
-    let diff = false
-    if (prev < 0) diff = true
-    else {
-      for (let d = 0; ; d++) {
-        const a = pos + d
-        const b = prev + d
-        // Packed values compare symbol and type at once.
-        if (a === n || b === n || s[a] !== s[b]) {
-          diff = true
-          break
-        }
-        if (
-          d > 0 &&
-          (((s[a] & 1) === 1 && (s[a - 1] & 1) === 0) || ((s[b] & 1) === 1 && (s[b - 1] & 1) === 0))
-        )
-          break
-      }
+    const len = SA[n1 + (pos >>> 1)]
+    let diff = true
+    if (len === prevLen && prev >= 0) {
+      let d = 0
+      while (d < len && s[pos + d] === s[prev + d]) d++
+      diff = d < len
     }
     if (diff) {
       name++
       prev = pos
+      prevLen = len
     }
     SA[n1 + (pos >>> 1)] = name - 1
   }
@@ -121,7 +133,7 @@ function saisCore(s: Int32Array, SA: Int32Array, n: number, K: number): void {
 
   // Stage 3: induce the full order from the sorted LMS suffixes.
   for (let i = 1, j = 0; i < n; i++) {
-    if ((s[i] & 1) === 1 && (s[i - 1] & 1) === 0) s1[j++] = i
+    if ((lms[i >>> 3] & (1 << (i & 7))) !== 0) s1[j++] = i
   }
   for (let i = 0; i < n1; i++) SA1[i] = s1[SA1[i]]
   SA.fill(-1, n1, n)
@@ -142,7 +154,9 @@ export function suffixArray(text: ArrayLike<number>, alphabetSize: number): Uint
   const n = text.length
   if (n === 0) return new Uint32Array(0)
   if (n >= 0x7fff_fff0 || alphabetSize >= 0x3fff_ffff) throw new RangeError('suffixArray: input too large')
-  const s = new Int32Array(n + 1)
+  // Packed symbols take 16 bits while (alphabetSize + 1) * 2 fits, which halves the memory the random
+  // reads of the induce passes touch.
+  const s = alphabetSize < 0x7fff ? new Uint16Array(n + 1) : new Int32Array(n + 1)
   for (let i = 0; i < n; i++) s[i] = text[i] + 1
   const SA = new Int32Array(n + 1)
   saisCore(s, SA, n + 1, alphabetSize + 1)
