@@ -100,4 +100,3 @@ function encodeLeaf(buf: Uint8Array, e: LedgerEntry) {
   writeUint256(buf, 32, e.earned)
   writeUint256(buf, 64, e.spent)
 }
-

@@ -20,7 +20,9 @@ import {
 } from '../common/merkle.ts'
 import type { ManifestEntry } from './manifest.ts'
 
-export class ContributionsRootError extends OpenLedgerError<{ code: 'EMPTY_VERSION' | 'NO_SUCH_CONTRIBUTION' | 'INVALID_CONTRIBUTION' }> {}
+export class ContributionsRootError extends OpenLedgerError<{
+  code: 'EMPTY_VERSION' | 'NO_SUCH_CONTRIBUTION' | 'INVALID_CONTRIBUTION'
+}> {}
 
 /** The fields of a manifest entry that the root commits to. */
 export interface ContributionLeafInput {
@@ -38,16 +40,27 @@ export interface ContributionProof {
 const LEAF_PREIMAGE_BYTES = 128
 const UINT64_MAX = (1n << 64n) - 1n
 
-function encodeLeafPreimage(buf: Uint8Array, index: number, entry: ContributionLeafInput, cidHash: Uint8Array) {
+function encodeLeafPreimage(
+  buf: Uint8Array,
+  index: number,
+  entry: ContributionLeafInput,
+  cidHash: Uint8Array,
+) {
   const bytes = BigInt(entry.bytes)
   if (bytes < 0n || bytes > UINT64_MAX) {
-    throw new ContributionsRootError({ code: 'INVALID_CONTRIBUTION' }, `contribution ${index}: size ${bytes} is not a uint64`)
+    throw new ContributionsRootError(
+      { code: 'INVALID_CONTRIBUTION' },
+      `contribution ${index}: size ${bytes} is not a uint64`,
+    )
   }
   writeUint256(buf, 0, BigInt(index))
   try {
     writeAddress(buf, 32, entry.contributor)
   } catch {
-    throw new ContributionsRootError({ code: 'INVALID_CONTRIBUTION' }, `contribution ${index}: contributor ${entry.contributor} is not an address`)
+    throw new ContributionsRootError(
+      { code: 'INVALID_CONTRIBUTION' },
+      `contribution ${index}: contributor ${entry.contributor} is not an address`,
+    )
   }
   buf.set(cidHash, 64)
   writeUint256(buf, 96, bytes)
@@ -59,7 +72,12 @@ export async function contributionLeaf(index: number, entry: ContributionLeafInp
   return toHex(leafHash(hasher, new Uint8Array(LEAF_PREIMAGE_BYTES), index, entry))
 }
 
-function leafHash(hasher: Awaited<ReturnType<typeof keccakHasher>>, buf: Uint8Array, index: number, entry: ContributionLeafInput): Uint8Array {
+function leafHash(
+  hasher: Awaited<ReturnType<typeof keccakHasher>>,
+  buf: Uint8Array,
+  index: number,
+  entry: ContributionLeafInput,
+): Uint8Array {
   hasher.init()
   hasher.update(entry.contentCid.bytes)
   const cidHash = hasher.digest('binary')
@@ -80,8 +98,11 @@ export class ContributionsTree {
     this.position = position
   }
 
-  static async build(entries: readonly (ContributionLeafInput | ManifestEntry)[]): Promise<ContributionsTree> {
-    if (entries.length === 0) throw new ContributionsRootError({ code: 'EMPTY_VERSION' }, 'a version needs at least one contribution')
+  static async build(
+    entries: readonly (ContributionLeafInput | ManifestEntry)[],
+  ): Promise<ContributionsTree> {
+    if (entries.length === 0)
+      throw new ContributionsRootError({ code: 'EMPTY_VERSION' }, 'a version needs at least one contribution')
     const hasher = await keccakHasher()
     const flat = new Uint8Array(entries.length * 32)
     const buf = new Uint8Array(LEAF_PREIMAGE_BYTES)
@@ -103,7 +124,10 @@ export class ContributionsTree {
   /** The proof for manifest entry `index`, as OpenZeppelin's MerkleProof.verify expects. */
   proof(index: number): ContributionProof {
     if (!Number.isInteger(index) || index < 0 || index >= this.position.length) {
-      throw new ContributionsRootError({ code: 'NO_SUCH_CONTRIBUTION' }, `no contribution at index ${index} (the version has ${this.position.length})`)
+      throw new ContributionsRootError(
+        { code: 'NO_SUCH_CONTRIBUTION' },
+        `no contribution at index ${index} (the version has ${this.position.length})`,
+      )
     }
     const j = this.position[index]
     return { index, leaf: this.tree.leaf(j), proof: this.tree.proof(j) }
@@ -111,12 +135,19 @@ export class ContributionsTree {
 }
 
 /** The contributionsRoot of a version whose manifest lists `entries` in this order. */
-export async function contributionsRoot(entries: readonly (ContributionLeafInput | ManifestEntry)[]): Promise<Hex> {
+export async function contributionsRoot(
+  entries: readonly (ContributionLeafInput | ManifestEntry)[],
+): Promise<Hex> {
   return (await ContributionsTree.build(entries)).root
 }
 
 /** True when contribution `entry` at manifest position `index` is in the version with `root`. */
-export async function verifyContribution(root: Hex, index: number, entry: ContributionLeafInput, proof: readonly Hex[]): Promise<boolean> {
+export async function verifyContribution(
+  root: Hex,
+  index: number,
+  entry: ContributionLeafInput,
+  proof: readonly Hex[],
+): Promise<boolean> {
   const leaf = await contributionLeaf(index, entry)
   return (await processProof(leaf, proof)) === root.toLowerCase()
 }

@@ -1,6 +1,6 @@
 import { SimpleMerkleTree } from '@openzeppelin/merkle-tree'
-import * as raw from 'multiformats/codecs/raw'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -19,7 +19,7 @@ async function entries(n: number): Promise<ContributionLeafInput[]> {
   for (let i = 0; i < n; i++) {
     const digest = await sha256.digest(new TextEncoder().encode(`contribution ${i}`))
     out.push({
-      contributor: toHex(BigInt(i % 7 + 1) * 0x1234567n, { size: 20 }) as Address,
+      contributor: toHex(BigInt((i % 7) + 1) * 0x1234567n, { size: 20 }) as Address,
       contentCid: CID.createV1(raw.code, digest),
       bytes: 100 + i * 13,
     })
@@ -85,7 +85,10 @@ test('bad input is refused with a code', async () => {
     (err) => assert.ok(hasCode(err, 'INVALID_CONTRIBUTION')),
   )
   const tree = await ContributionsTree.build(list)
-  assert.throws(() => tree.proof(2), (err: unknown) => hasCode(err, 'NO_SUCH_CONTRIBUTION'))
+  assert.throws(
+    () => tree.proof(2),
+    (err: unknown) => hasCode(err, 'NO_SUCH_CONTRIBUTION'),
+  )
 })
 
 test.run()
