@@ -51,6 +51,11 @@ export const configKeys = {
   password_file: { schema: z.string().optional(), help: 'file holding the password of an encrypted account key' },
   chain_rpc: { schema: z.url({ error: 'must be an http(s) URL such as http://127.0.0.1:8545' }).optional(), help: 'JSON-RPC URL of the chain' },
   chain_id: { schema: positiveInt(1, 2 ** 32).default(31337), help: 'chain id (also part of every EIP-712 domain)' },
+  chain_poll_ms: { schema: positiveInt(10, 60_000).default(1_000), help: 'how often to poll the chain for receipts and new blocks (ms)' },
+  serve_datanets: {
+    schema: z.array(z.coerce.string().regex(/^[1-9]\d*$/, { error: 'must be Datanet ids (positive integers)' })).default([]),
+    help: 'Datanet ids whose latest version this node replicates and provides',
+  },
   ledger_address: { schema: address.optional(), help: 'Ledger contract address (the EIP-712 verifying contract)' },
   token_address: { schema: address.optional(), help: 'OPEN token contract address' },
   staking_address: { schema: address.optional(), help: 'Staking contract address' },
@@ -65,7 +70,8 @@ export const configSchema = z.strictObject(
 )
 export type NodeConfig = z.infer<typeof configSchema>
 
-const listKeys = new Set<string>(['announce', 'bootstrap'])
+/** Keys holding lists: comma separated in the environment, repeatable or comma separated as flags. */
+export const listKeys = new Set<string>(['announce', 'bootstrap', 'serve_datanets'])
 
 export function envName(key: string): string {
   return `OPENLEDGER_${key.toUpperCase()}`

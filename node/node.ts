@@ -7,7 +7,16 @@ import { type Hex, zeroAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { openLedgerDomain } from '../protocols/common/eip712.ts'
 import { OpenLedgerError } from '../protocols/common/errors.ts'
+import { unixfs } from '@helia/unixfs'
+import { contributionsRoot } from '../protocols/datanet/contributions-root.ts'
+import { DatanetRegistryClient } from '../protocols/datanet/registry.ts'
+import { DatanetService } from '../protocols/datanet/service.ts'
 import { StatusService } from '../protocols/status/index.ts'
+import { datanetRegistryAbi } from '../contracts/generated/index.ts'
+import { registerDatanetRoutes } from './api/datanets.ts'
+import { type ChainClients, connectChain } from './chain.ts'
+import { Bucket } from './storage/buckets.ts'
+import { Repository } from './storage/repository.ts'
 import { createApi } from './api/server.ts'
 import type { NodeConfig } from './config.ts'
 import { paths } from './datadir.ts'
@@ -40,6 +49,8 @@ export class OpenLedgerNode {
   network?: Network
   gossip?: GossipRouter
   status?: StatusService
+  chain?: ChainClients
+  datanets?: DatanetService
   api?: FastifyInstance
   private dialer?: PeerDialer
   apiUrl = ''
@@ -70,7 +81,9 @@ export class OpenLedgerNode {
     this.db = await NodeDatabase.open(paths(dataDir).db)
 
     // The API port is bound first: it is cheap to undo, and a busy port is the commonest start failure.
-    const api = createApi({ ready: () => this.ready, nodeInfo: () => this.nodeInfo(), peers: () => this.peers(), metrics: this.metrics.registry })
+    const api = createApi({ ready: () => this.ready, nodeInfo: () => this.nodeInfo(), peers: () => this.peers(), metrics: this.metrics.registry }, [
+      (app) => registerDatanetRoutes(app, () => this.datanets),
+    ])
     try {
       await api.listen({ host: config.api_host, port: config.api_port })
     } catch (err) {
@@ -109,9 +122,45 @@ export class OpenLedgerNode {
     this.gossip.register(this.status.topic())
     await this.status.start()
 
+    if (config.chain_rpc) {
+      this.chain = await connectChain(config, this.account)
+      await this.startDatanets(log)
+    }
+
     this.dialer = new PeerDialer(libp2p, config.min_peers, log.child({ module: 'dialer' }))
     this.dialer.start()
     this.ready = true
+  }
+
+  private async startDatanets(log: Logger): Promise<void> {
+    const { config } = this.init
+    const address = config.datanet_registry_address
+    if (!address || !this.chain || !this.network || !this.gossip || !this.db) return
+    const { publicClient, walletClient } = this.chain
+    const client = new DatanetRegistryClient({ publicClient, walletClient, address })
+    const helia = this.network
+    this.datanets = new DatanetService({
+      blockstore: helia.blockstore,
+      unixfs: unixfs(helia),
+      pins: helia.pins,
+      routing: helia.routing,
+      registry: {
+        datanetCount: async () => Number(await publicClient.readContract({ address, abi: datanetRegistryAbi, functionName: 'datanetCount' })),
+        getDatanet: (id) => client.getDatanet(id),
+        isCurator: (id, account) => client.isCurator(id, account),
+        getVersion: (id, v) => client.getVersion(id, v),
+        createDatanet: (args) => client.createDatanet(args),
+        publishVersion: (id, args) => client.publishVersion(id, args),
+      },
+      contributionsRoot,
+      account: this.account,
+      domain: openLedgerDomain({ chainId: config.chain_id, ledger: config.ledger_address ?? zeroAddress }),
+      publish: (topic, data) => this.gossip!.publish(topic, data),
+      store: Repository.json(this.db, Bucket.datanetContributions),
+      log: log.child({ module: 'datanet' }),
+    })
+    await this.datanets.start()
+    this.gossip.register(this.datanets.topic())
   }
 
   /** kad-dht's routing table is public on the implementation but not on its exported interface. */
@@ -167,6 +216,7 @@ export class OpenLedgerNode {
     this.ready = false
     this.dialer?.stop()
     await this.status?.stop()
+    await this.datanets?.stop()
     await this.api?.close().catch(() => {})
     await this.network?.stop().catch(() => {})
     await this.db?.close().catch(() => {})

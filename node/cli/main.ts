@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander'
 import { OpenLedgerError } from '../../protocols/common/errors.ts'
 import { ConfigError } from '../config.ts'
 import { NODE_VERSION } from '../version.ts'
+import { registerDatanetCommands } from './commands/datanet.ts'
 import { registerIdCommand } from './commands/id.ts'
 import { registerInitCommand } from './commands/init.ts'
 import { registerStartCommand } from './commands/start.ts'
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerIdCommand(program)
   registerStartCommand(program)
   registerTestnetCommands(program)
+  registerDatanetCommands(program)
   return program
 }
 

@@ -2,5 +2,6 @@
 export enum Bucket {
   meta = 0x01,
   peerStatus = 0x02,
-  // 0x10.. datanets (issue 4), 0x20.. receipts, 0x30.. consensus and the signing guard
+  datanetContributions = 0x10,
+  // 0x20.. receipts, 0x30.. consensus and the signing guard
 }

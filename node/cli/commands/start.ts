@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { type Command, Option } from 'commander'
-import { configFromEnv, configKeys, flagName, readConfigFile, resolveConfig, splitList } from '../../config.ts'
+import { configFromEnv, configKeys, flagName, listKeys, readConfigFile, resolveConfig, splitList } from '../../config.ts'
 
-const listKeys = new Set(['announce', 'bootstrap'])
 
 export function registerStartCommand(program: Command): void {
   const cmd = program
