@@ -1,0 +1,666 @@
+// Datanet replication: a node that serves a Datanet fetches the latest version's manifest and every block
+// of every contribution, checks each block against its CID, pins the manifest recursively, and announces
+// itself on the DHT as a provider of the manifest and every block. Helia does not announce by itself, and
+// kad-dht provider records expire (48 h), so this service re-provides on an interval well inside that
+// TTL, retries with backoff when providing fails or no peer is connected (kad-dht "succeeds" silently
+// with zero peers), and follows new versions by polling the registry.
+//
+// Fetching: Helia's pin walker fetches one block at a time (a queue of concurrency 1), which is what kept
+// the first measurements near 40 MB/s. Here the DAG is walked breadth-first with `fetchConcurrency` gets
+// in flight, so bitswap has many wants outstanding at once (and asks every connected provider); the pin
+// is then taken offline over blocks already held, which is a local walk.
+import type { AbortOptions } from '@libp2p/interface'
+import { createUnsafe } from 'multiformats/block'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { identity } from 'multiformats/hashes/identity'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { OpenLedgerError } from '../common/errors.ts'
+import { decodeManifest, type Manifest, ManifestError } from './manifest.ts'
+import { DatanetError, type DatanetId, type DatanetVersion, type DatanetVersionReader } from './registry.ts'
+
+/** kad-dht keeps provider records 48 h; re-providing every 12 h leaves three chances before one expires. */
+export const DEFAULT_REPROVIDE_INTERVAL_MS = 12 * 3600_000
+export const DEFAULT_POLL_INTERVAL_MS = 30_000
+export const DEFAULT_RETRY_MIN_MS = 1_000
+export const DEFAULT_RETRY_MAX_MS = 5 * 60_000
+/** Blocks requested at once while fetching a version: enough to keep bitswap's pipes full over loopback and LAN. */
+export const DEFAULT_FETCH_CONCURRENCY = 64
+/** Provider announcements at once: each one is a DHT walk to the K closest peers. */
+export const DEFAULT_PROVIDE_CONCURRENCY = 8
+export const DEFAULT_BLOCK_TIMEOUT_MS = 60_000
+export const DEFAULT_PROVIDE_TIMEOUT_MS = 60_000
+export const DEFAULT_FIND_PROVIDERS_TIMEOUT_MS = 5_000
+/** `status` asks the DHT about at most this many blocks, and counts at most this many providers per block. */
+export const DEFAULT_STATUS_MAX_BLOCKS = 64
+export const DEFAULT_STATUS_MAX_PROVIDERS = 20
+
+export type ReplicationErrorCode =
+  | 'BLOCK_CID_MISMATCH'
+  | 'UNSUPPORTED_HASH'
+  | 'NO_PEERS'
+  | 'NOT_SERVED'
+  | 'FETCH_FAILED'
+  | 'STOPPED'
+export class ReplicationError extends OpenLedgerError<{
+  code: ReplicationErrorCode
+  cid?: string
+  datanetId?: string
+}> {}
+
+/** The parts of Helia this service uses (a test can hand it fakes). */
+export interface ReplicatorHelia {
+  blockstore: {
+    get(
+      cid: CID,
+      options?: AbortOptions & { offline?: boolean },
+    ): Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Promise<Uint8Array>
+    has(cid: CID, options?: AbortOptions): boolean | Promise<boolean>
+  }
+  pins: {
+    add(cid: CID, options?: AbortOptions & { offline?: boolean }): AsyncIterable<CID>
+    isPinned(cid: CID, options?: AbortOptions): Promise<boolean>
+  }
+  routing: {
+    provide(cid: CID, options?: AbortOptions): Promise<void>
+    findProviders(cid: CID, options?: AbortOptions): AsyncIterable<{ id: { toString(): string } }>
+  }
+  getCodec(
+    code: number,
+  ):
+    | Promise<{ decode(bytes: Uint8Array): unknown; code: number; name?: string }>
+    | { decode(bytes: Uint8Array): unknown; code: number }
+}
+
+export interface ReplicatorLogger {
+  info(msg: string): void
+  warn(msg: string): void
+  debug(msg: string): void
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+export interface DatanetReplicatorComponents {
+  helia: ReplicatorHelia
+  registry: DatanetVersionReader
+  /** connected peers now; with none, a provide is retried instead of counted as done */
+  peerCount(): number
+  logger?: ReplicatorLogger
+  /** milliseconds since the epoch (Date.now by default) */
+  now?: () => number
+  timers?: Timers
+}
+
+export interface DatanetReplicatorInit {
+  reprovideIntervalMs?: number
+  pollIntervalMs?: number
+  retryMinMs?: number
+  retryMaxMs?: number
+  fetchConcurrency?: number
+  provideConcurrency?: number
+  blockTimeoutMs?: number
+  provideTimeoutMs?: number
+  findProvidersTimeoutMs?: number
+  statusMaxBlocks?: number
+  statusMaxProviders?: number
+}
+
+export interface ReplicatedVersion {
+  datanetId: string
+  version: number
+  manifestCid: CID
+  manifest: Manifest
+  /** every block of the version, manifest first, breadth-first (previous manifests included) */
+  blocks: CID[]
+  bytes: number
+}
+
+export interface ServeResult {
+  datanetId: string
+  version: number
+  manifestCid: string
+  blocks: number
+  bytes: number
+}
+
+export interface ChunkProviders {
+  cid: string
+  providers: number
+}
+
+export interface DatanetReplicaStatus {
+  datanetId: string
+  served: boolean
+  versions: DatanetVersion[]
+  latestManifestCid: string | null
+  /** blocks reachable from the latest manifest through blocks held here (a lower bound while incomplete) */
+  blocksTotal: number
+  blocksHeld: number
+  complete: boolean
+  bytesHeld: number
+  providers: ChunkProviders[]
+  lastProvidedAt: number | null
+  lastError: string | null
+}
+
+interface Served {
+  id: bigint
+  version: number
+  manifestCid: CID | null
+  blocks: CID[]
+  lastProvidedAt: number | null
+  lastError: string | null
+  provideAttempt: number
+  provideTimer?: unknown
+  pollTimer?: unknown
+  syncing?: Promise<ServeResult | null>
+}
+
+const silent: ReplicatorLogger = { info() {}, warn() {}, debug() {} }
+const nodeTimers: Timers = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms)
+    t.unref?.()
+    return t
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+}
+
+export class DatanetReplicator {
+  private readonly components: DatanetReplicatorComponents
+  private readonly init: Required<DatanetReplicatorInit>
+  private readonly log: ReplicatorLogger
+  private readonly timers: Timers
+  private readonly now: () => number
+  private readonly served = new Map<string, Served>()
+  private controller = new AbortController()
+  private running = false
+
+  constructor(components: DatanetReplicatorComponents, init: DatanetReplicatorInit = {}) {
+    this.components = components
+    this.log = components.logger ?? silent
+    this.timers = components.timers ?? nodeTimers
+    this.now = components.now ?? Date.now
+    this.init = {
+      reprovideIntervalMs: init.reprovideIntervalMs ?? DEFAULT_REPROVIDE_INTERVAL_MS,
+      pollIntervalMs: init.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      retryMinMs: init.retryMinMs ?? DEFAULT_RETRY_MIN_MS,
+      retryMaxMs: init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
+      fetchConcurrency: init.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY,
+      provideConcurrency: init.provideConcurrency ?? DEFAULT_PROVIDE_CONCURRENCY,
+      blockTimeoutMs: init.blockTimeoutMs ?? DEFAULT_BLOCK_TIMEOUT_MS,
+      provideTimeoutMs: init.provideTimeoutMs ?? DEFAULT_PROVIDE_TIMEOUT_MS,
+      findProvidersTimeoutMs: init.findProvidersTimeoutMs ?? DEFAULT_FIND_PROVIDERS_TIMEOUT_MS,
+      statusMaxBlocks: init.statusMaxBlocks ?? DEFAULT_STATUS_MAX_BLOCKS,
+      statusMaxProviders: init.statusMaxProviders ?? DEFAULT_STATUS_MAX_PROVIDERS,
+    }
+  }
+
+  readonly [Symbol.toStringTag] = 'openledger/datanet-replicator'
+
+  isStarted(): boolean {
+    return this.running
+  }
+
+  start(): void {
+    if (this.running) return
+    this.controller = new AbortController()
+    this.running = true
+  }
+
+  /** Stops every timer and aborts fetches and announcements in flight. */
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.controller.abort(new ReplicationError({ code: 'STOPPED' }, 'replicator stopped'))
+    const pending: Promise<unknown>[] = []
+    for (const s of this.served.values()) {
+      this.timers.clearTimeout(s.provideTimer)
+      this.timers.clearTimeout(s.pollTimer)
+      if (s.syncing) pending.push(s.syncing.catch(() => {}))
+    }
+    await Promise.all(pending)
+    this.served.clear()
+  }
+
+  /** Datanet ids served now. */
+  servedDatanets(): string[] {
+    return [...this.served.keys()]
+  }
+
+  /**
+   * Serves a Datanet: replicates its latest version (resolves when every block is held, verified and
+   * pinned, and the first announcement was attempted), then keeps announcing and follows new versions.
+   * An unknown Datanet or a manifest that does not match its CID is refused and nothing is stored.
+   * A Datanet with no version yet is watched until one is published (resolves null).
+   */
+  async serve(datanetId: DatanetId, options: AbortOptions = {}): Promise<ServeResult | null> {
+    this.assertRunning()
+    const id = BigInt(datanetId)
+    const key = id.toString()
+    let s = this.served.get(key)
+    const isNew = s === undefined
+    if (!s) {
+      // Existence check first, so an unknown Datanet is refused before it is remembered.
+      await this.latestOrZero(id)
+      s = {
+        id,
+        version: 0,
+        manifestCid: null,
+        blocks: [],
+        lastProvidedAt: null,
+        lastError: null,
+        provideAttempt: 0,
+      }
+      this.served.set(key, s)
+    }
+    try {
+      return await this.sync(s, options)
+    } catch (err) {
+      // Content that fails verification is refused outright; anything else (network, chain) is retried
+      // by the poll loop.
+      if (
+        isNew &&
+        (err instanceof ManifestError ||
+          (err instanceof ReplicationError && err.code === 'BLOCK_CID_MISMATCH'))
+      ) {
+        this.unserve(id)
+      }
+      throw err
+    } finally {
+      this.schedulePoll(s)
+    }
+  }
+
+  /** Stops serving a Datanet (blocks and pins stay). */
+  unserve(datanetId: DatanetId): void {
+    const key = BigInt(datanetId).toString()
+    const s = this.served.get(key)
+    if (!s) return
+    this.timers.clearTimeout(s.provideTimer)
+    this.timers.clearTimeout(s.pollTimer)
+    this.served.delete(key)
+  }
+
+  /**
+   * Fetches a version's manifest and every block it links to, checks each block against its CID, and
+   * pins the manifest. Throws before storing anything when the manifest does not match its CID.
+   */
+  async replicate(manifestCid: CID, options: AbortOptions = {}): Promise<ReplicatedVersion> {
+    const signal = this.signal(options.signal)
+    const manifestBytes = await this.getBlock(manifestCid, { signal })
+    const manifest = await decodeManifest(manifestCid, manifestBytes)
+    // Walk from the manifest itself: its links are every contribution and the previous version's
+    // manifest (whose contributions this one repeats), exactly what the recursive pin will cover.
+    const { blocks, bytes } = await this.walk([manifestCid], { offline: false, signal })
+    if (!(await this.components.helia.pins.isPinned(manifestCid, { signal }))) {
+      // Every block is already here: the recursive pin walks the local store only.
+      for await (const _ of this.components.helia.pins.add(manifestCid, { signal, offline: true })) {
+        // drain
+      }
+    }
+    return {
+      datanetId: manifest.datanetId,
+      version: manifest.version,
+      manifestCid,
+      manifest,
+      blocks,
+      bytes,
+    }
+  }
+
+  /** Versions on chain, local completeness of the latest one, and the providers found for its blocks. */
+  async status(datanetId: DatanetId, options: AbortOptions = {}): Promise<DatanetReplicaStatus> {
+    const id = BigInt(datanetId)
+    const signal = this.signal(options.signal)
+    const latest = await this.latestOrZero(id)
+    const versions: DatanetVersion[] = []
+    for (let v = 1; v <= latest; v++) versions.push(await this.components.registry.getVersion(id, v))
+    const s = this.served.get(id.toString())
+    const base = {
+      datanetId: id.toString(),
+      served: s !== undefined,
+      versions,
+      lastProvidedAt: s?.lastProvidedAt ?? null,
+      lastError: s?.lastError ?? null,
+    }
+    if (latest === 0) {
+      return {
+        ...base,
+        latestManifestCid: null,
+        blocksTotal: 0,
+        blocksHeld: 0,
+        complete: false,
+        bytesHeld: 0,
+        providers: [],
+      }
+    }
+    const manifestCid = parseCid(versions[latest - 1].manifestCid, id)
+    const local = await this.localCompleteness(manifestCid, signal)
+    const providers = await this.countProviders(local.known.slice(0, this.init.statusMaxBlocks), signal)
+    return {
+      ...base,
+      latestManifestCid: manifestCid.toString(),
+      blocksTotal: local.total,
+      blocksHeld: local.held,
+      complete: local.complete,
+      bytesHeld: local.bytes,
+      providers,
+      lastError: base.lastError ?? local.error,
+    }
+  }
+
+  private async sync(s: Served, options: AbortOptions): Promise<ServeResult | null> {
+    if (s.syncing) return s.syncing
+    s.syncing = (async () => {
+      const latest = await this.latestOrZero(s.id)
+      if (latest === 0 || latest <= s.version) return s.manifestCid ? this.result(s) : null
+      const version = await this.components.registry.getVersion(s.id, latest)
+      const manifestCid = parseCid(version.manifestCid, s.id)
+      const started = this.now()
+      const replicated = await this.replicate(manifestCid, options)
+      if (replicated.manifest.datanetId !== s.id.toString()) {
+        this.log.warn(
+          `datanet ${s.id}: version ${latest} manifest names Datanet ${replicated.manifest.datanetId}`,
+        )
+      }
+      s.version = latest
+      s.manifestCid = manifestCid
+      s.blocks = replicated.blocks
+      s.lastError = null
+      this.log.info(
+        `datanet ${s.id}: version ${latest} held (${replicated.blocks.length} blocks, ${replicated.bytes} bytes, ${this.now() - started} ms)`,
+      )
+      this.timers.clearTimeout(s.provideTimer)
+      s.provideAttempt = 0
+      await this.provideAll(s)
+      return {
+        datanetId: s.id.toString(),
+        version: latest,
+        manifestCid: manifestCid.toString(),
+        blocks: replicated.blocks.length,
+        bytes: replicated.bytes,
+      }
+    })()
+    try {
+      return await s.syncing
+    } catch (err) {
+      s.lastError = (err as Error).message
+      throw err
+    } finally {
+      s.syncing = undefined
+    }
+  }
+
+  private result(s: Served): ServeResult {
+    return {
+      datanetId: s.id.toString(),
+      version: s.version,
+      manifestCid: String(s.manifestCid),
+      blocks: s.blocks.length,
+      bytes: 0,
+    }
+  }
+
+  /** Announces every block; on failure (or with no peers) retries with exponential backoff. */
+  private async provideAll(s: Served): Promise<void> {
+    if (!this.running || this.served.get(s.id.toString()) !== s) return
+    const blocks = s.blocks
+    try {
+      if (this.components.peerCount() === 0) {
+        throw new ReplicationError(
+          { code: 'NO_PEERS', datanetId: s.id.toString() },
+          'no connected peers to announce to',
+        )
+      }
+      await mapConcurrent(blocks, this.init.provideConcurrency, async (cid) => {
+        await this.components.helia.routing.provide(cid, {
+          signal: this.signal(AbortSignal.timeout(this.init.provideTimeoutMs)),
+        })
+      })
+      s.lastProvidedAt = this.now()
+      s.provideAttempt = 0
+      s.lastError = null
+      this.log.debug(`datanet ${s.id}: announced ${blocks.length} blocks`)
+      this.scheduleProvide(s, this.init.reprovideIntervalMs)
+    } catch (err) {
+      if (!this.running) return
+      const delay = Math.min(this.init.retryMaxMs, this.init.retryMinMs * 2 ** s.provideAttempt)
+      s.provideAttempt++
+      s.lastError = `announcing failed: ${(err as Error).message}`
+      this.log.warn(`datanet ${s.id}: ${s.lastError}; retrying in ${delay} ms`)
+      this.scheduleProvide(s, delay)
+    }
+  }
+
+  private scheduleProvide(s: Served, delay: number) {
+    this.timers.clearTimeout(s.provideTimer)
+    s.provideTimer = this.timers.setTimeout(() => {
+      void this.provideAll(s)
+    }, delay)
+  }
+
+  private schedulePoll(s: Served) {
+    if (!this.running || this.served.get(s.id.toString()) !== s) return
+    this.timers.clearTimeout(s.pollTimer)
+    s.pollTimer = this.timers.setTimeout(() => {
+      this.sync(s, {})
+        .catch((err) =>
+          this.log.warn(`datanet ${s.id}: following versions failed: ${(err as Error).message}`),
+        )
+        .finally(() => this.schedulePoll(s))
+    }, this.init.pollIntervalMs)
+  }
+
+  private async latestOrZero(id: bigint): Promise<number> {
+    try {
+      return await this.components.registry.latestVersion(id)
+    } catch (err) {
+      if (err instanceof DatanetError && err.code === 'NO_VERSIONS') return 0
+      throw err
+    }
+  }
+
+  /**
+   * Breadth-first walk of the DAGs under `roots` with bounded concurrency, checking every block against
+   * its CID. Offline, a missing block is counted instead of fetched.
+   */
+  private async walk(roots: CID[], opts: { offline: boolean; signal: AbortSignal }) {
+    const seen = new Set<string>()
+    const order: CID[] = []
+    let bytes = 0
+    let missing = 0
+    let frontier = roots.filter((c) => {
+      const k = c.toString()
+      if (seen.has(k)) return false
+      seen.add(k)
+      return true
+    })
+    while (frontier.length > 0) {
+      const next: CID[] = []
+      await mapConcurrent(frontier, this.init.fetchConcurrency, async (cid) => {
+        let block: Uint8Array
+        if (opts.offline) {
+          if (!(await this.components.helia.blockstore.has(cid, { signal: opts.signal }))) {
+            missing++
+            return
+          }
+          block = await this.getBlock(cid, { signal: opts.signal, offline: true })
+        } else {
+          block = await this.getBlock(cid, { signal: opts.signal })
+        }
+        await verifyBlock(cid, block)
+        order.push(cid)
+        bytes += block.length
+        if (cid.code === raw.code) return
+        const codec = await this.components.helia.getCodec(cid.code)
+        for (const [, link] of createUnsafe({ cid, bytes: block, codec: codec as never }).links()) {
+          const k = link.toString()
+          if (seen.has(k)) continue
+          seen.add(k)
+          next.push(link)
+        }
+      })
+      frontier = next
+    }
+    return { blocks: order, bytes, missing, known: seen.size }
+  }
+
+  private async localCompleteness(manifestCid: CID, signal: AbortSignal) {
+    if (!(await this.components.helia.blockstore.has(manifestCid, { signal }))) {
+      return { known: [manifestCid], held: 0, total: 1, complete: false, bytes: 0, error: null }
+    }
+    try {
+      await decodeManifest(manifestCid, await this.getBlock(manifestCid, { signal, offline: true }))
+      const walked = await this.walk([manifestCid], { offline: true, signal })
+      // Missing blocks are known by CID too (a held parent links them), so they count towards the total.
+      return {
+        known: walked.blocks,
+        held: walked.blocks.length,
+        total: walked.known,
+        complete: walked.missing === 0,
+        bytes: walked.bytes,
+        error: null,
+      }
+    } catch (err) {
+      if (err instanceof ReplicationError && err.code === 'STOPPED') throw err
+      return {
+        known: [manifestCid],
+        held: 0,
+        total: 1,
+        complete: false,
+        bytes: 0,
+        error: (err as Error).message,
+      }
+    }
+  }
+
+  private async countProviders(cids: CID[], signal: AbortSignal): Promise<ChunkProviders[]> {
+    return mapConcurrent(cids, this.init.provideConcurrency, async (cid) => {
+      const peers = new Set<string>()
+      const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.init.findProvidersTimeoutMs)])
+      try {
+        for await (const p of this.components.helia.routing.findProviders(cid, { signal: timeout })) {
+          peers.add(p.id.toString())
+          if (peers.size >= this.init.statusMaxProviders) break
+        }
+      } catch (err) {
+        if (!timeout.aborted) this.log.debug(`findProviders ${cid}: ${(err as Error).message}`)
+      }
+      return { cid: cid.toString(), providers: peers.size }
+    })
+  }
+
+  private async getBlock(cid: CID, options: AbortOptions & { offline?: boolean }): Promise<Uint8Array> {
+    const signal = options.offline
+      ? options.signal
+      : AbortSignal.any([
+          options.signal ?? this.controller.signal,
+          AbortSignal.timeout(this.init.blockTimeoutMs),
+        ])
+    try {
+      return await collect(this.components.helia.blockstore.get(cid, { ...options, signal }))
+    } catch (err) {
+      if (this.controller.signal.aborted) throw this.controller.signal.reason
+      throw new ReplicationError(
+        { code: 'FETCH_FAILED', cid: cid.toString() },
+        `cannot get block ${cid}: ${(err as Error).message}`,
+      )
+    }
+  }
+
+  private signal(extra?: AbortSignal): AbortSignal {
+    return extra ? AbortSignal.any([this.controller.signal, extra]) : this.controller.signal
+  }
+
+  private assertRunning() {
+    if (!this.running)
+      throw new ReplicationError({ code: 'STOPPED' }, 'the Datanet replicator is not started')
+  }
+}
+
+/** js-libp2p style factory: `datanetReplicator(init)(components)`. */
+export function datanetReplicator(
+  init: DatanetReplicatorInit = {},
+): (components: DatanetReplicatorComponents) => DatanetReplicator {
+  return (components) => new DatanetReplicator(components, init)
+}
+
+/** Checks a block's bytes against its CID's multihash (sha2-256, or identity for inlined blocks). */
+export async function verifyBlock(cid: CID, bytes: Uint8Array): Promise<void> {
+  const code = cid.multihash.code
+  let digest: Uint8Array
+  if (code === sha256.code) digest = (await sha256.digest(bytes)).digest
+  else if (code === identity.code) digest = identity.digest(bytes).digest
+  else
+    throw new ReplicationError(
+      { code: 'UNSUPPORTED_HASH', cid: cid.toString() },
+      `block ${cid} uses hash 0x${code.toString(16)}, which this node does not verify`,
+    )
+  const expected = cid.multihash.digest
+  if (digest.length !== expected.length || !digest.every((b, i) => b === expected[i])) {
+    throw new ReplicationError(
+      { code: 'BLOCK_CID_MISMATCH', cid: cid.toString() },
+      `block ${cid} does not match its CID`,
+    )
+  }
+}
+
+function parseCid(text: string, id: bigint): CID {
+  try {
+    return CID.parse(text)
+  } catch {
+    throw new DatanetError(
+      { code: 'INVALID_ARGUMENT', datanetId: id.toString() },
+      `Datanet ${id}: manifest CID ${JSON.stringify(text)} on chain is not a CID`,
+    )
+  }
+}
+
+async function collect(
+  value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  const v = await value
+  if (v instanceof Uint8Array) return v
+  const parts: Uint8Array[] = []
+  let length = 0
+  for await (const part of v as AsyncIterable<Uint8Array>) {
+    parts.push(part)
+    length += part.length
+  }
+  if (parts.length === 1) return parts[0]
+  const out = new Uint8Array(length)
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order; the first error wins. */
+async function mapConcurrent<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  let failed: unknown
+  const worker = async () => {
+    while (failed === undefined && next < items.length) {
+      const i = next++
+      try {
+        out[i] = await fn(items[i])
+      } catch (err) {
+        failed ??= err
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (failed !== undefined) throw failed
+  return out
+}
