@@ -106,6 +106,7 @@ export class Testnet {
       '--api-port', String(node.apiPort),
       '--chain-rpc', this.anvil!.rpcUrl,
       '--chain-id', String(this.anvil!.chainId),
+      '--chain-poll-ms', '50',
       '--status-interval-ms', String(this.opts.statusIntervalMs ?? 2_000),
       '--log-level', this.opts.logLevel ?? 'info',
       ...Object.entries(this.contracts).flatMap(([k, v]) => [`--${k.replaceAll('_', '-')}`, v]),

@@ -87,7 +87,9 @@ export interface DatanetServiceComponents {
   now?: () => number
 }
 
-const recordKey = (datanetId: bigint | string, cid: string) => `${datanetId}/${cid}`
+// One record per (Datanet, content, contributor): a second contributor's copy of the same content gets
+// its own record, rejected as a duplicate, while a contributor resubmitting is idempotent.
+const recordKey = (datanetId: bigint | string, cid: string, contributor: string) => `${datanetId}/${cid}/${contributor}`
 
 export class DatanetService implements Startable {
   private readonly c: DatanetServiceComponents
@@ -227,7 +229,7 @@ export class DatanetService implements Startable {
 
   /** Records a verified contribution; on a curator node it is fetched and run through the rules. */
   private async receive(c: Contribution, own: boolean): Promise<ContributionRecord> {
-    const key = recordKey(c.datanetId, c.contentCid)
+    const key = recordKey(c.datanetId, c.contentCid, c.contributor)
     const existing = await this.c.store.get(key)
     if (existing) return existing
     const curator = await this.isCurator(c.datanetId).catch(() => false)
@@ -249,7 +251,7 @@ export class DatanetService implements Startable {
   }
 
   private async curateOne(c: Contribution): Promise<ContributionRecord> {
-    const key = recordKey(c.datanetId, c.contentCid)
+    const key = recordKey(c.datanetId, c.contentCid, c.contributor)
     const record = baseRecord(c, this.now())
     const { rules } = await this.metadata(c.datanetId)
     let content: Uint8Array | undefined
@@ -308,9 +310,11 @@ export class DatanetService implements Startable {
     if (!(await this.isCurator(datanetId))) {
       throw new DatanetServiceError({ code: 'NOT_CURATOR' }, `this node's account ${this.c.account.address} is not a curator of Datanet ${datanetId}`)
     }
-    const key = recordKey(datanetId, contentCid)
-    const record = await this.c.store.get(key)
-    if (!record) throw new DatanetServiceError({ code: 'UNKNOWN_CONTRIBUTION' }, `no contribution ${contentCid} in Datanet ${datanetId}`)
+    const matching = (await this.list(datanetId)).filter((r) => r.contentCid === contentCid)
+    if (matching.length === 0) throw new DatanetServiceError({ code: 'UNKNOWN_CONTRIBUTION' }, `no contribution ${contentCid} in Datanet ${datanetId}`)
+    // Duplicates are rejected on arrival, so at most one record per content is ever pending.
+    const record = matching.find((r) => r.status === 'pending') ?? matching[0]!
+    const key = recordKey(datanetId, contentCid, record.contributor)
     if (record.status !== 'pending') {
       throw new DatanetServiceError({ code: 'NOT_PENDING' }, `contribution ${contentCid} is already ${record.status}${record.reason ? ` (${record.reason})` : ''}`)
     }
@@ -367,7 +371,7 @@ export class DatanetService implements Startable {
     await drain(this.c.pins.add(cid, { signal: AbortSignal.timeout(5 * FETCH_TIMEOUT_MS) }))
     const contributionsRoot = await this.c.contributionsRoot(manifest.contributions)
     const version = await this.c.registry.publishVersion(datanetId, { manifestCid: cid.toString(), contributionsRoot, count: manifest.contributions.length })
-    for (const r of fresh) await this.c.store.put(recordKey(datanetId, r.contentCid), { ...r, publishedIn: version })
+    for (const r of fresh) await this.c.store.put(recordKey(datanetId, r.contentCid, r.contributor), { ...r, publishedIn: version })
     this.provideLater(cid)
     return { version, manifestCid: cid.toString(), contributionsRoot, count: manifest.contributions.length }
   }
