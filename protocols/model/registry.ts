@@ -1,0 +1,314 @@
+// A typed client for the ModelRegistry contract. Every write is simulated first (eth_call with the
+// sender's account), so a refused registration (unknown Datanet version, empty field, not the owner, ...)
+// fails here with a typed ModelRegistryError and never costs a transaction; custom reverts from reads
+// become the same errors.
+import {
+  type Account,
+  type Address,
+  BaseError,
+  type Chain,
+  ContractFunctionRevertedError,
+  type Hex,
+  type PublicClient,
+  parseEventLogs,
+  type Transport,
+  type WalletClient,
+} from 'viem'
+import { modelRegistryAbi } from '../../contracts/generated/index.ts'
+import { OpenLedgerError } from '../common/errors.ts'
+
+export type ModelRegistryErrorCode =
+  | 'UNKNOWN_MODEL'
+  | 'NOT_MODEL_OWNER'
+  | 'MODEL_RETIRED'
+  | 'UNKNOWN_DATANET_VERSION'
+  | 'MODEL_EMPTY_FIELD'
+  | 'MODEL_INVALID_ARGUMENT'
+  | 'MODEL_NO_WALLET'
+  | 'MODEL_TX_REVERTED'
+  | 'MODEL_CHAIN_ERROR'
+
+export class ModelRegistryError extends OpenLedgerError<{
+  code: ModelRegistryErrorCode
+  modelId?: string
+  datanetId?: string
+  version?: number
+}> {}
+
+export type ModelId = bigint | number | string
+
+/** One `{datanetId, version}` the model was trained on; attribution pays its contributors. */
+export interface TrainedOn {
+  datanetId: bigint
+  version: number
+}
+
+export interface RegisteredModel {
+  modelId: bigint
+  owner: Address
+  retired: boolean
+  /** wei of OPEN per 1,000 input tokens */
+  pricePerKInput: bigint
+  /** wei of OPEN per 1,000 output tokens */
+  pricePerKOutput: bigint
+  artifactCid: string
+  adapterCids: string[]
+  trainedOn: TrainedOn[]
+}
+
+export interface RegisterModelInput {
+  artifactCid: string
+  adapterCids: string[]
+  trainedOn: TrainedOn[]
+  pricePerKInput: bigint
+  pricePerKOutput: bigint
+}
+
+/** The registry calls ModelService makes; ModelRegistryClient implements them and a test may fake them. */
+export interface ModelRegistryPort {
+  registerModel(input: RegisterModelInput): Promise<bigint>
+  getModel(modelId: ModelId): Promise<RegisteredModel>
+  list(opts?: { limit?: number }): Promise<RegisteredModel[]>
+}
+
+export interface ModelRegistryClientInit {
+  // biome-ignore lint/suspicious/noExplicitAny: any chain/transport; viem's generics are invariant
+  publicClient: PublicClient<Transport, any>
+  walletClient?: WalletClient<Transport, Chain | undefined, Account>
+  address: Address
+}
+
+export const UINT128_MAX = (1n << 128n) - 1n
+const UINT32_MAX = 0xffffffff
+/** `list()` reads at most this many models unless told otherwise. */
+export const LIST_DEFAULT_LIMIT = 100
+
+export class ModelRegistryClient implements ModelRegistryPort {
+  readonly address: Address
+  private readonly publicClient: ModelRegistryClientInit['publicClient']
+  private readonly walletClient?: ModelRegistryClientInit['walletClient']
+
+  constructor(init: ModelRegistryClientInit) {
+    this.publicClient = init.publicClient
+    this.walletClient = init.walletClient
+    this.address = init.address
+  }
+
+  /**
+   * Registers a model owned by the wallet's account and returns its id (from the ModelRegistered event).
+   * Every Datanet version must exist: the simulation refuses an unknown one before anything is sent.
+   */
+  async registerModel(input: RegisterModelInput): Promise<bigint> {
+    if (!input.artifactCid || input.adapterCids.some((c) => !c)) {
+      throw new ModelRegistryError(
+        { code: 'MODEL_EMPTY_FIELD' },
+        'a model needs an artifact CID, and every adapter CID must be non-empty',
+      )
+    }
+    checkPrice('pricePerKInput', input.pricePerKInput)
+    checkPrice('pricePerKOutput', input.pricePerKOutput)
+    const trainedOn = input.trainedOn.map((ref) => {
+      if (ref.datanetId <= 0n || ref.datanetId >= 1n << 256n) {
+        throw new ModelRegistryError(
+          { code: 'UNKNOWN_DATANET_VERSION', datanetId: ref.datanetId.toString(), version: ref.version },
+          `Datanet ${ref.datanetId} does not exist (ids start at 1)`,
+        )
+      }
+      if (!Number.isInteger(ref.version) || ref.version < 1 || ref.version > UINT32_MAX) {
+        throw new ModelRegistryError(
+          { code: 'UNKNOWN_DATANET_VERSION', datanetId: ref.datanetId.toString(), version: ref.version },
+          `Datanet ${ref.datanetId} has no version ${ref.version} (versions start at 1)`,
+        )
+      }
+      return { datanetId: ref.datanetId, version: ref.version }
+    })
+    const receipt = await this.write(
+      'registerModel',
+      [input.artifactCid, input.adapterCids, trainedOn, input.pricePerKInput, input.pricePerKOutput],
+      undefined,
+    )
+    const [event] = parseEventLogs({
+      abi: modelRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'ModelRegistered',
+    })
+    if (!event) {
+      throw new ModelRegistryError(
+        { code: 'MODEL_CHAIN_ERROR' },
+        `registerModel ${receipt.transactionHash} emitted no ModelRegistered event`,
+      )
+    }
+    return event.args.modelId
+  }
+
+  /** Owner only, and not once retired. */
+  async updatePrice(modelId: ModelId, pricePerKInput: bigint, pricePerKOutput: bigint): Promise<void> {
+    const id = toModelId(modelId)
+    checkPrice('pricePerKInput', pricePerKInput)
+    checkPrice('pricePerKOutput', pricePerKOutput)
+    await this.write('updatePrice', [id, pricePerKInput, pricePerKOutput], id)
+  }
+
+  /** Owner only; final: validators stop accepting receipts for the model. */
+  async retire(modelId: ModelId): Promise<void> {
+    const id = toModelId(modelId)
+    await this.write('retire', [id], id)
+  }
+
+  async getModel(modelId: ModelId): Promise<RegisteredModel> {
+    const id = toModelId(modelId)
+    const m = await this.read('getModel', [id], id)
+    return {
+      modelId: id,
+      owner: m.owner,
+      retired: m.retired,
+      pricePerKInput: m.pricePerKInput,
+      pricePerKOutput: m.pricePerKOutput,
+      artifactCid: m.artifactCid,
+      adapterCids: [...m.adapterCids],
+      trainedOn: m.trainedOn.map((r: { datanetId: bigint; version: number }) => ({
+        datanetId: r.datanetId,
+        version: Number(r.version),
+      })),
+    }
+  }
+
+  /** How many models were ever registered (ids run 1..modelCount; retired ones included). */
+  async modelCount(): Promise<number> {
+    return Number(await this.read('modelCount', [], undefined))
+  }
+
+  /** The newest models first, at most `limit`. */
+  async list(opts: { limit?: number } = {}): Promise<RegisteredModel[]> {
+    const limit = opts.limit ?? LIST_DEFAULT_LIMIT
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new ModelRegistryError(
+        { code: 'MODEL_INVALID_ARGUMENT' },
+        `list limit ${limit} is not a positive integer`,
+      )
+    }
+    const count = await this.modelCount()
+    const ids = Array.from({ length: Math.min(limit, count) }, (_, i) => BigInt(count - i))
+    return Promise.all(ids.map((id) => this.getModel(id)))
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: the ABI's function names drive the result type at call sites
+  private async read(functionName: string, args: readonly unknown[], id: bigint | undefined): Promise<any> {
+    try {
+      return await this.publicClient.readContract({
+        address: this.address,
+        abi: modelRegistryAbi,
+        functionName,
+        args,
+      } as never)
+    } catch (err) {
+      throw toModelRegistryError(err, functionName, id)
+    }
+  }
+
+  private async write(functionName: string, args: readonly unknown[], id: bigint | undefined) {
+    const wallet = this.walletClient
+    if (!wallet) {
+      throw new ModelRegistryError(
+        { code: 'MODEL_NO_WALLET' },
+        `${functionName} needs an account: this registry client was built without a wallet`,
+      )
+    }
+    let hash: Hex
+    try {
+      const { request } = await this.publicClient.simulateContract({
+        address: this.address,
+        abi: modelRegistryAbi,
+        functionName,
+        args,
+        account: wallet.account,
+      } as never)
+      hash = await wallet.writeContract(request as never)
+    } catch (err) {
+      throw toModelRegistryError(err, functionName, id)
+    }
+    const receipt = await this.publicClient.waitForTransactionReceipt({ hash })
+    if (receipt.status !== 'success') {
+      throw new ModelRegistryError(
+        { code: 'MODEL_TX_REVERTED', modelId: id?.toString() },
+        `${functionName} transaction ${hash} reverted`,
+      )
+    }
+    return receipt
+  }
+}
+
+function checkPrice(name: string, value: bigint): void {
+  if (typeof value !== 'bigint' || value < 0n || value > UINT128_MAX) {
+    throw new ModelRegistryError(
+      { code: 'MODEL_INVALID_ARGUMENT' },
+      `${name} ${String(value)} is not a uint128 amount of wei`,
+    )
+  }
+}
+
+export function toModelId(modelId: ModelId): bigint {
+  let id: bigint
+  try {
+    id = BigInt(modelId)
+  } catch {
+    throw new ModelRegistryError(
+      { code: 'UNKNOWN_MODEL', modelId: String(modelId) },
+      `model id ${JSON.stringify(modelId)} is not a number`,
+    )
+  }
+  if (id <= 0n || id >= 1n << 256n) {
+    throw new ModelRegistryError(
+      { code: 'UNKNOWN_MODEL', modelId: id.toString() },
+      `model ${id} does not exist (ids start at 1)`,
+    )
+  }
+  return id
+}
+
+/** Maps the contract's custom errors to ModelRegistryError; anything else becomes MODEL_CHAIN_ERROR. */
+export function toModelRegistryError(err: unknown, action: string, id?: bigint): ModelRegistryError {
+  if (err instanceof ModelRegistryError) return err
+  const modelId = id?.toString()
+  if (err instanceof BaseError) {
+    const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError)
+    if (reverted instanceof ContractFunctionRevertedError && reverted.data) {
+      const args = (reverted.data.args ?? []) as readonly unknown[]
+      switch (reverted.data.errorName) {
+        case 'UnknownModel':
+          return new ModelRegistryError(
+            { code: 'UNKNOWN_MODEL', modelId: String(args[0] ?? modelId) },
+            `model ${args[0] ?? modelId} does not exist`,
+          )
+        case 'NotModelOwner':
+          return new ModelRegistryError(
+            { code: 'NOT_MODEL_OWNER', modelId: String(args[0]) },
+            `${args[1]} is not the owner of model ${args[0]}: only the owner may change it`,
+          )
+        case 'ModelRetired':
+          return new ModelRegistryError(
+            { code: 'MODEL_RETIRED', modelId: String(args[0]) },
+            `model ${args[0]} is retired: it can no longer be changed`,
+          )
+        case 'UnknownDatanetVersion':
+          return new ModelRegistryError(
+            { code: 'UNKNOWN_DATANET_VERSION', datanetId: String(args[0]), version: Number(args[1]) },
+            `Datanet ${args[0]} has no version ${args[1]} on chain: a model can only name published Datanet versions`,
+          )
+        case 'EmptyField':
+          return new ModelRegistryError(
+            { code: 'MODEL_EMPTY_FIELD', modelId },
+            `${action}: a required field (artifact or adapter CID) is empty`,
+          )
+      }
+    }
+    return new ModelRegistryError(
+      { code: 'MODEL_CHAIN_ERROR', modelId },
+      `${action} failed: ${err.shortMessage}`,
+    )
+  }
+  return new ModelRegistryError(
+    { code: 'MODEL_CHAIN_ERROR', modelId },
+    `${action} failed: ${(err as Error)?.message ?? String(err)}`,
+  )
+}
