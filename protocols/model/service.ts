@@ -14,6 +14,7 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import type { UnixFS } from '@helia/unixfs'
 import { CID } from 'multiformats/cid'
 import { formatUnits, parseUnits } from 'viem'
 import { OpenLedgerError } from '../common/errors.ts'
@@ -73,15 +74,8 @@ export const MODEL_SERVICE_DEFAULTS: Required<ModelServiceOptions> = {
 
 type Signal = { signal?: AbortSignal }
 export interface ModelServiceComponents {
-  unixfs: {
-    addAll(
-      source: Iterable<{ path: string; content: Uint8Array }>,
-      options?: { wrapWithDirectory?: boolean; signal?: AbortSignal },
-    ): AsyncIterable<{ cid: CID; path: string }>
-    ls(cid: CID, options?: Signal): AsyncIterable<{ cid: CID; name: string }>
-    stat(cid: CID, options?: Signal): Promise<{ type: 'file' | 'directory' | 'raw'; size: bigint }>
-    cat(cid: CID, options?: Signal): AsyncIterable<Uint8Array>
-  }
+  /** `unixfs(helia)` from @helia/unixfs */
+  unixfs: Pick<UnixFS, 'addAll' | 'ls' | 'stat' | 'cat'>
   pins: {
     add(cid: CID, options?: Signal): AsyncIterable<CID>
     rm(cid: CID, options?: Signal): AsyncIterable<CID>
