@@ -13,6 +13,7 @@ import { DatanetRegistryClient } from '../protocols/datanet/registry.ts'
 import { DatanetService } from '../protocols/datanet/service.ts'
 import { StatusService } from '../protocols/status/index.ts'
 import { datanetRegistryAbi } from '../contracts/generated/index.ts'
+import { registerContentRoutes } from './api/content.ts'
 import { registerDatanetRoutes } from './api/datanets.ts'
 import { type ChainClients, connectChain } from './chain.ts'
 import { Bucket } from './storage/buckets.ts'
@@ -83,6 +84,7 @@ export class OpenLedgerNode {
     // The API port is bound first: it is cheap to undo, and a busy port is the commonest start failure.
     const api = createApi({ ready: () => this.ready, nodeInfo: () => this.nodeInfo(), peers: () => this.peers(), metrics: this.metrics.registry }, [
       (app) => registerDatanetRoutes(app, () => this.datanets),
+      (app) => registerContentRoutes(app, () => (this.network ? (cid, options) => unixfs(this.network!).cat(cid, options) : undefined)),
     ])
     try {
       await api.listen({ host: config.api_host, port: config.api_port })

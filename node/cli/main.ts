@@ -4,11 +4,15 @@ import { Command, CommanderError } from 'commander'
 import { OpenLedgerError } from '../../protocols/common/errors.ts'
 import { ConfigError } from '../config.ts'
 import { NODE_VERSION } from '../version.ts'
+import { DEFAULT_API } from './api-client.ts'
+import { registerAttributeCommand } from './commands/attribute.ts'
 import { registerDatanetCommands } from './commands/datanet.ts'
 import { registerIdCommand } from './commands/id.ts'
 import { registerInitCommand } from './commands/init.ts'
 import { registerStartCommand } from './commands/start.ts'
+import { registerModelCommands } from './commands/model.ts'
 import { registerTestnetCommands } from './commands/testnet.ts'
+import { resolveAttributionIndex, resolveTrainingDocuments } from './datanet-resolvers.ts'
 
 export function buildProgram(): Command {
   const program = new Command('openledger')
@@ -20,6 +24,8 @@ export function buildProgram(): Command {
   registerStartCommand(program)
   registerTestnetCommands(program)
   registerDatanetCommands(program)
+  registerAttributeCommand(program, { resolveDatanet: resolveAttributionIndex })
+  registerModelCommands(program, { resolveDatanet: (ref) => resolveTrainingDocuments(ref, process.env.OPENLEDGER_API ?? DEFAULT_API) })
   return program
 }
 

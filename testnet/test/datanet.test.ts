@@ -149,4 +149,13 @@ test('the owner accepts, rejects one by hand, and publishes a version that is re
   assert.match(nothing.stderr, /NOTHING_TO_PUBLISH/)
 })
 
+test('text copied from a published contribution is attributed to its contributor (through node 3)', async () => {
+  const text = (await readFile(join(BOOK, 'ch01-03-hello-cargo.md'), 'utf8')).slice(1500, 2300)
+  const res = await runCli(['attribute', '--datanet', `${datanetId}@1`, '--api', api(3), '--json', text], { XDG_CACHE_HOME: join(root, 'cache') })
+  assert.is(res.code, 0, res.stderr)
+  const result = JSON.parse(res.stdout)
+  assert.is(result.entries[0].contributor.toLowerCase(), net.nodes[2]!.account.toLowerCase())
+  assert.ok(result.entries[0].weightPpm > 500_000, `weight ${result.entries[0].weightPpm}`)
+})
+
 test.run()

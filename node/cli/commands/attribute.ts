@@ -15,6 +15,7 @@ import {
   saveIndex,
 } from '../../../protocols/attribution/index.ts'
 import { ConfigError } from '../../config.ts'
+import { apiOption } from '../api-client.ts'
 
 export interface DatanetRef {
   readonly id: string
@@ -27,7 +28,7 @@ export interface AttributeCommandDeps {
    * Maps `--datanet ID[@version]` to the directory holding that version's persisted attribution index.
    * Left out until Datanets exist; --datanet then fails with a clear message.
    */
-  readonly resolveDatanet?: (ref: DatanetRef) => Promise<string>
+  readonly resolveDatanet?: (ref: DatanetRef, api: string) => Promise<string>
   /** Where output goes (default process.stdout); ANSI highlighting only when isTTY. */
   readonly stdout?: { write(chunk: string): unknown; isTTY?: boolean }
 }
@@ -40,6 +41,7 @@ interface Options {
   json?: boolean
   top?: string
   saveIndex?: string
+  api: string
 }
 
 const ZERO_ADDRESS = `0x${'0'.repeat(40)}`
@@ -115,7 +117,7 @@ async function openIndex(opts: Options, deps: AttributeCommandDeps): Promise<Att
       '--datanet is not available in this build yet: use --index DIR (a persisted index) or --corpus DIR',
     )
   }
-  return loadIndex(await deps.resolveDatanet(ref))
+  return loadIndex(await deps.resolveDatanet(ref, opts.api))
 }
 
 const ANSI_ON = '\u001b[1;33m'
@@ -178,7 +180,8 @@ export function registerAttributeCommand(program: Command, deps: AttributeComman
     .option('--corpus <dir>', 'build an index from a directory of text files, one contribution per file')
     .option('--save-index <dir>', 'with --corpus: also persist the built index into this directory')
     .option('--index <dir>', 'use a persisted attribution index')
-    .option('--datanet <id[@version]>', 'use the persisted index of a Datanet version')
+    .option('--datanet <id[@version]>', 'use the index of a Datanet version (read through a node, cached locally)')
+    .option(...apiOption())
     .option('--file <path>', 'read the text from a file')
     .option('--top <k>', 'number of contributions to list')
     .option('--json', 'print the full result as JSON')
