@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { ConfigError } from '../../config.ts'
@@ -24,10 +25,12 @@ export function registerTestnetCommands(program: Command): void {
     .option('--dir <dir>', 'where node data dirs and logs go', '.testnet')
     .option('--base-port <port>', 'p2p port of node 0 (node i: base+2i, API base+2i+1); default a free range')
     .option('--exit', 'print a JSON summary once the network is up, then stop it')
-    .action(async (opts: { nodes: string; dir: string; basePort?: string; exit?: boolean }) => {
+    .option('--fresh', 'delete DIR first: the chain is new on every start, so old node state would not match it')
+    .action(async (opts: { nodes: string; dir: string; basePort?: string; exit?: boolean; fresh?: boolean }) => {
       const nodes = intOption('nodes', opts.nodes, 1, 64)
       const basePort = opts.basePort === undefined ? undefined : intOption('base-port', opts.basePort, 1024, 65535 - 2 * nodes)
       const dir = resolve(opts.dir)
+      if (opts.fresh) await rm(dir, { recursive: true, force: true })
       process.stderr.write(`starting anvil and ${nodes} nodes in ${dir} ...\n`)
       const started = Date.now()
       const { Testnet } = await import('../../../testnet/testnet.ts')
