@@ -1,4 +1,5 @@
-// `openledger model train|adapt|generate` (and register|ls|show through hooks the node provides).
+// `openledger model train|adapt|generate` (and register|ls|show|fetch through hooks the node provides:
+// node/cli/model-hooks.ts calls the node's HTTP API).
 // Training reads text from `--corpus` files or folders today; `--datanet ID[@v]` goes through
 // `deps.resolveDatanet`, which the node supplies once Datanets can be read locally.
 import { readdir, readFile, stat } from 'node:fs/promises'
@@ -6,6 +7,7 @@ import { join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { ModelError, ModelErrorCode } from '../../../protocols/model/errors.ts'
 import type { DatanetRef, ModelDocument, TrainingProgress } from '../../../protocols/model/index.ts'
+import { apiOption } from '../api-client.ts'
 
 export interface ResolvedDatanet {
   datanetId: string
@@ -18,10 +20,17 @@ export interface ResolvedDatanet {
 export interface ModelCommandDeps {
   /** Reads a Datanet version's accepted contributions; absent until the node wires Datanets in. */
   resolveDatanet?: (ref: { datanetId: string; version?: number }) => Promise<ResolvedDatanet>
-  /** Adds the folder to Helia and registers it on chain; returns the model id. */
-  registerModel?: (opts: { dir: string; priceIn: string; priceOut: string }) => Promise<{ modelId: string }>
-  listModels?: () => Promise<unknown[]>
-  showModel?: (modelId: string) => Promise<unknown>
+  /** Adds the folder to Helia and registers it on chain; returns the model id. `api`: the node to act through. */
+  registerModel?: (opts: {
+    dir: string
+    priceIn: string
+    priceOut: string
+    api?: string
+  }) => Promise<{ modelId: string }>
+  listModels?: (opts?: { api?: string }) => Promise<unknown[]>
+  showModel?: (modelId: string, opts?: { api?: string }) => Promise<unknown>
+  /** Fetches a registered model by id into a new folder, verified file by file. */
+  fetchModel?: (opts: { modelId: string; outDir: string; api?: string }) => Promise<{ dir: string }>
 }
 
 /** Parses `ID[@version]`. */
@@ -128,6 +137,9 @@ async function progressBar(label: string, quiet: boolean | undefined) {
     },
   }
 }
+
+// No default here: the hooks fall back to their own node address (OPENLEDGER_API or the default).
+const apiFlag = apiOption().slice(0, 2) as [string, string]
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
@@ -293,8 +305,9 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
     .command('register')
     .description('add a model folder to Helia and register it in the ModelRegistry; prints the model id')
     .requiredOption('--dir <dir>', 'model folder')
-    .requiredOption('--price-in <x>', 'price per input token (OPEN)')
-    .requiredOption('--price-out <y>', 'price per output token (OPEN)')
+    .requiredOption('--price-in <x>', 'price in OPEN per 1,000 input tokens (decimal, e.g. 0.5)')
+    .requiredOption('--price-out <y>', 'price in OPEN per 1,000 output tokens (decimal)')
+    .option(...apiFlag)
     .action(async (opts) => {
       if (!deps.registerModel) notConfigured('register')
       const { loadModel } = await import('../../../protocols/model/index.ts')
@@ -303,6 +316,7 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
         dir: resolve(opts.dir),
         priceIn: opts.priceIn,
         priceOut: opts.priceOut,
+        api: opts.api,
       })
       process.stdout.write(`${modelId}\n`)
     })
@@ -310,17 +324,33 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
   model
     .command('ls')
     .description('list registered models')
-    .action(async () => {
+    .option(...apiFlag)
+    .action(async (opts) => {
       if (!deps.listModels) notConfigured('ls')
-      process.stdout.write(`${JSON.stringify(await deps.listModels!(), null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify(await deps.listModels!({ api: opts.api }), null, 2)}\n`)
     })
 
   model
     .command('show <modelId>')
     .description('show one registered model')
-    .action(async (modelId: string) => {
+    .option(...apiFlag)
+    .action(async (modelId: string, opts) => {
       if (!deps.showModel) notConfigured('show')
-      process.stdout.write(`${JSON.stringify(await deps.showModel!(modelId), null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify(await deps.showModel!(modelId, { api: opts.api }), null, 2)}\n`)
+    })
+
+  model
+    .command('fetch')
+    .description('fetch a registered model by id from IPFS into a new folder, verifying every file')
+    .requiredOption('--model <id>', 'model id')
+    .requiredOption('--out <dir>', 'new (or empty) folder to write the model to')
+    .option(...apiFlag)
+    .option('--json', 'print the result as JSON')
+    .action(async (opts) => {
+      if (!deps.fetchModel) notConfigured('fetch')
+      const result = await deps.fetchModel!({ modelId: opts.model, outDir: resolve(opts.out), api: opts.api })
+      if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`)
+      else process.stdout.write(`model ${opts.model} written to ${result.dir}\n`)
     })
 
   return model

@@ -6,11 +6,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { unixfs } from '@helia/unixfs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Command } from 'commander'
 import { CID } from 'multiformats/cid'
+import { Registry } from 'prom-client'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Address, Hex } from 'viem'
 import { type ChainClients, connect, deployAll } from '../../../contracts/deploy.ts'
+import { registerModelRoutes } from '../../../node/api/models.ts'
+import { createApi } from '../../../node/api/server.ts'
+import { callApi } from '../../../node/cli/api-client.ts'
+import { registerModelCommands } from '../../../node/cli/commands/model.ts'
+import { modelCommandDeps } from '../../../node/cli/model-hooks.ts'
 import { resolveConfig } from '../../../node/config.ts'
 import { createNetwork, type Network } from '../../../node/network.ts'
 import { NodeDatabase } from '../../../node/storage/database.ts'
@@ -321,6 +328,53 @@ test('blocks nobody provides: MODEL_FETCH_TIMEOUT and no folder left', async (ct
   assert.not.ok(await exists(outDir))
 })
 
+test('CLI through the HTTP API: model register, ls, show, fetch; typed errors come back by code', async (ctx) => {
+  const api = createApi(
+    { ready: () => true, nodeInfo: () => ({}), peers: async () => [], metrics: new Registry() },
+    [(app) => registerModelRoutes(app, () => ctx.a.service)],
+  )
+  await api.listen({ host: '127.0.0.1', port: 0 })
+  const url = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`
+  const run = async (...args: string[]): Promise<string> => {
+    const program = new Command('openledger').exitOverride()
+    registerModelCommands(program, modelCommandDeps(url))
+    let out = ''
+    const write = process.stdout.write
+    process.stdout.write = ((chunk: string) => {
+      out += chunk
+      return true
+    }) as typeof process.stdout.write
+    try {
+      await program.parseAsync(['node', 'openledger', ...args])
+    } finally {
+      process.stdout.write = write
+    }
+    return out
+  }
+  try {
+    const id = (
+      await run('model', 'register', '--dir', ctx.modelDir, '--price-in', '0.001', '--price-out', '0.002')
+    ).trim()
+    assert.match(id, /^\d+$/)
+    const listed = JSON.parse(await run('model', 'ls')) as Array<{ modelId: string }>
+    assert.ok(listed.some((m) => m.modelId === id))
+    const shown = JSON.parse(await run('model', 'show', id))
+    assert.is(shown.priceOut, '0.002')
+    assert.equal(shown.trainedOn, [{ datanetId: ctx.datanetId.toString(), version: 1 }])
+    const outDir = join(ctx.work, 'fetched-cli')
+    assert.match(await run('model', 'fetch', '--model', id, '--out', outDir), /written to/)
+    assert.ok(await exists(join(outDir, FILES.adapters, 'rust', FILES.adapterWeights)))
+    await expectCode(run('model', 'show', '999'), 'UNKNOWN_MODEL')
+    const refused = await expectCode(
+      callApi(url, 'POST', '/v1/models', { json: { dir: 'relative/path', priceIn: '1', priceOut: '1' } }),
+      'BAD_REQUEST',
+    )
+    assert.is(refused.type.status, 400)
+  } finally {
+    await api.close()
+  }
+})
+
 test('registry client: owner-only changes, retirement is final', async (ctx) => {
   const id = BigInt(ctx.modelId)
   await expectCode(ctx.registryB.updatePrice(id, 1n, 1n), 'NOT_MODEL_OWNER')
@@ -328,7 +382,7 @@ test('registry client: owner-only changes, retirement is final', async (ctx) => 
   const m = await ctx.registryA.getModel(id)
   assert.is(m.pricePerKInput, 2n)
   assert.is(m.pricePerKOutput, 3n)
-  assert.is(await ctx.registryA.modelCount(), 3)
+  assert.is(await ctx.registryA.modelCount(), 4)
   await ctx.registryA.retire(id)
   assert.ok((await ctx.registryA.getModel(id)).retired)
   await expectCode(ctx.registryA.updatePrice(id, 1n, 1n), 'MODEL_RETIRED')
