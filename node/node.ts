@@ -15,6 +15,9 @@ import { StatusService } from '../protocols/status/index.ts'
 import { datanetRegistryAbi } from '../contracts/generated/index.ts'
 import { registerContentRoutes } from './api/content.ts'
 import { registerDatanetRoutes } from './api/datanets.ts'
+import { registerModelRoutes } from './api/models.ts'
+import { ModelRegistryClient } from '../protocols/model/registry.ts'
+import { ModelService } from '../protocols/model/service.ts'
 import { type ChainClients, connectChain } from './chain.ts'
 import { Bucket } from './storage/buckets.ts'
 import { Repository } from './storage/repository.ts'
@@ -52,6 +55,7 @@ export class OpenLedgerNode {
   status?: StatusService
   chain?: ChainClients
   datanets?: DatanetService
+  models?: ModelService
   api?: FastifyInstance
   private dialer?: PeerDialer
   apiUrl = ''
@@ -84,6 +88,7 @@ export class OpenLedgerNode {
     // The API port is bound first: it is cheap to undo, and a busy port is the commonest start failure.
     const api = createApi({ ready: () => this.ready, nodeInfo: () => this.nodeInfo(), peers: () => this.peers(), metrics: this.metrics.registry }, [
       (app) => registerDatanetRoutes(app, () => this.datanets),
+      (app) => registerModelRoutes(app, () => this.models),
       (app) => registerContentRoutes(app, () => (this.network ? (cid, options) => unixfs(this.network!).cat(cid, options) : undefined)),
     ])
     try {
@@ -127,6 +132,16 @@ export class OpenLedgerNode {
     if (config.chain_rpc) {
       this.chain = await connectChain(config, this.account)
       await this.startDatanets(log)
+      if (config.model_registry_address) {
+        const helia = this.network
+        this.models = new ModelService({
+          unixfs: unixfs(helia),
+          pins: helia.pins,
+          routing: helia.routing,
+          registry: new ModelRegistryClient({ ...this.chain, address: config.model_registry_address }),
+          log: log.child({ module: 'model' }),
+        })
+      }
     }
 
     this.dialer = new PeerDialer(libp2p, config.min_peers, log.child({ module: 'dialer' }))

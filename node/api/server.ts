@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { OpenLedgerError } from '../../protocols/common/errors.ts'
+import { MODEL_STATUS_BY_CODE } from './models.ts'
 
 export interface ApiSources {
   /** false while the node is still starting or already stopping */
@@ -28,6 +29,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   METADATA_UNAVAILABLE: 504,
   MANIFEST_CID_MISMATCH: 502,
   MANIFEST_INVALID: 502,
+  ...MODEL_STATUS_BY_CODE,
 }
 
 export function httpStatusFor(err: OpenLedgerError<{ code: string; reason?: string }>): number {
@@ -36,7 +38,7 @@ export function httpStatusFor(err: OpenLedgerError<{ code: string; reason?: stri
 }
 
 export function createApi(sources: ApiSources, extraRoutes: ((app: FastifyInstance) => void)[] = []): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: API_BODY_LIMIT, connectionTimeout: 30_000, requestTimeout: 60_000 })
+  const app = Fastify({ logger: false, bodyLimit: API_BODY_LIMIT, connectionTimeout: 30_000, requestTimeout: 300_000 })
   app.get('/healthz', async (_req, reply) => (sources.ready() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' })))
   app.get('/v1/node', async () => sources.nodeInfo())
   app.get('/v1/peers', async () => ({ peers: await sources.peers() }))

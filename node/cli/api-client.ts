@@ -5,7 +5,7 @@ import { OpenLedgerError } from '../../protocols/common/errors.ts'
 export class ApiError extends OpenLedgerError<{ code: string; status: number; reason?: string }> {}
 
 export const DEFAULT_API = 'http://127.0.0.1:9401'
-export const API_TIMEOUT_MS = 120_000
+export const API_TIMEOUT_MS = 300_000
 
 export function apiOption(): [string, string, string] {
   return ['--api <url>', 'HTTP API of the node to act through (env OPENLEDGER_API)', process.env.OPENLEDGER_API ?? DEFAULT_API]

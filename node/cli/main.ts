@@ -13,6 +13,7 @@ import { registerStartCommand } from './commands/start.ts'
 import { registerModelCommands } from './commands/model.ts'
 import { registerTestnetCommands } from './commands/testnet.ts'
 import { resolveAttributionIndex, resolveTrainingDocuments } from './datanet-resolvers.ts'
+import { modelCommandDeps } from './model-hooks.ts'
 
 export function buildProgram(): Command {
   const program = new Command('openledger')
@@ -25,7 +26,10 @@ export function buildProgram(): Command {
   registerTestnetCommands(program)
   registerDatanetCommands(program)
   registerAttributeCommand(program, { resolveDatanet: resolveAttributionIndex })
-  registerModelCommands(program, { resolveDatanet: (ref) => resolveTrainingDocuments(ref, process.env.OPENLEDGER_API ?? DEFAULT_API) })
+  registerModelCommands(program, {
+    ...modelCommandDeps(),
+    resolveDatanet: (ref) => resolveTrainingDocuments(ref, process.env.OPENLEDGER_API ?? DEFAULT_API),
+  })
   return program
 }
 
