@@ -28,7 +28,11 @@ function runFile(file) {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--import', './protocols/common/polyfills.ts', file],
-      { cwd: root, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: root,
+        env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     )
     let output = ''
     const collect = (chunk) => {
@@ -69,6 +73,7 @@ for (const file of files) {
   failed += result.failed
   if (result.failed > 0) failedFiles.push(file)
 }
-if (failedFiles.length > 0) process.stdout.write(`\nfailed files:\n${failedFiles.map((f) => `  ${f}`).join('\n')}\n`)
+if (failedFiles.length > 0)
+  process.stdout.write(`\nfailed files:\n${failedFiles.map((f) => `  ${f}`).join('\n')}\n`)
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`)
 process.exitCode = failed > 0 || files.length === 0 ? 1 : 0

@@ -1,6 +1,16 @@
 // viem clients for the configured chain. The chain id comes from the config (it is part of every EIP-712
 // domain) and is checked against the RPC at start, so a node never signs for the wrong network.
-import { createPublicClient, createWalletClient, defineChain, http, type Account, type Chain, type PublicClient, type Transport, type WalletClient } from 'viem'
+import {
+  type Account,
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem'
 import { OpenLedgerError } from '../protocols/common/errors.ts'
 import type { NodeConfig } from './config.ts'
 
@@ -20,16 +30,31 @@ export async function connectChain(config: NodeConfig, account: Account): Promis
     rpcUrls: { default: { http: [rpcUrl] } },
   })
   const transport = http(rpcUrl, { timeout: 10_000, retryCount: 2 })
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: config.chain_poll_ms }) as PublicClient<Transport, Chain>
+  const publicClient = createPublicClient({
+    chain,
+    transport,
+    pollingInterval: config.chain_poll_ms,
+  }) as PublicClient<Transport, Chain>
   let actual: number
   try {
     actual = await publicClient.getChainId()
   } catch (err) {
-    throw new ChainError({ code: 'CHAIN_UNREACHABLE' }, `chain_rpc ${rpcUrl} does not answer: ${(err as Error).message.split('\n')[0]}`)
+    throw new ChainError(
+      { code: 'CHAIN_UNREACHABLE' },
+      `chain_rpc ${rpcUrl} does not answer: ${(err as Error).message.split('\n')[0]}`,
+    )
   }
   if (actual !== config.chain_id) {
-    throw new ChainError({ code: 'CHAIN_ID_MISMATCH' }, `chain_rpc ${rpcUrl} is chain ${actual}, but chain_id is ${config.chain_id}`)
+    throw new ChainError(
+      { code: 'CHAIN_ID_MISMATCH' },
+      `chain_rpc ${rpcUrl} is chain ${actual}, but chain_id is ${config.chain_id}`,
+    )
   }
-  const walletClient = createWalletClient({ chain, transport, account, pollingInterval: config.chain_poll_ms })
+  const walletClient = createWalletClient({
+    chain,
+    transport,
+    account,
+    pollingInterval: config.chain_poll_ms,
+  })
   return { publicClient, walletClient }
 }

@@ -6,7 +6,10 @@ import { parse as parseToml } from 'smol-toml'
 import { z } from 'zod'
 import { OpenLedgerError } from '../protocols/common/errors.ts'
 
-export class ConfigError extends OpenLedgerError<{ code: 'CONFIG_INVALID' | 'CONFIG_UNREADABLE'; key?: string }> {}
+export class ConfigError extends OpenLedgerError<{
+  code: 'CONFIG_INVALID' | 'CONFIG_UNREADABLE'
+  key?: string
+}> {}
 
 const port = (what: string) =>
   z.coerce
@@ -21,7 +24,13 @@ const address = z
   .transform((value) => value as `0x${string}`)
 
 const multiaddrList = z
-  .array(z.string().regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, { error: 'must be a multiaddr such as /ip4/1.2.3.4/tcp/9400/p2p/12D3Koo...' }))
+  .array(
+    z
+      .string()
+      .regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, {
+        error: 'must be a multiaddr such as /ip4/1.2.3.4/tcp/9400/p2p/12D3Koo...',
+      }),
+  )
   .default([])
 
 const positiveInt = (min: number, max: number) =>
@@ -33,30 +42,70 @@ const positiveInt = (min: number, max: number) =>
 
 /** Every key, with the description printed in the generated config file and in `--help`. */
 export const configKeys = {
-  listen_host: { schema: z.string().min(1).default('0.0.0.0'), help: 'IP address the p2p TCP transport listens on' },
+  listen_host: {
+    schema: z.string().min(1).default('0.0.0.0'),
+    help: 'IP address the p2p TCP transport listens on',
+  },
   listen_port: { schema: port('p2p TCP').default(9400), help: 'p2p TCP port (0 picks a free one)' },
-  announce: { schema: multiaddrList, help: 'multiaddrs to announce instead of the listen addresses (comma separated in env/flags)' },
-  bootstrap: { schema: multiaddrList, help: 'multiaddrs (with /p2p/<peer id>) of peers to join the network through' },
-  min_peers: { schema: positiveInt(0, 1000).default(25), help: 'keep dialing discovered peers until this many are connected' },
-  max_connections: { schema: positiveInt(1, 10000).default(200), help: 'upper bound on open libp2p connections' },
-  api_host: { schema: z.string().min(1).default('127.0.0.1'), help: 'IP address the HTTP API and /metrics listen on' },
+  announce: {
+    schema: multiaddrList,
+    help: 'multiaddrs to announce instead of the listen addresses (comma separated in env/flags)',
+  },
+  bootstrap: {
+    schema: multiaddrList,
+    help: 'multiaddrs (with /p2p/<peer id>) of peers to join the network through',
+  },
+  min_peers: {
+    schema: positiveInt(0, 1000).default(25),
+    help: 'keep dialing discovered peers until this many are connected',
+  },
+  max_connections: {
+    schema: positiveInt(1, 10000).default(200),
+    help: 'upper bound on open libp2p connections',
+  },
+  api_host: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    help: 'IP address the HTTP API and /metrics listen on',
+  },
   api_port: { schema: port('HTTP API').default(9401), help: 'HTTP API port (0 picks a free one)' },
   log_level: {
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
-    }).default('info'),
+    schema: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
     help: 'log level',
   },
-  status_interval_ms: { schema: positiveInt(200, 3_600_000).default(30_000), help: 'how often the node gossips its signed status' },
-  password_file: { schema: z.string().optional(), help: 'file holding the password of an encrypted account key' },
-  chain_rpc: { schema: z.url({ error: 'must be an http(s) URL such as http://127.0.0.1:8545' }).optional(), help: 'JSON-RPC URL of the chain' },
-  chain_id: { schema: positiveInt(1, 2 ** 32).default(31337), help: 'chain id (also part of every EIP-712 domain)' },
-  chain_poll_ms: { schema: positiveInt(10, 60_000).default(1_000), help: 'how often to poll the chain for receipts and new blocks (ms)' },
+  status_interval_ms: {
+    schema: positiveInt(200, 3_600_000).default(30_000),
+    help: 'how often the node gossips its signed status',
+  },
+  password_file: {
+    schema: z.string().optional(),
+    help: 'file holding the password of an encrypted account key',
+  },
+  chain_rpc: {
+    schema: z.url({ error: 'must be an http(s) URL such as http://127.0.0.1:8545' }).optional(),
+    help: 'JSON-RPC URL of the chain',
+  },
+  chain_id: {
+    schema: positiveInt(1, 2 ** 32).default(31337),
+    help: 'chain id (also part of every EIP-712 domain)',
+  },
+  chain_poll_ms: {
+    schema: positiveInt(10, 60_000).default(1_000),
+    help: 'how often to poll the chain for receipts and new blocks (ms)',
+  },
   serve_datanets: {
-    schema: z.array(z.coerce.string().regex(/^[1-9]\d*$/, { error: 'must be Datanet ids (positive integers)' })).default([]),
+    schema: z
+      .array(z.coerce.string().regex(/^[1-9]\d*$/, { error: 'must be Datanet ids (positive integers)' }))
+      .default([]),
     help: 'Datanet ids whose latest version this node replicates and provides',
   },
-  ledger_address: { schema: address.optional(), help: 'Ledger contract address (the EIP-712 verifying contract)' },
+  ledger_address: {
+    schema: address.optional(),
+    help: 'Ledger contract address (the EIP-712 verifying contract)',
+  },
   token_address: { schema: address.optional(), help: 'OPEN token contract address' },
   staking_address: { schema: address.optional(), help: 'Staking contract address' },
   datanet_registry_address: { schema: address.optional(), help: 'DatanetRegistry contract address' },
@@ -66,7 +115,9 @@ export const configKeys = {
 type Keys = typeof configKeys
 export type ConfigKey = keyof Keys
 export const configSchema = z.strictObject(
-  Object.fromEntries(Object.entries(configKeys).map(([k, v]) => [k, v.schema])) as { [K in ConfigKey]: Keys[K]['schema'] },
+  Object.fromEntries(Object.entries(configKeys).map(([k, v]) => [k, v.schema])) as {
+    [K in ConfigKey]: Keys[K]['schema']
+  },
 )
 export type NodeConfig = z.infer<typeof configSchema>
 
@@ -104,12 +155,18 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new ConfigError({ code: 'CONFIG_UNREADABLE' }, `cannot read config file ${path}: ${(err as Error).message}`)
+    throw new ConfigError(
+      { code: 'CONFIG_UNREADABLE' },
+      `cannot read config file ${path}: ${(err as Error).message}`,
+    )
   }
   try {
     return parseToml(text) as Record<string, unknown>
   } catch (err) {
-    throw new ConfigError({ code: 'CONFIG_UNREADABLE' }, `config file ${path} is not valid TOML: ${(err as Error).message.split('\n')[0]}`)
+    throw new ConfigError(
+      { code: 'CONFIG_UNREADABLE' },
+      `config file ${path} is not valid TOML: ${(err as Error).message.split('\n')[0]}`,
+    )
   }
 }
 
@@ -124,11 +181,17 @@ export function resolveConfig(...sources: Record<string, unknown>[]): NodeConfig
   const issue = result.error.issues[0]!
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!
-    throw new ConfigError({ code: 'CONFIG_INVALID', key }, `config: unknown key "${key}" (known keys: ${Object.keys(configKeys).join(', ')})`)
+    throw new ConfigError(
+      { code: 'CONFIG_INVALID', key },
+      `config: unknown key "${key}" (known keys: ${Object.keys(configKeys).join(', ')})`,
+    )
   }
   const key = String(issue.path[0] ?? '')
   const got = key in merged ? ` (got ${JSON.stringify(merged[key])})` : ''
-  throw new ConfigError({ code: 'CONFIG_INVALID', key }, `config: ${issue.path.join('.')} ${issue.message}${got}`)
+  throw new ConfigError(
+    { code: 'CONFIG_INVALID', key },
+    `config: ${issue.path.join('.')} ${issue.message}${got}`,
+  )
 }
 
 /** The commented TOML written by `openledger init`: every key, commented out at its default. */

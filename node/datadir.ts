@@ -50,14 +50,18 @@ export interface InitOptions {
 export async function initDataDir(dir: string, opts: InitOptions = {}) {
   const p = paths(dir)
   if (existsSync(p.peerKey) || existsSync(p.accountKey)) {
-    throw new DataDirError({ code: 'DATADIR_EXISTS', path: dir }, `data dir ${dir} is already initialized (keys exist)`)
+    throw new DataDirError(
+      { code: 'DATADIR_EXISTS', path: dir },
+      `data dir ${dir} is already initialized (keys exist)`,
+    )
   }
   await mkdir(p.keys, { recursive: true, mode: 0o700 })
   const peerKey = await generateKeyPair('Ed25519')
   const accountKey = opts.accountKey ?? generatePrivateKey()
   const address = privateKeyToAccount(accountKey).address
   await writeSecret(p.peerKey, privateKeyToProtobuf(peerKey))
-  const account = opts.password !== undefined ? encryptKey(accountKey, opts.password) : { address, privateKey: accountKey }
+  const account =
+    opts.password !== undefined ? encryptKey(accountKey, opts.password) : { address, privateKey: accountKey }
   await writeSecret(p.accountKey, `${JSON.stringify(account, null, 2)}\n`)
   if (!existsSync(p.config)) await writeFile(p.config, renderConfigFile(opts.config))
   return { peerId: peerIdFromPrivateKey(peerKey).toString(), address, encrypted: opts.password !== undefined }
@@ -66,31 +70,49 @@ export async function initDataDir(dir: string, opts: InitOptions = {}) {
 export async function loadIdentity(dir: string, password?: string): Promise<NodeIdentity> {
   const p = paths(dir)
   if (!existsSync(dir)) {
-    throw new DataDirError({ code: 'DATADIR_MISSING', path: dir }, `data dir ${dir} does not exist; create it with \`openledger init --dir ${dir}\``)
+    throw new DataDirError(
+      { code: 'DATADIR_MISSING', path: dir },
+      `data dir ${dir} does not exist; create it with \`openledger init --dir ${dir}\``,
+    )
   }
   if (!existsSync(p.peerKey) || !existsSync(p.accountKey)) {
-    throw new DataDirError({ code: 'DATADIR_MISSING', path: dir }, `data dir ${dir} is not initialized; run \`openledger init --dir ${dir}\``)
+    throw new DataDirError(
+      { code: 'DATADIR_MISSING', path: dir },
+      `data dir ${dir} is not initialized; run \`openledger init --dir ${dir}\``,
+    )
   }
   let peerKey: PrivateKey
   try {
     peerKey = privateKeyFromProtobuf(await readFile(p.peerKey))
   } catch {
-    throw new DataDirError({ code: 'DATADIR_CORRUPT', path: p.peerKey }, `peer key ${p.peerKey} is unreadable or corrupt`)
+    throw new DataDirError(
+      { code: 'DATADIR_CORRUPT', path: p.peerKey },
+      `peer key ${p.peerKey} is unreadable or corrupt`,
+    )
   }
   let stored: Record<string, unknown>
   try {
     stored = JSON.parse(await readFile(p.accountKey, 'utf8'))
   } catch {
-    throw new DataDirError({ code: 'DATADIR_CORRUPT', path: p.accountKey }, `account key ${p.accountKey} is not valid JSON`)
+    throw new DataDirError(
+      { code: 'DATADIR_CORRUPT', path: p.accountKey },
+      `account key ${p.accountKey} is not valid JSON`,
+    )
   }
   if (stored.version === 3) {
     if (password === undefined) {
-      throw new DataDirError({ code: 'PASSWORD_REQUIRED', path: p.accountKey }, 'the account key is encrypted: set password_file (--password-file)')
+      throw new DataDirError(
+        { code: 'PASSWORD_REQUIRED', path: p.accountKey },
+        'the account key is encrypted: set password_file (--password-file)',
+      )
     }
     return { peerKey, accountKey: decryptKey(stored, password) }
   }
   if (typeof stored.privateKey !== 'string' || !isHex(stored.privateKey) || stored.privateKey.length !== 66) {
-    throw new DataDirError({ code: 'DATADIR_CORRUPT', path: p.accountKey }, `account key ${p.accountKey} holds no valid private key`)
+    throw new DataDirError(
+      { code: 'DATADIR_CORRUPT', path: p.accountKey },
+      `account key ${p.accountKey} holds no valid private key`,
+    )
   }
   return { peerKey, accountKey: stored.privateKey }
 }
@@ -104,7 +126,10 @@ export async function readPassword(file: string): Promise<string> {
 export async function readPublicIdentity(dir: string): Promise<{ peerId: string; address: string }> {
   const p = paths(dir)
   if (!existsSync(p.peerKey) || !existsSync(p.accountKey)) {
-    throw new DataDirError({ code: 'DATADIR_MISSING', path: dir }, `data dir ${dir} is not initialized; run \`openledger init --dir ${dir}\``)
+    throw new DataDirError(
+      { code: 'DATADIR_MISSING', path: dir },
+      `data dir ${dir} is not initialized; run \`openledger init --dir ${dir}\``,
+    )
   }
   const stored = JSON.parse(await readFile(p.accountKey, 'utf8'))
   if (stored.version === 3) {
@@ -112,5 +137,8 @@ export async function readPublicIdentity(dir: string): Promise<{ peerId: string;
     return { peerId: peerIdFromPrivateKey(peerKey).toString(), address: getAddress(`0x${stored.address}`) }
   }
   const identity = await loadIdentity(dir)
-  return { peerId: peerIdFromPrivateKey(identity.peerKey).toString(), address: privateKeyToAccount(identity.accountKey).address }
+  return {
+    peerId: peerIdFromPrivateKey(identity.peerKey).toString(),
+    address: privateKeyToAccount(identity.accountKey).address,
+  }
 }

@@ -20,12 +20,16 @@ export class GossipRouter {
     private readonly metrics: NodeMetrics,
     private readonly log: Logger,
   ) {
-    pubsub.addEventListener('gossipsub:message', (evt) => this.onMessage(evt.detail.msg, evt.detail.propagationSource))
+    pubsub.addEventListener('gossipsub:message', (evt) =>
+      this.onMessage(evt.detail.msg, evt.detail.propagationSource),
+    )
   }
 
   register<T>(topic: GossipTopic<T>): void {
     this.topics.set(topic.topic, topic as GossipTopic<unknown>)
-    this.pubsub.topicValidators.set(topic.topic, (from, msg) => this.validate(topic as GossipTopic<unknown>, from, msg))
+    this.pubsub.topicValidators.set(topic.topic, (from, msg) =>
+      this.validate(topic as GossipTopic<unknown>, from, msg),
+    )
     this.pubsub.subscribe(topic.topic)
   }
 
@@ -39,7 +43,11 @@ export class GossipRouter {
     this.metrics.gossipMessages.inc({ topic, result })
   }
 
-  private async validate(topic: GossipTopic<unknown>, from: PeerId, msg: Message): Promise<TopicValidatorResult> {
+  private async validate(
+    topic: GossipTopic<unknown>,
+    from: PeerId,
+    msg: Message,
+  ): Promise<TopicValidatorResult> {
     if (msg.data.length > topic.maxBytes) {
       this.count(topic.topic, 'reject')
       return TopicValidatorResult.Reject
@@ -63,7 +71,10 @@ export class GossipRouter {
       return TopicValidatorResult.Accept
     } catch (err) {
       if (err instanceof GossipValidationError) {
-        this.log.debug({ topic: topic.topic, code: err.code, from: from.toString() }, 'gossip message refused')
+        this.log.debug(
+          { topic: topic.topic, code: err.code, from: from.toString() },
+          'gossip message refused',
+        )
         const reject = err.type.action === 'REJECT'
         this.count(topic.topic, reject ? 'reject' : 'ignore')
         return reject ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
@@ -82,7 +93,9 @@ export class GossipRouter {
     if (topic === undefined) return
     try {
       const decoded = this.decoded.get(msg) ?? topic.decode(msg.data)
-      topic.handle(decoded, from).catch((err) => this.log.warn({ topic: msg.topic, err }, 'gossip handler failed'))
+      topic
+        .handle(decoded, from)
+        .catch((err) => this.log.warn({ topic: msg.topic, err }, 'gossip handler failed'))
     } catch (err) {
       this.log.warn({ topic: msg.topic, err }, 'gossip message undecodable after validation')
     }

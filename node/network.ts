@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
+import * as dagCbor from '@ipld/dag-cbor'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, StrictNoSign } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -14,7 +15,6 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
-import * as dagCbor from '@ipld/dag-cbor'
 import { createHeliaLight } from 'helia'
 import type { NodeConfig } from './config.ts'
 import type { NodeDatabase } from './storage/database.ts'
@@ -28,7 +28,12 @@ export function gossipMessageId(data: Uint8Array): Uint8Array {
   return createHash('sha256').update(data).digest().subarray(0, 20)
 }
 
-export async function createNetwork(config: NodeConfig, privateKey: PrivateKey, db: NodeDatabase, userAgent: string) {
+export async function createNetwork(
+  config: NodeConfig,
+  privateKey: PrivateKey,
+  db: NodeDatabase,
+  userAgent: string,
+) {
   const blockstore = new LevelBlockstore(db.blocks)
   const datastore = new LevelDatastore(db.datastore)
   await blockstore.open()
@@ -46,7 +51,10 @@ export async function createNetwork(config: NodeConfig, privateKey: PrivateKey, 
     pubsub: gossipsub({
       globalSignaturePolicy: StrictNoSign,
       msgIdFn: (msg) => gossipMessageId(msg.data),
-      fastMsgIdFn: (msg) => createHash('sha1').update(msg.data ?? new Uint8Array()).digest('base64'),
+      fastMsgIdFn: (msg) =>
+        createHash('sha1')
+          .update(msg.data ?? new Uint8Array())
+          .digest('base64'),
       asyncValidation: false,
       emitSelf: false,
       // A young or small network may have no subscribed peer yet; publishers retry on their own schedule.

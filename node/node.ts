@@ -1,34 +1,35 @@
 // The composition root: opens the database, assembles libp2p + Helia, registers gossip topics, starts
 // the services and the HTTP API, and stops them in reverse order. It holds no protocol logic.
+
+import { unixfs } from '@helia/unixfs'
 import type { PrivateKey } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { type Hex, zeroAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { datanetRegistryAbi } from '../contracts/generated/index.ts'
 import { openLedgerDomain } from '../protocols/common/eip712.ts'
 import { OpenLedgerError } from '../protocols/common/errors.ts'
-import { unixfs } from '@helia/unixfs'
 import { contributionsRoot } from '../protocols/datanet/contributions-root.ts'
 import { DatanetRegistryClient } from '../protocols/datanet/registry.ts'
 import { DatanetService } from '../protocols/datanet/service.ts'
+import { ModelRegistryClient } from '../protocols/model/registry.ts'
+import { ModelService } from '../protocols/model/service.ts'
 import { StatusService } from '../protocols/status/index.ts'
-import { datanetRegistryAbi } from '../contracts/generated/index.ts'
 import { registerContentRoutes } from './api/content.ts'
 import { registerDatanetRoutes } from './api/datanets.ts'
 import { registerModelRoutes } from './api/models.ts'
-import { ModelRegistryClient } from '../protocols/model/registry.ts'
-import { ModelService } from '../protocols/model/service.ts'
-import { type ChainClients, connectChain } from './chain.ts'
-import { Bucket } from './storage/buckets.ts'
-import { Repository } from './storage/repository.ts'
 import { createApi } from './api/server.ts'
+import { type ChainClients, connectChain } from './chain.ts'
 import type { NodeConfig } from './config.ts'
 import { paths } from './datadir.ts'
 import { GossipRouter } from './gossip.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { createNetwork, type Network } from './network.ts'
 import { PeerDialer } from './peer-dialer.ts'
+import { Bucket } from './storage/buckets.ts'
 import { NodeDatabase } from './storage/database.ts'
+import { Repository } from './storage/repository.ts'
 import { NODE_VERSION, USER_AGENT } from './version.ts'
 
 export class NodeStartError extends OpenLedgerError<{ code: 'PORT_IN_USE' | 'LISTEN_FAILED'; key: string }> {}
@@ -78,7 +79,16 @@ export class OpenLedgerNode {
       await this.stop().catch(() => {})
       throw err
     }
-    log.info({ peerId: this.network!.libp2p.peerId.toString(), account: this.account.address, api: this.apiUrl, addrs: this.listenAddresses(), chainId: config.chain_id }, 'node started')
+    log.info(
+      {
+        peerId: this.network!.libp2p.peerId.toString(),
+        account: this.account.address,
+        api: this.apiUrl,
+        addrs: this.listenAddresses(),
+        chainId: config.chain_id,
+      },
+      'node started',
+    )
   }
 
   private async startParts(): Promise<void> {
@@ -86,16 +96,34 @@ export class OpenLedgerNode {
     this.db = await NodeDatabase.open(paths(dataDir).db)
 
     // The API port is bound first: it is cheap to undo, and a busy port is the commonest start failure.
-    const api = createApi({ ready: () => this.ready, nodeInfo: () => this.nodeInfo(), peers: () => this.peers(), metrics: this.metrics.registry }, [
-      (app) => registerDatanetRoutes(app, () => this.datanets),
-      (app) => registerModelRoutes(app, () => this.models),
-      (app) => registerContentRoutes(app, () => (this.network ? (cid, options) => unixfs(this.network!).cat(cid, options) : undefined)),
-    ])
+    const api = createApi(
+      {
+        ready: () => this.ready,
+        nodeInfo: () => this.nodeInfo(),
+        peers: () => this.peers(),
+        metrics: this.metrics.registry,
+      },
+      [
+        (app) => registerDatanetRoutes(app, () => this.datanets),
+        (app) => registerModelRoutes(app, () => this.models),
+        (app) =>
+          registerContentRoutes(app, () =>
+            this.network ? (cid, options) => unixfs(this.network!).cat(cid, options) : undefined,
+          ),
+      ],
+    )
     try {
       await api.listen({ host: config.api_host, port: config.api_port })
     } catch (err) {
-      if (isAddrInUse(err)) throw new NodeStartError({ code: 'PORT_IN_USE', key: 'api_port' }, `api_port ${config.api_port} on ${config.api_host} is already in use`)
-      throw new NodeStartError({ code: 'LISTEN_FAILED', key: 'api_host' }, `cannot listen on ${config.api_host}:${config.api_port}: ${(err as Error).message}`)
+      if (isAddrInUse(err))
+        throw new NodeStartError(
+          { code: 'PORT_IN_USE', key: 'api_port' },
+          `api_port ${config.api_port} on ${config.api_host} is already in use`,
+        )
+      throw new NodeStartError(
+        { code: 'LISTEN_FAILED', key: 'api_host' },
+        `cannot listen on ${config.api_host}:${config.api_port}: ${(err as Error).message}`,
+      )
     }
     this.api = api
     const bound = api.server.address()
@@ -107,15 +135,28 @@ export class OpenLedgerNode {
       await network.start()
     } catch (err) {
       await network.stop().catch(() => {})
-      if (isAddrInUse(err)) throw new NodeStartError({ code: 'PORT_IN_USE', key: 'listen_port' }, `listen_port ${config.listen_port} on ${config.listen_host} is already in use`)
-      throw new NodeStartError({ code: 'LISTEN_FAILED', key: 'listen_host' }, `cannot start p2p on ${config.listen_host}:${config.listen_port}: ${(err as Error).message}`)
+      if (isAddrInUse(err))
+        throw new NodeStartError(
+          { code: 'PORT_IN_USE', key: 'listen_port' },
+          `listen_port ${config.listen_port} on ${config.listen_host} is already in use`,
+        )
+      throw new NodeStartError(
+        { code: 'LISTEN_FAILED', key: 'listen_host' },
+        `cannot start p2p on ${config.listen_host}:${config.listen_port}: ${(err as Error).message}`,
+      )
     }
     this.network = network
     const libp2p = network.libp2p
-    this.metrics.bind({ connectedPeers: () => libp2p.getPeers().length, routingTableSize: () => this.routingTableSize() })
+    this.metrics.bind({
+      connectedPeers: () => libp2p.getPeers().length,
+      routingTableSize: () => this.routingTableSize(),
+    })
 
     this.gossip = new GossipRouter(libp2p.services.pubsub, this.metrics, log.child({ module: 'gossip' }))
-    const domain = openLedgerDomain({ chainId: config.chain_id, ledger: config.ledger_address ?? zeroAddress })
+    const domain = openLedgerDomain({
+      chainId: config.chain_id,
+      ledger: config.ledger_address ?? zeroAddress,
+    })
     this.status = new StatusService({
       peerId: libp2p.peerId,
       signer: this.account,
@@ -162,7 +203,14 @@ export class OpenLedgerNode {
       pins: helia.pins,
       routing: helia.routing,
       registry: {
-        datanetCount: async () => Number(await publicClient.readContract({ address, abi: datanetRegistryAbi, functionName: 'datanetCount' })),
+        datanetCount: async () =>
+          Number(
+            await publicClient.readContract({
+              address,
+              abi: datanetRegistryAbi,
+              functionName: 'datanetCount',
+            }),
+          ),
         getDatanet: (id) => client.getDatanet(id),
         isCurator: (id, account) => client.isCurator(id, account),
         getVersion: (id, v) => client.getVersion(id, v),
@@ -182,7 +230,9 @@ export class OpenLedgerNode {
 
   /** kad-dht's routing table is public on the implementation but not on its exported interface. */
   routingTableSize(): number {
-    const dht = this.network?.libp2p.services.dht as unknown as { routingTable?: { size: number } } | undefined
+    const dht = this.network?.libp2p.services.dht as unknown as
+      | { routingTable?: { size: number } }
+      | undefined
     return dht?.routingTable?.size ?? 0
   }
 
@@ -205,7 +255,9 @@ export class OpenLedgerNode {
             connectedPeers: libp2p.getPeers().length,
             dhtRoutingTableSize: this.routingTableSize(),
             gossipTopics: Object.fromEntries(
-              libp2p.services.pubsub.getTopics().map((t) => [t, { subscribers: libp2p.services.pubsub.getSubscribers(t).length }]),
+              libp2p.services.pubsub
+                .getTopics()
+                .map((t) => [t, { subscribers: libp2p.services.pubsub.getSubscribers(t).length }]),
             ),
           }
         : null,

@@ -34,7 +34,11 @@ export async function prepareTestnet(opts: PrepareOptions) {
   const apiPort = opts.apiPort ?? 9401
   await mkdir(opts.dir, { recursive: true })
   // The chain may still be starting (compose starts services together): wait for it with a deadline.
-  const id = await waitFor(() => chainId(opts.rpcUrl), { timeoutMs: 60_000, intervalMs: 500, what: `the chain at ${opts.rpcUrl}` })
+  const id = await waitFor(() => chainId(opts.rpcUrl), {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+    what: `the chain at ${opts.rpcUrl}`,
+  })
   const keys = devAccounts(opts.nodes + 1)
   const contractsFile = join(opts.dir, 'contracts.json')
   const contracts: Record<string, string> = existsSync(contractsFile)
@@ -64,7 +68,10 @@ export async function prepareTestnet(opts: PrepareOptions) {
       ...contracts,
       bootstrap: i === 0 ? [] : [`/dns4/${opts.bootstrapHost}/tcp/${p2pPort}/p2p/${nodes[0]!.peerId}`],
     }
-    await writeFile(join(node.dir, 'config.toml'), `# written by \`openledger testnet prepare\`\n${stringify(config)}\n`)
+    await writeFile(
+      join(node.dir, 'config.toml'),
+      `# written by \`openledger testnet prepare\`\n${stringify(config)}\n`,
+    )
   }
   return { chainId: id, contracts, nodes }
 }

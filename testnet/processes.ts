@@ -26,7 +26,10 @@ export interface Managed {
 export function spawnCli(args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): Managed {
   hookExit()
   const log = createWriteStream(logFile, { flags: 'a' })
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  })
   child.stdout!.pipe(log, { end: false })
   child.stderr!.pipe(log, { end: false })
   live.add(child)
@@ -53,9 +56,15 @@ export function spawnCli(args: string[], logFile: string, env: NodeJS.ProcessEnv
 }
 
 /** Runs the CLI to completion and returns its stdout; throws with stderr on a non-zero exit. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c) => (stdout += c))

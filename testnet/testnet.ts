@@ -57,12 +57,14 @@ export class Testnet {
 
   private async boot(): Promise<void> {
     const { nodes, dir } = this.opts
-    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new Error(`--nodes must be an integer from 1 to 64 (got ${nodes})`)
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)
+      throw new Error(`--nodes must be an integer from 1 to 64 (got ${nodes})`)
     await mkdir(dir, { recursive: true })
     this.basePort = this.opts.basePort ?? (await findFreePortRange(2 * nodes))
     // HD index 0 deploys; node i uses index i + 1, so every node has gas and a known key.
     this.anvil = await startAnvil({ accounts: nodes + 1 })
-    if (this.opts.deployContracts !== false) this.contracts = await deployForTestnet(this.anvil.rpcUrl, this.anvil.accounts[0]!.privateKey)
+    if (this.opts.deployContracts !== false)
+      this.contracts = await deployForTestnet(this.anvil.rpcUrl, this.anvil.accounts[0]!.privateKey)
 
     this.nodes.push(...(await Promise.all(Array.from({ length: nodes }, (_, i) => this.initNode(i)))))
     for (const node of this.nodes) this.launch(node)
@@ -75,11 +77,16 @@ export class Testnet {
     const fresh = !existsSync(join(dir, 'keys', 'peer.key'))
     if (fresh) {
       await mkdir(dir, { recursive: true })
-      await writeFile(join(dir, 'dev-account.key'), this.anvil!.accounts[index + 1]!.privateKey, { mode: 0o600 })
+      await writeFile(join(dir, 'dev-account.key'), this.anvil!.accounts[index + 1]!.privateKey, {
+        mode: 0o600,
+      })
     }
-    const args = fresh ? ['init', '--dir', dir, '--private-key-file', join(dir, 'dev-account.key'), '--json'] : ['id', '--dir', dir, '--json']
+    const args = fresh
+      ? ['init', '--dir', dir, '--private-key-file', join(dir, 'dev-account.key'), '--json']
+      : ['id', '--dir', dir, '--json']
     const res = await runCli(args)
-    if (res.code !== 0) throw new Error(`openledger ${args[0]} failed for node ${index}: ${res.stderr.trim()}`)
+    if (res.code !== 0)
+      throw new Error(`openledger ${args[0]} failed for node ${index}: ${res.stderr.trim()}`)
     const id = JSON.parse(res.stdout) as { peerId: string; address: string }
     const p2pPort = this.basePort + 2 * index
     const apiPort = p2pPort + 1
@@ -99,16 +106,26 @@ export class Testnet {
   launch(node: TestnetNode): Managed {
     const args = [
       'start',
-      '--dir', node.dir,
-      '--listen-host', '127.0.0.1',
-      '--listen-port', String(node.p2pPort),
-      '--api-host', '127.0.0.1',
-      '--api-port', String(node.apiPort),
-      '--chain-rpc', this.anvil!.rpcUrl,
-      '--chain-id', String(this.anvil!.chainId),
-      '--chain-poll-ms', '50',
-      '--status-interval-ms', String(this.opts.statusIntervalMs ?? 2_000),
-      '--log-level', this.opts.logLevel ?? 'info',
+      '--dir',
+      node.dir,
+      '--listen-host',
+      '127.0.0.1',
+      '--listen-port',
+      String(node.p2pPort),
+      '--api-host',
+      '127.0.0.1',
+      '--api-port',
+      String(node.apiPort),
+      '--chain-rpc',
+      this.anvil!.rpcUrl,
+      '--chain-id',
+      String(this.anvil!.chainId),
+      '--chain-poll-ms',
+      '50',
+      '--status-interval-ms',
+      String(this.opts.statusIntervalMs ?? 2_000),
+      '--log-level',
+      this.opts.logLevel ?? 'info',
       ...Object.entries(this.contracts).flatMap(([k, v]) => [`--${k.replaceAll('_', '-')}`, v]),
       ...(this.opts.extraArgs ?? []),
     ]
@@ -124,10 +141,18 @@ export class Testnet {
       async () => {
         for (const node of this.nodes) {
           if (node.process && node.process.child.exitCode !== null) {
-            throw new Error(`node ${node.index} exited with code ${node.process.child.exitCode}; see ${join(node.dir, 'node.log')}`)
+            throw new Error(
+              `node ${node.index} exited with code ${node.process.child.exitCode}; see ${join(node.dir, 'node.log')}`,
+            )
           }
         }
-        const counts = await Promise.all(this.nodes.map((n) => this.peerIds(n).then((ids) => ids.size).catch(() => -1)))
+        const counts = await Promise.all(
+          this.nodes.map((n) =>
+            this.peerIds(n)
+              .then((ids) => ids.size)
+              .catch(() => -1),
+          ),
+        )
         return counts.every((c) => c >= expected)
       },
       { timeoutMs, intervalMs: 200, what: `${this.nodes.length} nodes to see ${expected} peers each` },
@@ -135,7 +160,9 @@ export class Testnet {
       // A dead node is reported as such, not as a slow mesh.
       for (const node of this.nodes) {
         if (node.process && node.process.child.exitCode !== null) {
-          throw new Error(`node ${node.index} exited with code ${node.process.child.exitCode}; see ${join(node.dir, 'node.log')}`)
+          throw new Error(
+            `node ${node.index} exited with code ${node.process.child.exitCode}; see ${join(node.dir, 'node.log')}`,
+          )
         }
       }
       throw err
@@ -164,7 +191,11 @@ export class Testnet {
         }
       }),
     )
-    return { chain: { rpcUrl: this.anvil?.rpcUrl, chainId: this.anvil?.chainId }, contracts: this.contracts, nodes }
+    return {
+      chain: { rpcUrl: this.anvil?.rpcUrl, chainId: this.anvil?.chainId },
+      contracts: this.contracts,
+      nodes,
+    }
   }
 
   /** Stops every node (SIGTERM, then SIGKILL after a grace period) and the chain. */

@@ -23,11 +23,16 @@ export function registerContentRoutes(app: FastifyInstance, getCat: () => Cat | 
     try {
       for await (const chunk of cat(cid, { signal: AbortSignal.timeout(CONTENT_TIMEOUT_MS) })) {
         length += chunk.length
-        if (length > CONTENT_MAX_BYTES) return reply.code(413).send({ error: 'CONTENT_TOO_LARGE', message: `over ${CONTENT_MAX_BYTES} bytes` })
+        if (length > CONTENT_MAX_BYTES)
+          return reply
+            .code(413)
+            .send({ error: 'CONTENT_TOO_LARGE', message: `over ${CONTENT_MAX_BYTES} bytes` })
         chunks.push(chunk)
       }
     } catch (err) {
-      return reply.code(504).send({ error: 'CONTENT_UNAVAILABLE', message: `${cid}: ${(err as Error).message}` })
+      return reply
+        .code(504)
+        .send({ error: 'CONTENT_UNAVAILABLE', message: `${cid}: ${(err as Error).message}` })
     }
     reply.header('content-type', 'application/octet-stream')
     return reply.send(Buffer.concat(chunks))

@@ -7,7 +7,9 @@ import type { DatanetService } from '../../protocols/datanet/service.ts'
 /** Upper bound of a contribution upload; each Datanet's own rules usually set a lower one. */
 export const CONTRIBUTION_UPLOAD_LIMIT = 64 * 1024 * 1024
 
-const idParam = z.object({ id: z.string().regex(/^[1-9]\d{0,76}$/, { error: 'Datanet id must be a positive integer' }) })
+const idParam = z.object({
+  id: z.string().regex(/^[1-9]\d{0,76}$/, { error: 'Datanet id must be a positive integer' }),
+})
 const createBody = z.object({
   metadata: z.unknown(),
   curators: z.array(z.string().regex(/^0x[0-9a-fA-F]{40}$/)).default([]),
@@ -17,18 +19,32 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value)
   if (result.success) return result.data
   const issue = result.error.issues[0]!
-  throw Object.assign(new Error(`${issue.path.join('.') || 'request'}: ${issue.message}`), { statusCode: 400, code: 'BAD_REQUEST' })
+  throw Object.assign(new Error(`${issue.path.join('.') || 'request'}: ${issue.message}`), {
+    statusCode: 400,
+    code: 'BAD_REQUEST',
+  })
 }
 
-export function registerDatanetRoutes(app: FastifyInstance, getService: () => DatanetService | undefined): void {
+export function registerDatanetRoutes(
+  app: FastifyInstance,
+  getService: () => DatanetService | undefined,
+): void {
   const service = () => {
     const s = getService()
-    if (!s) throw Object.assign(new Error('this node has no chain configured (chain_rpc, datanet_registry_address)'), { statusCode: 503, code: 'CHAIN_NOT_CONFIGURED' })
+    if (!s)
+      throw Object.assign(
+        new Error('this node has no chain configured (chain_rpc, datanet_registry_address)'),
+        { statusCode: 503, code: 'CHAIN_NOT_CONFIGURED' },
+      )
     return s
   }
   const id = (params: unknown) => BigInt(parse(idParam, params).id)
 
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: CONTRIBUTION_UPLOAD_LIMIT }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: CONTRIBUTION_UPLOAD_LIMIT },
+    (_req, body, done) => done(null, body),
+  )
 
   app.get('/v1/datanets', async () => ({ datanets: await service().listDatanets() }))
   app.post('/v1/datanets', async (req, reply) => {
@@ -39,33 +55,58 @@ export function registerDatanetRoutes(app: FastifyInstance, getService: () => Da
   app.get('/v1/datanets/:id', async (req) => {
     const datanetId = id(req.params)
     const s = service()
-    const [info, metadata] = await Promise.all([s.getDatanet(datanetId), s.metadata(datanetId).catch(() => null)])
+    const [info, metadata] = await Promise.all([
+      s.getDatanet(datanetId),
+      s.metadata(datanetId).catch(() => null),
+    ])
     return { datanetId: datanetId.toString(), ...info, metadata, curator: await s.isCurator(datanetId) }
   })
   app.get('/v1/datanets/:id/versions/:v', async (req) => {
     const datanetId = id(req.params)
     const v = Number((req.params as { v: string }).v)
-    if (!Number.isSafeInteger(v) || v < 1) throw Object.assign(new Error('version must be a positive integer'), { statusCode: 400, code: 'BAD_REQUEST' })
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw Object.assign(new Error('version must be a positive integer'), {
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+      })
     const version = await service().version(datanetId, v)
-    const manifest = await service().manifest(version.manifestCid).catch(() => null)
+    const manifest = await service()
+      .manifest(version.manifestCid)
+      .catch(() => null)
     return {
       datanetId: datanetId.toString(),
       ...version,
-      contributions: manifest?.contributions.map((e) => ({ ...e, contentCid: e.contentCid.toString(), signature: `0x${Buffer.from(e.signature).toString('hex')}` })) ?? null,
+      contributions:
+        manifest?.contributions.map((e) => ({
+          ...e,
+          contentCid: e.contentCid.toString(),
+          signature: `0x${Buffer.from(e.signature).toString('hex')}`,
+        })) ?? null,
     }
   })
   app.post('/v1/datanets/:id/contributions', async (req, reply) => {
     const datanetId = id(req.params)
     const query = req.query as { name?: string; license?: string }
-    if (!query.name) throw Object.assign(new Error('query parameter "name" (the file name) is required'), { statusCode: 400, code: 'BAD_REQUEST' })
-    if (!Buffer.isBuffer(req.body)) throw Object.assign(new Error('send the content as application/octet-stream'), { statusCode: 415, code: 'BAD_REQUEST' })
+    if (!query.name)
+      throw Object.assign(new Error('query parameter "name" (the file name) is required'), {
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+      })
+    if (!Buffer.isBuffer(req.body))
+      throw Object.assign(new Error('send the content as application/octet-stream'), {
+        statusCode: 415,
+        code: 'BAD_REQUEST',
+      })
     const record = await service().contribute(datanetId, query.name, new Uint8Array(req.body), query.license)
     return reply.code(201).send(record)
   })
   app.get('/v1/datanets/:id/contributions', async (req) => {
     const status = (req.query as { status?: string }).status
     if (status !== undefined && !['pending', 'accepted', 'rejected'].includes(status)) {
-      throw Object.assign(new Error('status must be pending, accepted or rejected'), { statusCode: 400, code: 'BAD_REQUEST' })
+      throw Object.assign(new Error('status must be pending, accepted or rejected'), {
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+      })
     }
     return { contributions: await service().list(id(req.params), status as 'pending' | undefined) }
   })

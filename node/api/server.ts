@@ -37,9 +37,19 @@ export function httpStatusFor(err: OpenLedgerError<{ code: string; reason?: stri
   return STATUS_BY_CODE[err.code] ?? 400
 }
 
-export function createApi(sources: ApiSources, extraRoutes: ((app: FastifyInstance) => void)[] = []): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: API_BODY_LIMIT, connectionTimeout: 30_000, requestTimeout: 300_000 })
-  app.get('/healthz', async (_req, reply) => (sources.ready() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' })))
+export function createApi(
+  sources: ApiSources,
+  extraRoutes: ((app: FastifyInstance) => void)[] = [],
+): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: API_BODY_LIMIT,
+    connectionTimeout: 30_000,
+    requestTimeout: 300_000,
+  })
+  app.get('/healthz', async (_req, reply) =>
+    sources.ready() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' }),
+  )
   app.get('/v1/node', async () => sources.nodeInfo())
   app.get('/v1/peers', async () => ({ peers: await sources.peers() }))
   app.get('/metrics', async (_req, reply) => {
@@ -47,11 +57,15 @@ export function createApi(sources: ApiSources, extraRoutes: ((app: FastifyInstan
     return sources.metrics.metrics()
   })
   for (const add of extraRoutes) add(app)
-  app.setNotFoundHandler(async (req, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }))
+  app.setNotFoundHandler(async (req, reply) =>
+    reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }),
+  )
   app.setErrorHandler(async (err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
     if (err instanceof OpenLedgerError) {
       const typed = err as OpenLedgerError<{ code: string; reason?: string }>
-      return reply.code(httpStatusFor(typed)).send({ error: typed.code, reason: typed.type.reason, message: typed.message })
+      return reply
+        .code(httpStatusFor(typed))
+        .send({ error: typed.code, reason: typed.type.reason, message: typed.message })
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     return reply.code(status).send({ error: err.code ?? 'INTERNAL', message: err.message })

@@ -2,9 +2,11 @@
 import { callApi } from './api-client.ts'
 import { indexCacheDir, readDatanetVersion } from './datanet-source.ts'
 
-
 /** Builds (once) and returns the directory of the attribution index of a Datanet version. */
-export async function resolveAttributionIndex(ref: { id: string; version: string | null }, api: string): Promise<string> {
+export async function resolveAttributionIndex(
+  ref: { id: string; version: string | null },
+  api: string,
+): Promise<string> {
   const version = ref.version === null ? undefined : Number(ref.version)
   const v = version ?? (await callApi(api, 'GET', `/v1/datanets/${ref.id}`)).versionCount
   const info = await callApi(api, 'GET', `/v1/datanets/${ref.id}/versions/${v}`)
@@ -21,5 +23,9 @@ export async function resolveAttributionIndex(ref: { id: string; version: string
 /** The accepted contributions of a Datanet version as training documents. */
 export async function resolveTrainingDocuments(ref: { datanetId: string; version?: number }, api: string) {
   const text = await readDatanetVersion(api, ref.datanetId, ref.version)
-  return { datanetId: text.datanetId, version: text.version, documents: text.contributions.map((c) => ({ id: c.id, text: c.text })) }
+  return {
+    datanetId: text.datanetId,
+    version: text.version,
+    documents: text.contributions.map((c) => ({ id: c.id, text: c.text })),
+  }
 }

@@ -13,16 +13,33 @@ export interface DatanetText {
   contributions: { id: string; contributor: `0x${string}`; text: string }[]
 }
 
-export async function readDatanetVersion(api: string, datanetId: string, version?: number): Promise<DatanetText> {
+export async function readDatanetVersion(
+  api: string,
+  datanetId: string,
+  version?: number,
+): Promise<DatanetText> {
   const v = version ?? (await callApi(api, 'GET', `/v1/datanets/${datanetId}`)).versionCount
-  if (!v) throw new ApiError({ code: 'NO_VERSIONS', status: 404 }, `Datanet ${datanetId} has no published version`)
+  if (!v)
+    throw new ApiError({ code: 'NO_VERSIONS', status: 404 }, `Datanet ${datanetId} has no published version`)
   const body = await callApi(api, 'GET', `/v1/datanets/${datanetId}/versions/${v}`)
-  if (!body.contributions) throw new ApiError({ code: 'MANIFEST_UNAVAILABLE', status: 504 }, `the manifest of Datanet ${datanetId} version ${v} could not be fetched`)
+  if (!body.contributions)
+    throw new ApiError(
+      { code: 'MANIFEST_UNAVAILABLE', status: 504 },
+      `the manifest of Datanet ${datanetId} version ${v} could not be fetched`,
+    )
   const contributions = []
   for (const entry of body.contributions as { contentCid: string; contributor: `0x${string}` }[]) {
     const res = await fetch(`${api}/v1/content/${entry.contentCid}`, { signal: AbortSignal.timeout(60_000) })
-    if (!res.ok) throw new ApiError({ code: 'CONTENT_UNAVAILABLE', status: res.status }, `content ${entry.contentCid}: HTTP ${res.status}`)
-    contributions.push({ id: entry.contentCid, contributor: entry.contributor, text: new TextDecoder().decode(await res.arrayBuffer()) })
+    if (!res.ok)
+      throw new ApiError(
+        { code: 'CONTENT_UNAVAILABLE', status: res.status },
+        `content ${entry.contentCid}: HTTP ${res.status}`,
+      )
+    contributions.push({
+      id: entry.contentCid,
+      contributor: entry.contributor,
+      text: new TextDecoder().decode(await res.arrayBuffer()),
+    })
   }
   return { datanetId, version: v, contributions }
 }

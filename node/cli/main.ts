@@ -9,8 +9,8 @@ import { registerAttributeCommand } from './commands/attribute.ts'
 import { registerDatanetCommands } from './commands/datanet.ts'
 import { registerIdCommand } from './commands/id.ts'
 import { registerInitCommand } from './commands/init.ts'
-import { registerStartCommand } from './commands/start.ts'
 import { registerModelCommands } from './commands/model.ts'
+import { registerStartCommand } from './commands/start.ts'
 import { registerTestnetCommands } from './commands/testnet.ts'
 import { resolveAttributionIndex, resolveTrainingDocuments } from './datanet-resolvers.ts'
 import { modelCommandDeps } from './model-hooks.ts'
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     const code = exitCodeFor(err)
     if (!(err instanceof CommanderError)) {
-      const message = err instanceof OpenLedgerError ? err.message : (err as Error)?.stack ?? String(err)
+      const message = err instanceof OpenLedgerError ? err.message : ((err as Error)?.stack ?? String(err))
       process.stderr.write(`error: ${message}\n`)
     }
     process.exit(code)

@@ -1,6 +1,7 @@
 // A typed key-value repository over one bucket of the node database (after Lodestar's Repository).
-import type { NodeDatabase } from './database.ts'
+
 import type { Bucket } from './buckets.ts'
+import type { NodeDatabase } from './database.ts'
 
 export interface Codec<T> {
   encode(value: T): Uint8Array
@@ -14,7 +15,10 @@ export const stringKey: Codec<string> = { encode: (s) => utf8.encode(s), decode:
 export function jsonCodec<T>(): Codec<T> {
   return {
     encode: (v) => utf8.encode(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))),
-    decode: (b) => JSON.parse(fromUtf8.decode(b), (_k, x) => (typeof x === 'string' && /^-?\d+n$/.test(x) ? BigInt(x.slice(0, -1)) : x)),
+    decode: (b) =>
+      JSON.parse(fromUtf8.decode(b), (_k, x) =>
+        typeof x === 'string' && /^-?\d+n$/.test(x) ? BigInt(x.slice(0, -1)) : x,
+      ),
   }
 }
 

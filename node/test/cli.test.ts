@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { runCli, spawnCli } from '../../testnet/processes.ts'
 import { findFreePortRange } from '../../testnet/ports.ts'
+import { runCli, spawnCli } from '../../testnet/processes.ts'
 import { getJson, waitFor } from '../../testnet/wait.ts'
 
 let root = ''
@@ -54,7 +54,17 @@ test('an encrypted account needs its password to start, and keeps its address', 
   assert.is(start.code, 1)
   assert.match(oneLine(start.stderr), /account key is encrypted: set password_file/)
   await writeFile(pw, 'wrong\n')
-  const wrong = await runCli(['start', '--dir', dir, '--password-file', pw, '--api-port', '0', '--listen-port', '0'])
+  const wrong = await runCli([
+    'start',
+    '--dir',
+    dir,
+    '--password-file',
+    pw,
+    '--api-port',
+    '0',
+    '--listen-port',
+    '0',
+  ])
   assert.is(wrong.code, 1)
   assert.match(oneLine(wrong.stderr), /wrong password/)
 })
@@ -91,10 +101,30 @@ test('a p2p or API port in use gives one clear line and a non-zero exit', async 
   const blocker: Server = createServer()
   await new Promise<void>((r) => blocker.listen(base, '127.0.0.1', () => r()))
   try {
-    const p2p = await runCli(['start', '--dir', dir, '--listen-host', '127.0.0.1', '--listen-port', String(base), '--api-port', String(base + 1)])
+    const p2p = await runCli([
+      'start',
+      '--dir',
+      dir,
+      '--listen-host',
+      '127.0.0.1',
+      '--listen-port',
+      String(base),
+      '--api-port',
+      String(base + 1),
+    ])
     assert.is(p2p.code, 1)
     assert.match(oneLine(p2p.stderr), new RegExp(`listen_port ${base} on 127.0.0.1 is already in use`))
-    const api = await runCli(['start', '--dir', dir, '--listen-port', '0', '--api-host', '127.0.0.1', '--api-port', String(base)])
+    const api = await runCli([
+      'start',
+      '--dir',
+      dir,
+      '--listen-port',
+      '0',
+      '--api-host',
+      '127.0.0.1',
+      '--api-port',
+      String(base),
+    ])
     assert.is(api.code, 1)
     assert.match(oneLine(api.stderr), new RegExp(`api_port ${base} on 127.0.0.1 is already in use`))
   } finally {
@@ -106,9 +136,25 @@ test('start serves the API and stops cleanly on SIGTERM', async () => {
   const dir = join(root, 'run')
   await runCli(['init', '--dir', dir])
   const base = await findFreePortRange(2)
-  const node = spawnCli(['start', '--dir', dir, '--listen-host', '127.0.0.1', '--listen-port', String(base), '--api-port', String(base + 1)], join(root, 'run.log'))
+  const node = spawnCli(
+    [
+      'start',
+      '--dir',
+      dir,
+      '--listen-host',
+      '127.0.0.1',
+      '--listen-port',
+      String(base),
+      '--api-port',
+      String(base + 1),
+    ],
+    join(root, 'run.log'),
+  )
   try {
-    await waitFor(() => fetch(`http://127.0.0.1:${base + 1}/healthz`).then((r) => r.ok), { timeoutMs: 30_000, what: 'the node to be ready' })
+    await waitFor(() => fetch(`http://127.0.0.1:${base + 1}/healthz`).then((r) => r.ok), {
+      timeoutMs: 30_000,
+      what: 'the node to be ready',
+    })
     const info = await getJson(`http://127.0.0.1:${base + 1}/v1/node`)
     assert.match(info.peerId, /^12D3KooW/)
     assert.equal(info.listenAddresses, [`/ip4/127.0.0.1/tcp/${base}/p2p/${info.peerId}`])

@@ -27,14 +27,20 @@ test('a wrong value names the key, what is allowed and what was given', () => {
   } catch (err) {
     assert.instance(err, ConfigError)
     assert.is((err as ConfigError).type.key, 'api_port')
-    assert.match((err as Error).message, /api_port must be a HTTP API port number \(an integer from 0 to 65535\) \(got "eighty"\)/)
+    assert.match(
+      (err as Error).message,
+      /api_port must be a HTTP API port number \(an integer from 0 to 65535\) \(got "eighty"\)/,
+    )
   }
 })
 
 test('out-of-range, enum and address errors', () => {
   assert.throws(() => resolveConfig({ listen_port: 70000 }), /listen_port .*65535/)
   assert.throws(() => resolveConfig({ log_level: 'loud' }), /log_level must be one of fatal, error/)
-  assert.throws(() => resolveConfig({ ledger_address: '0x1234' }), /ledger_address must be a 0x-prefixed 20-byte hex address/)
+  assert.throws(
+    () => resolveConfig({ ledger_address: '0x1234' }),
+    /ledger_address must be a 0x-prefixed 20-byte hex address/,
+  )
   assert.throws(() => resolveConfig({ bootstrap: ['not-a-multiaddr'] }), /bootstrap.0 must be a multiaddr/)
 })
 

@@ -25,11 +25,17 @@ test('a tampered ciphertext fails the MAC check', () => {
   const ks = encryptKey(generatePrivateKey(), 'pw')
   const flipped = (Number.parseInt(ks.crypto.ciphertext[0]!, 16) ^ 1).toString(16)
   ks.crypto.ciphertext = flipped + ks.crypto.ciphertext.slice(1)
-  assert.throws(() => decryptKey(ks, 'pw'), (err: unknown) => (err as KeystoreError).code === 'KEYSTORE_WRONG_PASSWORD')
+  assert.throws(
+    () => decryptKey(ks, 'pw'),
+    (err: unknown) => (err as KeystoreError).code === 'KEYSTORE_WRONG_PASSWORD',
+  )
 })
 
 test('something that is not a keystore is refused', () => {
-  assert.throws(() => decryptKey({ version: 1 }, 'pw'), (err: unknown) => (err as KeystoreError).code === 'KEYSTORE_INVALID')
+  assert.throws(
+    () => decryptKey({ version: 1 }, 'pw'),
+    (err: unknown) => (err as KeystoreError).code === 'KEYSTORE_INVALID',
+  )
 })
 
 test.run()

@@ -1,7 +1,14 @@
 // Contributions: the EIP-712 record a contributor signs for one piece of content in a Datanet, its wire
 // form, and the checks every node runs on it before forwarding (cheap ones first, the signature last).
 import { CID } from 'multiformats/cid'
-import { type Address, bytesToHex, getAddress, hexToBytes, recoverTypedDataAddress, type TypedDataDomain } from 'viem'
+import {
+  type Address,
+  bytesToHex,
+  getAddress,
+  hexToBytes,
+  recoverTypedDataAddress,
+  type TypedDataDomain,
+} from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { SignedContribution } from './pb/datanet.ts'
 
@@ -52,12 +59,23 @@ export async function signContribution(
   c: Omit<Contribution, 'signature' | 'contributor'>,
 ): Promise<Contribution> {
   const unsigned = { ...c, contributor: account.address, signature: '0x' as const }
-  const signature = await account.signTypedData({ domain, types: contributionTypes, primaryType: 'Contribution', message: typedMessage(unsigned) })
+  const signature = await account.signTypedData({
+    domain,
+    types: contributionTypes,
+    primaryType: 'Contribution',
+    message: typedMessage(unsigned),
+  })
   return { ...unsigned, signature }
 }
 
 export async function recoverContributor(domain: TypedDataDomain, c: Contribution): Promise<Address> {
-  return recoverTypedDataAddress({ domain, types: contributionTypes, primaryType: 'Contribution', message: typedMessage(c), signature: c.signature })
+  return recoverTypedDataAddress({
+    domain,
+    types: contributionTypes,
+    primaryType: 'Contribution',
+    message: typedMessage(c),
+    signature: c.signature,
+  })
 }
 
 export function encodeContribution(c: Contribution): Uint8Array {
@@ -83,29 +101,37 @@ export type ContributionFault =
   | 'BAD_SIGNATURE'
 
 export class ContributionFormatError extends Error {
-  constructor(readonly fault: ContributionFault, message: string) {
+  constructor(
+    readonly fault: ContributionFault,
+    message: string,
+  ) {
     super(message)
   }
 }
 
 /** Decodes and checks the shape of a wire contribution (no signature check). */
 export function decodeContribution(bytes: Uint8Array): Contribution {
-  if (bytes.length > CONTRIBUTION_MAX_BYTES) throw new ContributionFormatError('MALFORMED', `contribution is ${bytes.length} bytes`)
+  if (bytes.length > CONTRIBUTION_MAX_BYTES)
+    throw new ContributionFormatError('MALFORMED', `contribution is ${bytes.length} bytes`)
   let pb: SignedContribution
   try {
     pb = SignedContribution.decode(bytes)
   } catch (err) {
     throw new ContributionFormatError('MALFORMED', `not a SignedContribution: ${(err as Error).message}`)
   }
-  if (!/^[1-9]\d{0,76}$/.test(pb.datanetId)) throw new ContributionFormatError('BAD_DATANET_ID', 'datanetId must be a positive decimal integer')
+  if (!/^[1-9]\d{0,76}$/.test(pb.datanetId))
+    throw new ContributionFormatError('BAD_DATANET_ID', 'datanetId must be a positive decimal integer')
   try {
     CID.parse(pb.contentCid)
   } catch {
     throw new ContributionFormatError('BAD_CID', 'contentCid is not a CID')
   }
-  if (pb.contributor.length !== 20) throw new ContributionFormatError('BAD_CONTRIBUTOR', 'contributor must be 20 bytes')
-  if (pb.signature.length !== 65) throw new ContributionFormatError('BAD_SIGNATURE', 'signature must be 65 bytes')
-  if (pb.license.length > LICENSE_MAX_LENGTH || pb.name.length > NAME_MAX_LENGTH) throw new ContributionFormatError('FIELD_TOO_LONG', 'license or name too long')
+  if (pb.contributor.length !== 20)
+    throw new ContributionFormatError('BAD_CONTRIBUTOR', 'contributor must be 20 bytes')
+  if (pb.signature.length !== 65)
+    throw new ContributionFormatError('BAD_SIGNATURE', 'signature must be 65 bytes')
+  if (pb.license.length > LICENSE_MAX_LENGTH || pb.name.length > NAME_MAX_LENGTH)
+    throw new ContributionFormatError('FIELD_TOO_LONG', 'license or name too long')
   return {
     datanetId: BigInt(pb.datanetId),
     contentCid: pb.contentCid,
@@ -119,8 +145,14 @@ export function decodeContribution(bytes: Uint8Array): Contribution {
 }
 
 /** Full check of a contribution: shape, clock, then the signature. */
-export async function verifyContribution(domain: TypedDataDomain, c: Contribution, nowSeconds: number): Promise<void> {
-  if (c.createdAt > nowSeconds + MAX_CLOCK_SKEW_S) throw new ContributionFormatError('FROM_FUTURE', 'contribution is dated in the future')
+export async function verifyContribution(
+  domain: TypedDataDomain,
+  c: Contribution,
+  nowSeconds: number,
+): Promise<void> {
+  if (c.createdAt > nowSeconds + MAX_CLOCK_SKEW_S)
+    throw new ContributionFormatError('FROM_FUTURE', 'contribution is dated in the future')
   const signer = await recoverContributor(domain, c).catch(() => undefined)
-  if (signer !== c.contributor) throw new ContributionFormatError('BAD_SIGNATURE', 'signature is not by the stated contributor')
+  if (signer !== c.contributor)
+    throw new ContributionFormatError('BAD_SIGNATURE', 'signature is not by the stated contributor')
 }

@@ -37,13 +37,31 @@ export type CurationResult =
 export const DAY_MS = 24 * 60 * 60 * 1000
 
 /** Checks that need only the contribution's declared fields and bytes: what a contributor checks first. */
-export function checkContent(name: string, content: Uint8Array, rules: DatanetRules): CurationResult | { ok: true; text: string } {
+export function checkContent(
+  name: string,
+  content: Uint8Array,
+  rules: DatanetRules,
+): CurationResult | { ok: true; text: string } {
   const ext = extname(name).toLowerCase()
   if (!rules.extensions.includes(ext)) {
-    return { ok: false, reason: 'WRONG_TYPE', message: `"${name}" is not a ${rules.contributionType} contribution (allowed: ${rules.extensions.join(', ')})` }
+    return {
+      ok: false,
+      reason: 'WRONG_TYPE',
+      message: `"${name}" is not a ${rules.contributionType} contribution (allowed: ${rules.extensions.join(', ')})`,
+    }
   }
-  if (content.length > rules.maxBytes) return { ok: false, reason: 'TOO_LARGE', message: `${content.length} bytes is over the limit of ${rules.maxBytes}` }
-  if (content.length < rules.minBytes) return { ok: false, reason: 'TOO_SMALL', message: `${content.length} bytes is under the minimum of ${rules.minBytes}` }
+  if (content.length > rules.maxBytes)
+    return {
+      ok: false,
+      reason: 'TOO_LARGE',
+      message: `${content.length} bytes is over the limit of ${rules.maxBytes}`,
+    }
+  if (content.length < rules.minBytes)
+    return {
+      ok: false,
+      reason: 'TOO_SMALL',
+      message: `${content.length} bytes is under the minimum of ${rules.minBytes}`,
+    }
   const text = decodeUtf8Strict(content)
   if (text === undefined) return { ok: false, reason: 'NOT_UTF8', message: 'content is not valid UTF-8' }
   if (ext === '.jsonl') {
@@ -70,17 +88,31 @@ export function curate(
   nowMs: number,
 ): CurationResult {
   if (content.length !== c.bytes) {
-    return { ok: false, reason: 'SIZE_MISMATCH', message: `content is ${content.length} bytes, the signed record says ${c.bytes}` }
+    return {
+      ok: false,
+      reason: 'SIZE_MISMATCH',
+      message: `content is ${content.length} bytes, the signed record says ${c.bytes}`,
+    }
   }
   const basic = checkContent(c.name, content, rules)
   if (!basic.ok) return basic
   const text = (basic as { text: string }).text
   const live = known.filter((k) => !k.rejected)
   const sameCid = live.find((k) => k.contentCid === c.contentCid)
-  if (sameCid) return { ok: false, reason: 'DUPLICATE_CID', message: `the same content (${c.contentCid}) is already in this Datanet` }
+  if (sameCid)
+    return {
+      ok: false,
+      reason: 'DUPLICATE_CID',
+      message: `the same content (${c.contentCid}) is already in this Datanet`,
+    }
   const textHash = normalizedTextHash(text)
   const sameText = live.find((k) => k.textHash === textHash)
-  if (sameText) return { ok: false, reason: 'DUPLICATE_TEXT', message: `the same text (up to case and spacing) is already in this Datanet as ${sameText.contentCid}` }
+  if (sameText)
+    return {
+      ok: false,
+      reason: 'DUPLICATE_TEXT',
+      message: `the same text (up to case and spacing) is already in this Datanet as ${sameText.contentCid}`,
+    }
   const signature = minhash(text)
   let best: { similarity: number; cid: string } | undefined
   for (const k of live) {
@@ -97,7 +129,11 @@ export function curate(
   }
   const today = live.filter((k) => k.contributor === c.contributor && k.receivedAt > nowMs - DAY_MS).length
   if (today >= rules.dailyQuota) {
-    return { ok: false, reason: 'QUOTA_EXCEEDED', message: `${c.contributor} already contributed ${today} times in 24 hours (quota ${rules.dailyQuota})` }
+    return {
+      ok: false,
+      reason: 'QUOTA_EXCEEDED',
+      message: `${c.contributor} already contributed ${today} times in 24 hours (quota ${rules.dailyQuota})`,
+    }
   }
   return { ok: true, textHash, minhash: signature }
 }

@@ -60,7 +60,8 @@ export function minhash(text: string): Uint32Array {
   const words = normalizeText(text).split(' ').filter(Boolean)
   const shingles = new Set<number>()
   if (words.length < SHINGLE_WORDS) shingles.add(fnv1a(words.join(' ')))
-  for (let i = 0; i + SHINGLE_WORDS <= words.length; i++) shingles.add(fnv1a(words.slice(i, i + SHINGLE_WORDS).join(' ')))
+  for (let i = 0; i + SHINGLE_WORDS <= words.length; i++)
+    shingles.add(fnv1a(words.slice(i, i + SHINGLE_WORDS).join(' ')))
   const sig = new Uint32Array(MINHASH_SIZE).fill(0xffffffff)
   for (const x of shingles) {
     for (let i = 0; i < MINHASH_SIZE; i++) {

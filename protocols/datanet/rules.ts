@@ -16,8 +16,16 @@ export const DEFAULT_RULES = {
 
 export const rulesSchema = z.strictObject({
   contributionType: z.enum(['text']).default(DEFAULT_RULES.contributionType),
-  extensions: z.array(z.string().regex(/^\.[a-z0-9]+$/)).min(1).default([...DEFAULT_RULES.extensions]),
-  maxBytes: z.number().int().positive().max(1 << 30).default(DEFAULT_RULES.maxBytes),
+  extensions: z
+    .array(z.string().regex(/^\.[a-z0-9]+$/))
+    .min(1)
+    .default([...DEFAULT_RULES.extensions]),
+  maxBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(1 << 30)
+    .default(DEFAULT_RULES.maxBytes),
   minBytes: z.number().int().nonnegative().default(DEFAULT_RULES.minBytes),
   nearDuplicateThreshold: z.number().gt(0).lte(1).default(DEFAULT_RULES.nearDuplicateThreshold),
   dailyQuota: z.number().int().positive().default(DEFAULT_RULES.dailyQuota),

@@ -11,18 +11,31 @@ import { readBlock } from '../common/blocks.ts'
 import { type GossipTopic, GossipValidationError } from '../common/gossip.ts'
 import type { KeyValueStore } from '../common/store.ts'
 import {
-  type Contribution,
   CONTRIBUTION_MAX_BYTES,
   CONTRIBUTIONS_TOPIC,
+  type Contribution,
   ContributionFormatError,
   decodeContribution,
   encodeContribution,
   signContribution,
   verifyContribution,
 } from './contribution.ts'
-import { checkContent, type CurationResult, curate, type KnownContribution, type RejectReason } from './curation.ts'
+import {
+  type CurationResult,
+  checkContent,
+  curate,
+  type KnownContribution,
+  type RejectReason,
+} from './curation.ts'
 import { DatanetServiceError } from './errors.ts'
-import { decodeManifest, encodeManifest, MANIFEST_FORMAT, MANIFEST_MAX_BYTES, type Manifest, type ManifestEntry } from './manifest.ts'
+import {
+  decodeManifest,
+  encodeManifest,
+  MANIFEST_FORMAT,
+  MANIFEST_MAX_BYTES,
+  type Manifest,
+  type ManifestEntry,
+} from './manifest.ts'
 import { decodeSignature, encodeSignature } from './near-duplicates.ts'
 import type { DatanetInfo, DatanetVersion } from './registry.ts'
 import { type DatanetMetadata, metadataSchema } from './rules.ts'
@@ -61,7 +74,10 @@ export interface DatanetRegistryPort {
   isCurator(id: bigint, account: Address): Promise<boolean>
   getVersion(id: bigint, version: number): Promise<DatanetVersion>
   createDatanet(args: { metadataCid: string; contributionType: string; curators: Address[] }): Promise<bigint>
-  publishVersion(id: bigint, args: { manifestCid: string; contributionsRoot: Hex; count: number }): Promise<number>
+  publishVersion(
+    id: bigint,
+    args: { manifestCid: string; contributionsRoot: Hex; count: number },
+  ): Promise<number>
 }
 
 type BlockGet = { signal?: AbortSignal; offline?: boolean }
@@ -75,7 +91,10 @@ export interface DatanetServiceComponents {
     addBytes(bytes: Uint8Array): Promise<CID>
     cat(cid: CID, options?: { signal?: AbortSignal; length?: number }): AsyncIterable<Uint8Array>
   }
-  pins: { add(cid: CID, options?: { signal?: AbortSignal }): AsyncIterable<CID>; isPinned(cid: CID): Promise<boolean> }
+  pins: {
+    add(cid: CID, options?: { signal?: AbortSignal }): AsyncIterable<CID>
+    isPinned(cid: CID): Promise<boolean>
+  }
   routing: { provide(cid: CID, options?: { signal?: AbortSignal }): Promise<void> }
   registry: DatanetRegistryPort
   contributionsRoot(entries: ManifestEntry[]): Promise<Hex>
@@ -83,13 +102,18 @@ export interface DatanetServiceComponents {
   domain: TypedDataDomain
   publish(topic: string, data: Uint8Array): Promise<number>
   store: KeyValueStore<string, ContributionRecord>
-  log: { info(o: object, m?: string): void; warn(o: object, m?: string): void; debug(o: object, m?: string): void }
+  log: {
+    info(o: object, m?: string): void
+    warn(o: object, m?: string): void
+    debug(o: object, m?: string): void
+  }
   now?: () => number
 }
 
 // One record per (Datanet, content, contributor): a second contributor's copy of the same content gets
 // its own record, rejected as a duplicate, while a contributor resubmitting is idempotent.
-const recordKey = (datanetId: bigint | string, cid: string, contributor: string) => `${datanetId}/${cid}/${contributor}`
+const recordKey = (datanetId: bigint | string, cid: string, contributor: string) =>
+  `${datanetId}/${cid}/${contributor}`
 
 export class DatanetService implements Startable {
   private readonly c: DatanetServiceComponents
@@ -106,7 +130,8 @@ export class DatanetService implements Startable {
   }
 
   async start(): Promise<void> {
-    for await (const [, r] of this.c.store.entries()) this.acceptSeq = Math.max(this.acceptSeq, r.acceptSeq ?? 0)
+    for await (const [, r] of this.c.store.entries())
+      this.acceptSeq = Math.max(this.acceptSeq, r.acceptSeq ?? 0)
   }
 
   async stop(): Promise<void> {
@@ -115,11 +140,17 @@ export class DatanetService implements Startable {
 
   // ---- Datanets and their rules
 
-  async createDatanet(metadata: unknown, curators: Address[]): Promise<{ datanetId: bigint; metadataCid: string }> {
+  async createDatanet(
+    metadata: unknown,
+    curators: Address[],
+  ): Promise<{ datanetId: bigint; metadataCid: string }> {
     const parsed = metadataSchema.safeParse(metadata)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!
-      throw new DatanetServiceError({ code: 'METADATA_INVALID' }, `metadata ${issue.path.join('.')}: ${issue.message}`)
+      throw new DatanetServiceError(
+        { code: 'METADATA_INVALID' },
+        `metadata ${issue.path.join('.')}: ${issue.message}`,
+      )
     }
     const bytes = dagCbor.encode(parsed.data)
     const cid = CID.createV1(dagCbor.code, await sha256.digest(bytes))
@@ -147,7 +178,10 @@ export class DatanetService implements Startable {
   }
 
   /** The Datanet's metadata and rules, fetched from IPFS under the CID recorded on chain. */
-  async metadata(datanetId: bigint, signal = AbortSignal.timeout(FETCH_TIMEOUT_MS)): Promise<DatanetMetadata> {
+  async metadata(
+    datanetId: bigint,
+    signal = AbortSignal.timeout(FETCH_TIMEOUT_MS),
+  ): Promise<DatanetMetadata> {
     const info = await this.getDatanet(datanetId)
     const cached = this.metadataCache.get(info.metadataCid)
     if (cached) return cached
@@ -155,16 +189,26 @@ export class DatanetService implements Startable {
     try {
       cid = CID.parse(info.metadataCid)
     } catch {
-      throw new DatanetServiceError({ code: 'METADATA_INVALID' }, `Datanet ${datanetId} has a metadata CID that does not parse`)
+      throw new DatanetServiceError(
+        { code: 'METADATA_INVALID' },
+        `Datanet ${datanetId} has a metadata CID that does not parse`,
+      )
     }
     let bytes: Uint8Array
     try {
       bytes = await readBlock(this.c.blockstore, cid, METADATA_MAX_BYTES, { signal })
     } catch (err) {
-      throw new DatanetServiceError({ code: 'METADATA_UNAVAILABLE' }, `cannot fetch metadata ${cid} of Datanet ${datanetId}: ${(err as Error).message}`)
+      throw new DatanetServiceError(
+        { code: 'METADATA_UNAVAILABLE' },
+        `cannot fetch metadata ${cid} of Datanet ${datanetId}: ${(err as Error).message}`,
+      )
     }
     const parsed = metadataSchema.safeParse(safeDecode(bytes))
-    if (!parsed.success) throw new DatanetServiceError({ code: 'METADATA_INVALID' }, `metadata ${cid} of Datanet ${datanetId} does not follow the schema`)
+    if (!parsed.success)
+      throw new DatanetServiceError(
+        { code: 'METADATA_INVALID' },
+        `metadata ${cid} of Datanet ${datanetId} does not follow the schema`,
+      )
     this.metadataCache.set(info.metadataCid, parsed.data)
     return parsed.data
   }
@@ -177,7 +221,12 @@ export class DatanetService implements Startable {
   // ---- Contributing
 
   /** Adds the content to IPFS, signs the record and gossips it; the same checks a curator runs first. */
-  async contribute(datanetId: bigint, name: string, content: Uint8Array, license?: string): Promise<ContributionRecord> {
+  async contribute(
+    datanetId: bigint,
+    name: string,
+    content: Uint8Array,
+    license?: string,
+  ): Promise<ContributionRecord> {
     const { rules } = await this.metadata(datanetId)
     const checked = checkContent(name, content, rules)
     if (!checked.ok) {
@@ -218,8 +267,15 @@ export class DatanetService implements Startable {
           throw err
         }
         // A Datanet id the chain does not know is not worth forwarding (it may be created later: IGNORE).
-        const exists = await this.c.registry.getDatanet(c.datanetId).then(() => true, () => false)
-        if (!exists) throw new GossipValidationError({ code: 'CONTRIBUTION_UNKNOWN_DATANET', action: 'IGNORE' }, `no Datanet ${c.datanetId}`)
+        const exists = await this.c.registry.getDatanet(c.datanetId).then(
+          () => true,
+          () => false,
+        )
+        if (!exists)
+          throw new GossipValidationError(
+            { code: 'CONTRIBUTION_UNKNOWN_DATANET', action: 'IGNORE' },
+            `no Datanet ${c.datanetId}`,
+          )
       },
       handle: async (c: Contribution, _from: PeerId) => {
         await this.receive(c, false)
@@ -256,13 +312,27 @@ export class DatanetService implements Startable {
     const { rules } = await this.metadata(c.datanetId)
     let content: Uint8Array | undefined
     if (c.bytes > rules.maxBytes) {
-      Object.assign(record, { status: 'rejected', reason: 'TOO_LARGE', message: `${c.bytes} bytes is over the limit of ${rules.maxBytes}` })
+      Object.assign(record, {
+        status: 'rejected',
+        reason: 'TOO_LARGE',
+        message: `${c.bytes} bytes is over the limit of ${rules.maxBytes}`,
+      })
     } else {
       try {
         // Read at most one byte past the signed size, so a lying record cannot make us fetch more.
-        content = await collect(this.c.unixfs.cat(CID.parse(c.contentCid), { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), length: c.bytes + 1 }), c.bytes + 1)
+        content = await collect(
+          this.c.unixfs.cat(CID.parse(c.contentCid), {
+            signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+            length: c.bytes + 1,
+          }),
+          c.bytes + 1,
+        )
       } catch (err) {
-        Object.assign(record, { status: 'rejected', reason: 'CONTENT_UNAVAILABLE', message: `content ${c.contentCid} could not be fetched: ${(err as Error).message}` })
+        Object.assign(record, {
+          status: 'rejected',
+          reason: 'CONTENT_UNAVAILABLE',
+          message: `content ${c.contentCid} could not be fetched: ${(err as Error).message}`,
+        })
       }
     }
     if (content !== undefined) {
@@ -272,11 +342,19 @@ export class DatanetService implements Startable {
         record.minhash = encodeSignature(result.minhash)
         await drain(this.c.pins.add(CID.parse(c.contentCid)))
       } else {
-        Object.assign(record, { status: 'rejected', reason: result.reason, message: result.message, decidedAt: this.now() })
+        Object.assign(record, {
+          status: 'rejected',
+          reason: result.reason,
+          message: result.message,
+          decidedAt: this.now(),
+        })
       }
     }
     await this.c.store.put(key, record)
-    this.c.log.info({ datanetId: record.datanetId, cid: record.contentCid, status: record.status, reason: record.reason }, 'contribution curated')
+    this.c.log.info(
+      { datanetId: record.datanetId, cid: record.contentCid, status: record.status, reason: record.reason },
+      'contribution curated',
+    )
     return record
   }
 
@@ -306,21 +384,42 @@ export class DatanetService implements Startable {
     return out.sort((a, b) => a.receivedAt - b.receivedAt || a.contentCid.localeCompare(b.contentCid))
   }
 
-  async decide(datanetId: bigint, contentCid: string, accept: boolean, reason?: string): Promise<ContributionRecord> {
+  async decide(
+    datanetId: bigint,
+    contentCid: string,
+    accept: boolean,
+    reason?: string,
+  ): Promise<ContributionRecord> {
     if (!(await this.isCurator(datanetId))) {
-      throw new DatanetServiceError({ code: 'NOT_CURATOR' }, `this node's account ${this.c.account.address} is not a curator of Datanet ${datanetId}`)
+      throw new DatanetServiceError(
+        { code: 'NOT_CURATOR' },
+        `this node's account ${this.c.account.address} is not a curator of Datanet ${datanetId}`,
+      )
     }
     const matching = (await this.list(datanetId)).filter((r) => r.contentCid === contentCid)
-    if (matching.length === 0) throw new DatanetServiceError({ code: 'UNKNOWN_CONTRIBUTION' }, `no contribution ${contentCid} in Datanet ${datanetId}`)
+    if (matching.length === 0)
+      throw new DatanetServiceError(
+        { code: 'UNKNOWN_CONTRIBUTION' },
+        `no contribution ${contentCid} in Datanet ${datanetId}`,
+      )
     // Duplicates are rejected on arrival, so at most one record per content is ever pending.
     const record = matching.find((r) => r.status === 'pending') ?? matching[0]!
     const key = recordKey(datanetId, contentCid, record.contributor)
     if (record.status !== 'pending') {
-      throw new DatanetServiceError({ code: 'NOT_PENDING' }, `contribution ${contentCid} is already ${record.status}${record.reason ? ` (${record.reason})` : ''}`)
+      throw new DatanetServiceError(
+        { code: 'NOT_PENDING' },
+        `contribution ${contentCid} is already ${record.status}${record.reason ? ` (${record.reason})` : ''}`,
+      )
     }
     const decided: ContributionRecord = accept
       ? { ...record, status: 'accepted', decidedAt: this.now(), acceptSeq: ++this.acceptSeq }
-      : { ...record, status: 'rejected', reason: 'CURATOR_REJECTED', message: reason ?? 'rejected by a curator', decidedAt: this.now() }
+      : {
+          ...record,
+          status: 'rejected',
+          reason: 'CURATOR_REJECTED',
+          message: reason ?? 'rejected by a curator',
+          decidedAt: this.now(),
+        }
     await this.c.store.put(key, decided)
     return decided
   }
@@ -337,10 +436,15 @@ export class DatanetService implements Startable {
   }
 
   /** Builds the next version (previous contributions, then newly accepted ones) and records it on chain. */
-  async publish(datanetId: bigint): Promise<{ version: number; manifestCid: string; contributionsRoot: Hex; count: number }> {
+  async publish(
+    datanetId: bigint,
+  ): Promise<{ version: number; manifestCid: string; contributionsRoot: Hex; count: number }> {
     const info = await this.getDatanet(datanetId)
     if (!(await this.isCurator(datanetId))) {
-      throw new DatanetServiceError({ code: 'NOT_CURATOR' }, `this node's account ${this.c.account.address} is not the owner or a curator of Datanet ${datanetId}`)
+      throw new DatanetServiceError(
+        { code: 'NOT_CURATOR' },
+        `this node's account ${this.c.account.address} is not the owner or a curator of Datanet ${datanetId}`,
+      )
     }
     const previous = info.versionCount > 0 ? await this.version(datanetId, info.versionCount) : undefined
     const previousManifest = previous ? await this.manifest(previous.manifestCid) : undefined
@@ -348,7 +452,11 @@ export class DatanetService implements Startable {
     const fresh = (await this.list(datanetId, 'accepted'))
       .filter((r) => !listed.has(r.contentCid))
       .sort((a, b) => (a.acceptSeq ?? 0) - (b.acceptSeq ?? 0))
-    if (fresh.length === 0) throw new DatanetServiceError({ code: 'NOTHING_TO_PUBLISH' }, `no accepted contributions since version ${info.versionCount}`)
+    if (fresh.length === 0)
+      throw new DatanetServiceError(
+        { code: 'NOTHING_TO_PUBLISH' },
+        `no accepted contributions since version ${info.versionCount}`,
+      )
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       datanetId: datanetId.toString(),
@@ -370,8 +478,16 @@ export class DatanetService implements Startable {
     await this.c.blockstore.put(cid, bytes)
     await drain(this.c.pins.add(cid, { signal: AbortSignal.timeout(5 * FETCH_TIMEOUT_MS) }))
     const contributionsRoot = await this.c.contributionsRoot(manifest.contributions)
-    const version = await this.c.registry.publishVersion(datanetId, { manifestCid: cid.toString(), contributionsRoot, count: manifest.contributions.length })
-    for (const r of fresh) await this.c.store.put(recordKey(datanetId, r.contentCid, r.contributor), { ...r, publishedIn: version })
+    const version = await this.c.registry.publishVersion(datanetId, {
+      manifestCid: cid.toString(),
+      contributionsRoot,
+      count: manifest.contributions.length,
+    })
+    for (const r of fresh)
+      await this.c.store.put(recordKey(datanetId, r.contentCid, r.contributor), {
+        ...r,
+        publishedIn: version,
+      })
     this.provideLater(cid)
     return { version, manifestCid: cid.toString(), contributionsRoot, count: manifest.contributions.length }
   }

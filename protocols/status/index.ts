@@ -3,7 +3,14 @@
 // is a claim by the account holder; the on-chain PeerId binding (Staking) is what stake relies on.
 import type { PeerId, Startable } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type Address, bytesToHex, getAddress, hexToBytes, recoverTypedDataAddress, type TypedDataDomain } from 'viem'
+import {
+  type Address,
+  bytesToHex,
+  getAddress,
+  hexToBytes,
+  recoverTypedDataAddress,
+  type TypedDataDomain,
+} from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { type GossipPublisher, type GossipTopic, GossipValidationError } from '../common/gossip.ts'
 import { NodeStatus } from './pb/status.ts'
@@ -87,9 +94,24 @@ export class StatusService implements Startable {
 
   async sign(timestamp = this.now()): Promise<Uint8Array> {
     const { peerId, signer, domain, version, apiUrl } = this.init
-    const message = { peerId: peerId.toString(), account: signer.address, version, apiUrl, timestamp: BigInt(timestamp) }
-    const signature = await signer.signTypedData({ domain, types: nodeStatusTypes, primaryType: 'NodeStatus', message })
-    return NodeStatus.encode({ ...message, account: Uint8Array.from(hexToBytes(signer.address)), signature: Uint8Array.from(hexToBytes(signature)) })
+    const message = {
+      peerId: peerId.toString(),
+      account: signer.address,
+      version,
+      apiUrl,
+      timestamp: BigInt(timestamp),
+    }
+    const signature = await signer.signTypedData({
+      domain,
+      types: nodeStatusTypes,
+      primaryType: 'NodeStatus',
+      message,
+    })
+    return NodeStatus.encode({
+      ...message,
+      account: Uint8Array.from(hexToBytes(signer.address)),
+      signature: Uint8Array.from(hexToBytes(signature)),
+    })
   }
 
   /** Publishes a fresh status; returns how many peers it was sent to (0 before the mesh forms). */
@@ -121,7 +143,8 @@ export class StatusService implements Startable {
   async validate(status: NodeStatus): Promise<void> {
     if (status.account.length !== 20) reject('STATUS_BAD_ACCOUNT', 'account must be 20 bytes')
     if (status.signature.length !== 65) reject('STATUS_BAD_SIGNATURE', 'signature must be 65 bytes')
-    if (status.version.length > 64 || status.apiUrl.length > 256) reject('STATUS_FIELD_TOO_LONG', 'version or apiUrl too long')
+    if (status.version.length > 64 || status.apiUrl.length > 256)
+      reject('STATUS_FIELD_TOO_LONG', 'version or apiUrl too long')
     try {
       peerIdFromString(status.peerId)
     } catch {
@@ -132,14 +155,21 @@ export class StatusService implements Startable {
     if (timestamp > now + STATUS_MAX_SKEW_MS) ignore('STATUS_FROM_FUTURE', 'status is dated in the future')
     if (timestamp < now - STATUS_MAX_AGE_MS) ignore('STATUS_STALE', 'status is too old')
     const previous = this.known.get(status.peerId)
-    if (previous !== undefined && previous.timestamp >= timestamp) ignore('STATUS_NOT_NEWER', 'an equal or newer status is known')
+    if (previous !== undefined && previous.timestamp >= timestamp)
+      ignore('STATUS_NOT_NEWER', 'an equal or newer status is known')
     // Signature last: it is the expensive check.
     const account = getAddress(bytesToHex(status.account))
     const signer = await recoverTypedDataAddress({
       domain: this.init.domain,
       types: nodeStatusTypes,
       primaryType: 'NodeStatus',
-      message: { peerId: status.peerId, account, version: status.version, apiUrl: status.apiUrl, timestamp: status.timestamp },
+      message: {
+        peerId: status.peerId,
+        account,
+        version: status.version,
+        apiUrl: status.apiUrl,
+        timestamp: status.timestamp,
+      },
       signature: bytesToHex(status.signature),
     }).catch(() => reject('STATUS_BAD_SIGNATURE', 'signature does not recover'))
     if (signer !== account) reject('STATUS_BAD_SIGNATURE', 'signature is not by the stated account')

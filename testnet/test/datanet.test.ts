@@ -39,7 +39,17 @@ async function cli(i: number, ...args: string[]) {
 
 test('the owner creates a Datanet with rules; it is on chain', async () => {
   await writeFile(join(root, 'rules.json'), JSON.stringify({ maxBytes: 20_000, nearDuplicateThreshold: 0.5 }))
-  const res = await cli(0, 'datanet', 'create', '--name', 'rust-book', '--description', 'The Rust book, one section per contribution', '--rules', join(root, 'rules.json'))
+  const res = await cli(
+    0,
+    'datanet',
+    'create',
+    '--name',
+    'rust-book',
+    '--description',
+    'The Rust book, one section per contribution',
+    '--rules',
+    join(root, 'rules.json'),
+  )
   assert.is(res.code, 0, res.stderr)
   datanetId = res.json.datanetId
   const shown = await getJson(`${api(3)}/v1/datanets/${datanetId}`)
@@ -54,16 +64,40 @@ test('two contributors on different nodes submit; the owner node curates with re
   // An exact copy of contributor A's file, and a lightly edited one (a near-duplicate).
   await copyFile(join(BOOK, 'ch01-01-installation.md'), join(files, 'my-installation.md'))
   const hello = await readFile(join(BOOK, 'ch01-02-hello-world.md'), 'utf8')
-  await writeFile(join(files, 'my-hello.md'), hello.replace('Hello, World!', 'Hello, Datanet!').replaceAll('Rust', 'rust'))
+  await writeFile(
+    join(files, 'my-hello.md'),
+    hello.replace('Hello, World!', 'Hello, Datanet!').replaceAll('Rust', 'rust'),
+  )
 
-  const a = await cli(1, 'datanet', 'contribute', '--datanet', datanetId, join(files, 'installation.md'), join(files, 'hello-world.md'))
+  const a = await cli(
+    1,
+    'datanet',
+    'contribute',
+    '--datanet',
+    datanetId,
+    join(files, 'installation.md'),
+    join(files, 'hello-world.md'),
+  )
   assert.is(a.code, 0, a.stderr)
   // Contributor A's files reach the owner first, so B's copies are the duplicates.
-  await waitFor(async () => (await getJson(`${api(0)}/v1/datanets/${datanetId}/contributions`)).contributions.length === 2, {
-    timeoutMs: 30_000,
-    what: "the owner to curate A's contributions",
-  })
-  const b = await cli(2, 'datanet', 'contribute', '--datanet', datanetId, join(files, 'hello-cargo.md'), join(files, 'my-installation.md'), join(files, 'my-hello.md'))
+  await waitFor(
+    async () =>
+      (await getJson(`${api(0)}/v1/datanets/${datanetId}/contributions`)).contributions.length === 2,
+    {
+      timeoutMs: 30_000,
+      what: "the owner to curate A's contributions",
+    },
+  )
+  const b = await cli(
+    2,
+    'datanet',
+    'contribute',
+    '--datanet',
+    datanetId,
+    join(files, 'hello-cargo.md'),
+    join(files, 'my-installation.md'),
+    join(files, 'my-hello.md'),
+  )
   assert.is(b.code, 0, b.stderr)
   let seen: any[] = []
   const all = await waitFor(
@@ -73,7 +107,9 @@ test('two contributors on different nodes submit; the owner node curates with re
     },
     { timeoutMs: 30_000, what: 'the owner to curate all 5 contributions' },
   ).catch((err) => {
-    throw new Error(`${err.message}; curated: ${JSON.stringify(seen.map((c) => [c.name, c.status, c.reason]))}`)
+    throw new Error(
+      `${err.message}; curated: ${JSON.stringify(seen.map((c) => [c.name, c.status, c.reason]))}`,
+    )
   })
   const byName = Object.fromEntries(all.map((c: any) => [c.name, c]))
   assert.is(byName['installation.md'].status, 'pending')
@@ -114,11 +150,29 @@ test('bad input is refused with a reason and changes nothing stored', async () =
 })
 
 test('the owner accepts, rejects one by hand, and publishes a version that is readable on chain', async () => {
-  const pending = (await getJson(`${api(0)}/v1/datanets/${datanetId}/contributions?status=pending`)).contributions
+  const pending = (await getJson(`${api(0)}/v1/datanets/${datanetId}/contributions?status=pending`))
+    .contributions
   const byName = Object.fromEntries(pending.map((c: any) => [c.name, c.contentCid]))
-  const accepted = await cli(0, 'datanet', 'accept', '--datanet', datanetId, byName['installation.md'], byName['hello-cargo.md'])
+  const accepted = await cli(
+    0,
+    'datanet',
+    'accept',
+    '--datanet',
+    datanetId,
+    byName['installation.md'],
+    byName['hello-cargo.md'],
+  )
   assert.is(accepted.code, 0, accepted.stderr)
-  const rejected = await cli(0, 'datanet', 'reject', '--datanet', datanetId, byName['hello-world.md'], '--reason', 'off topic')
+  const rejected = await cli(
+    0,
+    'datanet',
+    'reject',
+    '--datanet',
+    datanetId,
+    byName['hello-world.md'],
+    '--reason',
+    'off topic',
+  )
   assert.is(rejected.json[0].reason, 'CURATOR_REJECTED')
   const again = await cli(0, 'datanet', 'accept', '--datanet', datanetId, byName['hello-world.md'])
   assert.match(again.stderr, /NOT_PENDING/)
@@ -140,18 +194,26 @@ test('the owner accepts, rejects one by hand, and publishes a version that is re
   assert.is(onChain.contributionCount, 2n)
 
   // Any node reads the version, manifest included (fetched over bitswap from the owner).
-  const version = await waitFor(async () => {
-    const v = await getJson(`${api(3)}/v1/datanets/${datanetId}/versions/1`)
-    return v.contributions ? v : undefined
-  }, { timeoutMs: 30_000, what: 'node 3 to read the manifest' })
-  assert.equal(version.contributions.map((c: any) => c.contentCid), [byName['installation.md'], byName['hello-cargo.md']])
+  const version = await waitFor(
+    async () => {
+      const v = await getJson(`${api(3)}/v1/datanets/${datanetId}/versions/1`)
+      return v.contributions ? v : undefined
+    },
+    { timeoutMs: 30_000, what: 'node 3 to read the manifest' },
+  )
+  assert.equal(
+    version.contributions.map((c: any) => c.contentCid),
+    [byName['installation.md'], byName['hello-cargo.md']],
+  )
   const nothing = await cli(0, 'datanet', 'publish', '--datanet', datanetId)
   assert.match(nothing.stderr, /NOTHING_TO_PUBLISH/)
 })
 
 test('text copied from a published contribution is attributed to its contributor (through node 3)', async () => {
   const text = (await readFile(join(BOOK, 'ch01-03-hello-cargo.md'), 'utf8')).slice(1500, 2300)
-  const res = await runCli(['attribute', '--datanet', `${datanetId}@1`, '--api', api(3), '--json', text], { XDG_CACHE_HOME: join(root, 'cache') })
+  const res = await runCli(['attribute', '--datanet', `${datanetId}@1`, '--api', api(3), '--json', text], {
+    XDG_CACHE_HOME: join(root, 'cache'),
+  })
   assert.is(res.code, 0, res.stderr)
   const result = JSON.parse(res.stdout)
   assert.is(result.entries[0].contributor.toLowerCase(), net.nodes[2]!.account.toLowerCase())

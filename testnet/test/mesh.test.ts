@@ -49,7 +49,11 @@ test('every node reaches a full DHT routing table', async () => {
 
 test('a gossip message published by each node reaches all the others', async () => {
   const since = Date.now()
-  await waitFor(() => everyoneHeardEveryone(since), { timeoutMs: 30_000, intervalMs: 250, what: 'status gossip from every node at every node' })
+  await waitFor(() => everyoneHeardEveryone(since), {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+    what: 'status gossip from every node at every node',
+  })
 })
 
 test('/metrics parses as Prometheus text format with the node metrics', async () => {
@@ -62,7 +66,9 @@ test('/metrics parses as Prometheus text format with the node metrics', async ()
   assert.is(Number(byName.get('openledger_dht_routing_table_size')?.metrics[0]?.value), NODES - 1)
   const gossip = byName.get('openledger_gossip_messages_total')
   assert.is(gossip?.type, 'COUNTER')
-  const accepted = gossip?.metrics.find((m) => m.labels?.topic === 'openledger/status/1' && m.labels?.result === 'accept')
+  const accepted = gossip?.metrics.find(
+    (m) => m.labels?.topic === 'openledger/status/1' && m.labels?.result === 'accept',
+  )
   assert.ok(Number(accepted?.value) > 0, 'status messages were accepted')
   assert.ok(byName.has('openledger_process_resident_memory_bytes'), 'process metrics are exported')
 })
@@ -84,7 +90,11 @@ test('a node killed with SIGKILL restarts with the same identity and rejoins the
   const after = await getJson(`${victim.apiUrl}/v1/node`)
   assert.is(after.peerId, before.peerId)
   assert.is(after.account, before.account)
-  await waitFor(() => everyoneHeardEveryone(restartedAt), { timeoutMs: 30_000, intervalMs: 250, what: 'gossip to flow again after the restart' })
+  await waitFor(() => everyoneHeardEveryone(restartedAt), {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+    what: 'gossip to flow again after the restart',
+  })
 })
 
 test.run()

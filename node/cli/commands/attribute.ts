@@ -180,7 +180,10 @@ export function registerAttributeCommand(program: Command, deps: AttributeComman
     .option('--corpus <dir>', 'build an index from a directory of text files, one contribution per file')
     .option('--save-index <dir>', 'with --corpus: also persist the built index into this directory')
     .option('--index <dir>', 'use a persisted attribution index')
-    .option('--datanet <id[@version]>', 'use the index of a Datanet version (read through a node, cached locally)')
+    .option(
+      '--datanet <id[@version]>',
+      'use the index of a Datanet version (read through a node, cached locally)',
+    )
     .option(...apiOption())
     .option('--file <path>', 'read the text from a file')
     .option('--top <k>', 'number of contributions to list')

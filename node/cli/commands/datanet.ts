@@ -6,6 +6,7 @@ import { basename } from 'node:path'
 import { Readable } from 'node:stream'
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
+import type { ContributionRecord } from '../../../protocols/datanet/service.ts'
 import { apiOption, callApi } from '../api-client.ts'
 
 function print(value: unknown, json: boolean | undefined, human: () => string): void {
@@ -15,14 +16,31 @@ function print(value: unknown, json: boolean | undefined, human: () => string): 
 function table(rows: string[][]): string {
   if (rows.length === 0) return ''
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
-async function upload(api: string, datanet: string, file: string, license: string | undefined, quiet: boolean) {
+async function upload(
+  api: string,
+  datanet: string,
+  file: string,
+  license: string | undefined,
+  quiet: boolean,
+) {
   const size = (await stat(file)).size
   const showBar = !quiet && process.stderr.isTTY && size > 1024 * 1024
   const bar = new cliProgress.SingleBar(
-    { format: `${basename(file)} [{bar}] {percentage}% | {value}/{total} bytes | {rate} MB/s`, stream: process.stderr, hideCursor: true },
+    {
+      format: `${basename(file)} [{bar}] {percentage}% | {value}/{total} bytes | {rate} MB/s`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   )
   const started = Date.now()
@@ -31,7 +49,8 @@ async function upload(api: string, datanet: string, file: string, license: strin
   const source = createReadStream(file, { highWaterMark: 1 << 20 })
   source.on('data', (chunk) => {
     sent += chunk.length
-    if (showBar) bar.update(sent, { rate: (sent / 1e6 / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(1) })
+    if (showBar)
+      bar.update(sent, { rate: (sent / 1e6 / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(1) })
   })
   const query = new URLSearchParams({ name: basename(file), ...(license ? { license } : {}) })
   try {
@@ -46,7 +65,9 @@ async function upload(api: string, datanet: string, file: string, license: strin
 }
 
 export function registerDatanetCommands(program: Command): void {
-  const datanet = program.command('datanet').description('community datasets: create, contribute, curate, publish, replicate')
+  const datanet = program
+    .command('datanet')
+    .description('community datasets: create, contribute, curate, publish, replicate')
 
   datanet
     .command('create')
@@ -54,13 +75,19 @@ export function registerDatanetCommands(program: Command): void {
     .requiredOption('--name <name>', 'name')
     .option('--description <text>', 'description', '')
     .option('--curator <address...>', 'curator accounts (besides the owner)', [])
-    .option('--rules <file>', 'JSON file with rules (extensions, maxBytes, nearDuplicateThreshold, dailyQuota, license)')
+    .option(
+      '--rules <file>',
+      'JSON file with rules (extensions, maxBytes, nearDuplicateThreshold, dailyQuota, license)',
+    )
     .option(...apiOption())
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const rules = opts.rules ? JSON.parse(await readFile(opts.rules, 'utf8')) : undefined
       const res = await callApi(opts.api, 'POST', '/v1/datanets', {
-        json: { metadata: { name: opts.name, description: opts.description, ...(rules ? { rules } : {}) }, curators: opts.curator },
+        json: {
+          metadata: { name: opts.name, description: opts.description, ...(rules ? { rules } : {}) },
+          curators: opts.curator,
+        },
       })
       print(res, opts.json, () => `created Datanet ${res.datanetId} (metadata ${res.metadataCid})`)
     })
@@ -75,9 +102,12 @@ export function registerDatanetCommands(program: Command): void {
     .option(...apiOption())
     .option('--json', 'print JSON')
     .action(async (files: string[], opts) => {
-      const results: any[] = []
-      for (const file of files) results.push(await upload(opts.api, opts.datanet, file, opts.license, opts.quiet))
-      print(results, opts.json, () => results.map((r) => `${r.name}: ${r.contentCid} (${r.bytes} bytes, ${r.status})`).join('\n'))
+      const results: ContributionRecord[] = []
+      for (const file of files)
+        results.push(await upload(opts.api, opts.datanet, file, opts.license, opts.quiet))
+      print(results, opts.json, () =>
+        results.map((r) => `${r.name}: ${r.contentCid} (${r.bytes} bytes, ${r.status})`).join('\n'),
+      )
     })
 
   datanet
@@ -88,28 +118,53 @@ export function registerDatanetCommands(program: Command): void {
     .option(...apiOption())
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const res = await callApi(opts.api, 'GET', `/v1/datanets/${opts.datanet}/contributions${opts.all ? '' : '?status=pending'}`)
+      const res = await callApi(
+        opts.api,
+        'GET',
+        `/v1/datanets/${opts.datanet}/contributions${opts.all ? '' : '?status=pending'}`,
+      )
       print(res.contributions, opts.json, () =>
         table([
           ['cid', 'name', 'bytes', 'contributor', 'status', 'reason'],
-          ...res.contributions.map((c: any) => [c.contentCid, c.name, String(c.bytes), c.contributor, c.status, c.reason ? `${c.reason}: ${c.message}` : '']),
+          ...res.contributions.map((c: ContributionRecord) => [
+            c.contentCid,
+            c.name,
+            String(c.bytes),
+            c.contributor,
+            c.status,
+            c.reason ? `${c.reason}: ${c.message}` : '',
+          ]),
         ]),
       )
     })
 
-  for (const [name, accept] of [['accept', true], ['reject', false]] as const) {
+  for (const [name, accept] of [
+    ['accept', true],
+    ['reject', false],
+  ] as const) {
     const cmd = datanet
       .command(name)
-      .description(accept ? 'accept a pending contribution (it goes into the next version)' : 'reject a pending contribution')
+      .description(
+        accept
+          ? 'accept a pending contribution (it goes into the next version)'
+          : 'reject a pending contribution',
+      )
       .requiredOption('--datanet <id>', 'Datanet id')
       .argument('<cids...>', 'content CIDs')
       .option(...apiOption())
       .option('--json', 'print JSON')
     if (!accept) cmd.requiredOption('--reason <text>', 'why, shown to the contributor')
     cmd.action(async (cids: string[], opts) => {
-      const out: any[] = []
+      const out: ContributionRecord[] = []
       for (const cid of cids) {
-        out.push(await callApi(opts.api, 'POST', `/v1/datanets/${opts.datanet}/contributions/${cid}/${name}`, accept ? {} : { json: { reason: opts.reason } }))
+        out.push(
+          await callApi(
+            opts.api,
+            'POST',
+            `/v1/datanets/${opts.datanet}/contributions/${cid}/${name}`,
+            accept ? {} : { json: { reason: opts.reason } },
+          ),
+        )
       }
       print(out, opts.json, () => out.map((r) => `${r.contentCid}: ${r.status}`).join('\n'))
     })
@@ -123,7 +178,12 @@ export function registerDatanetCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const res = await callApi(opts.api, 'POST', `/v1/datanets/${opts.datanet}/publish`)
-      print(res, opts.json, () => `published version ${res.version} of Datanet ${opts.datanet}: ${res.count} contributions, manifest ${res.manifestCid}, root ${res.contributionsRoot}`)
+      print(
+        res,
+        opts.json,
+        () =>
+          `published version ${res.version} of Datanet ${opts.datanet}: ${res.count} contributions, manifest ${res.manifestCid}, root ${res.contributionsRoot}`,
+      )
     })
 
   datanet
@@ -134,7 +194,18 @@ export function registerDatanetCommands(program: Command): void {
     .action(async (opts) => {
       const res = await callApi(opts.api, 'GET', '/v1/datanets')
       print(res.datanets, opts.json, () =>
-        table([['id', 'owner', 'versions', 'type', 'metadata'], ...res.datanets.map((d: any) => [d.datanetId, d.owner, String(d.versionCount), d.contributionType, d.metadataCid])]),
+        table([
+          ['id', 'owner', 'versions', 'type', 'metadata'],
+          ...res.datanets.map(
+            (d: {
+              datanetId: string
+              owner: string
+              versionCount: number
+              contributionType: string
+              metadataCid: string
+            }) => [d.datanetId, d.owner, String(d.versionCount), d.contributionType, d.metadataCid],
+          ),
+        ]),
       )
     })
 

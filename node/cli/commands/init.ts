@@ -19,11 +19,18 @@ export function registerInitCommand(program: Command): void {
       if (opts.privateKeyFile) {
         const text = (await readPassword(opts.privateKeyFile)).trim()
         const hex = text.startsWith('0x') ? text : `0x${text}`
-        if (!isHex(hex) || hex.length !== 66) throw new ConfigError({ code: 'CONFIG_INVALID', key: 'private_key_file' }, `${opts.privateKeyFile} must hold a 32-byte hex private key`)
+        if (!isHex(hex) || hex.length !== 66)
+          throw new ConfigError(
+            { code: 'CONFIG_INVALID', key: 'private_key_file' },
+            `${opts.privateKeyFile} must hold a 32-byte hex private key`,
+          )
         accountKey = hex
       }
       const identity = await initDataDir(dir, { password, accountKey })
       if (opts.json) process.stdout.write(`${JSON.stringify({ dir, ...identity })}\n`)
-      else process.stdout.write(`initialized ${dir}\n  peer id: ${identity.peerId}\n  account: ${identity.address}${identity.encrypted ? ' (encrypted)' : ''}\n`)
+      else
+        process.stdout.write(
+          `initialized ${dir}\n  peer id: ${identity.peerId}\n  account: ${identity.address}${identity.encrypted ? ' (encrypted)' : ''}\n`,
+        )
     })
 }

@@ -1,8 +1,15 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { type Command, Option } from 'commander'
-import { configFromEnv, configKeys, flagName, listKeys, readConfigFile, resolveConfig, splitList } from '../../config.ts'
-
+import {
+  configFromEnv,
+  configKeys,
+  flagName,
+  listKeys,
+  readConfigFile,
+  resolveConfig,
+  splitList,
+} from '../../config.ts'
 
 export function registerStartCommand(program: Command): void {
   const cmd = program
@@ -11,14 +18,24 @@ export function registerStartCommand(program: Command): void {
     .requiredOption('--dir <dir>', 'data directory created by `openledger init`')
     .option('--config <file>', 'config file (default DIR/config.toml)')
   for (const [key, { help }] of Object.entries(configKeys)) {
-    const option = new Option(`--${flagName(key)} <value>`, `${help} [env ${`OPENLEDGER_${key.toUpperCase()}`}]`)
-    cmd.addOption(listKeys.has(key) ? option.argParser((v: string, prev?: string[]) => [...(prev ?? []), ...splitList(v)]) : option)
+    const option = new Option(
+      `--${flagName(key)} <value>`,
+      `${help} [env ${`OPENLEDGER_${key.toUpperCase()}`}]`,
+    )
+    cmd.addOption(
+      listKeys.has(key)
+        ? option.argParser((v: string, prev?: string[]) => [...(prev ?? []), ...splitList(v)])
+        : option,
+    )
   }
   cmd.action(async (opts: Record<string, unknown> & { dir: string; config?: string }) => {
     const { DataDirError, loadIdentity, paths, readPassword } = await import('../../datadir.ts')
     const dir = resolve(opts.dir)
     if (!existsSync(dir)) {
-      throw new DataDirError({ code: 'DATADIR_MISSING', path: dir }, `data dir ${dir} does not exist; create it with \`openledger init --dir ${dir}\``)
+      throw new DataDirError(
+        { code: 'DATADIR_MISSING', path: dir },
+        `data dir ${dir} does not exist; create it with \`openledger init --dir ${dir}\``,
+      )
     }
     const configPath = opts.config ?? paths(dir).config
     const fromFile = existsSync(configPath) || opts.config ? await readConfigFile(configPath) : {}
@@ -33,7 +50,13 @@ export function registerStartCommand(program: Command): void {
     const { createLogger } = await import('../../logger.ts')
     const { OpenLedgerNode } = await import('../../node.ts')
     const log = createLogger(config.log_level)
-    const node = new OpenLedgerNode({ dataDir: dir, config, peerKey: identity.peerKey, accountKey: identity.accountKey, log })
+    const node = new OpenLedgerNode({
+      dataDir: dir,
+      config,
+      peerKey: identity.peerKey,
+      accountKey: identity.accountKey,
+      log,
+    })
     await node.start()
 
     let stopping = false

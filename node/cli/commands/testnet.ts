@@ -11,13 +11,18 @@ function table(rows: string[][]): string {
 function intOption(name: string, value: string, min: number, max: number): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError({ code: 'CONFIG_INVALID', key: name }, `--${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`)
+    throw new ConfigError(
+      { code: 'CONFIG_INVALID', key: name },
+      `--${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`,
+    )
   }
   return n
 }
 
 export function registerTestnetCommands(program: Command): void {
-  const testnet = program.command('testnet').description('a local network of real processes: anvil + N nodes on 127.0.0.1')
+  const testnet = program
+    .command('testnet')
+    .description('a local network of real processes: anvil + N nodes on 127.0.0.1')
   testnet
     .command('up')
     .description('start anvil and N nodes, wait for the mesh, print the nodes; Ctrl-C stops everything')
@@ -25,37 +30,48 @@ export function registerTestnetCommands(program: Command): void {
     .option('--dir <dir>', 'where node data dirs and logs go', '.testnet')
     .option('--base-port <port>', 'p2p port of node 0 (node i: base+2i, API base+2i+1); default a free range')
     .option('--exit', 'print a JSON summary once the network is up, then stop it')
-    .option('--fresh', 'delete DIR first: the chain is new on every start, so old node state would not match it')
-    .action(async (opts: { nodes: string; dir: string; basePort?: string; exit?: boolean; fresh?: boolean }) => {
-      const nodes = intOption('nodes', opts.nodes, 1, 64)
-      const basePort = opts.basePort === undefined ? undefined : intOption('base-port', opts.basePort, 1024, 65535 - 2 * nodes)
-      const dir = resolve(opts.dir)
-      if (opts.fresh) await rm(dir, { recursive: true, force: true })
-      process.stderr.write(`starting anvil and ${nodes} nodes in ${dir} ...\n`)
-      const started = Date.now()
-      const { Testnet } = await import('../../../testnet/testnet.ts')
-      const net = await Testnet.start({ nodes, dir, basePort })
-      const summary = { ...(await net.summary()), readyMs: Date.now() - started }
-      if (opts.exit) {
-        await net.stop()
-        process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
-        return
-      }
-      const rows = [['node', 'peer id', 'account', 'api', 'peers']]
-      for (const n of summary.nodes) rows.push([String(n.index), n.peerId, n.account, n.apiUrl, String(n.peers.length)])
-      process.stdout.write(`chain ${summary.chain.rpcUrl} (chain id ${summary.chain.chainId})\n${table(rows)}\n\nnetwork is up (${summary.readyMs} ms); logs in ${dir}/node-*/node.log; Ctrl-C stops everything\n`)
-      await new Promise<void>((resolveStop) => {
-        let stopping = false
-        const stop = () => {
-          if (stopping) return
-          stopping = true
-          process.stderr.write('stopping testnet ...\n')
-          net.stop().finally(() => resolveStop())
+    .option(
+      '--fresh',
+      'delete DIR first: the chain is new on every start, so old node state would not match it',
+    )
+    .action(
+      async (opts: { nodes: string; dir: string; basePort?: string; exit?: boolean; fresh?: boolean }) => {
+        const nodes = intOption('nodes', opts.nodes, 1, 64)
+        const basePort =
+          opts.basePort === undefined
+            ? undefined
+            : intOption('base-port', opts.basePort, 1024, 65535 - 2 * nodes)
+        const dir = resolve(opts.dir)
+        if (opts.fresh) await rm(dir, { recursive: true, force: true })
+        process.stderr.write(`starting anvil and ${nodes} nodes in ${dir} ...\n`)
+        const started = Date.now()
+        const { Testnet } = await import('../../../testnet/testnet.ts')
+        const net = await Testnet.start({ nodes, dir, basePort })
+        const summary = { ...(await net.summary()), readyMs: Date.now() - started }
+        if (opts.exit) {
+          await net.stop()
+          process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+          return
         }
-        process.on('SIGINT', stop)
-        process.on('SIGTERM', stop)
-      })
-    })
+        const rows = [['node', 'peer id', 'account', 'api', 'peers']]
+        for (const n of summary.nodes)
+          rows.push([String(n.index), n.peerId, n.account, n.apiUrl, String(n.peers.length)])
+        process.stdout.write(
+          `chain ${summary.chain.rpcUrl} (chain id ${summary.chain.chainId})\n${table(rows)}\n\nnetwork is up (${summary.readyMs} ms); logs in ${dir}/node-*/node.log; Ctrl-C stops everything\n`,
+        )
+        await new Promise<void>((resolveStop) => {
+          let stopping = false
+          const stop = () => {
+            if (stopping) return
+            stopping = true
+            process.stderr.write('stopping testnet ...\n')
+            net.stop().finally(() => resolveStop())
+          }
+          process.on('SIGINT', stop)
+          process.on('SIGTERM', stop)
+        })
+      },
+    )
   testnet
     .command('prepare')
     .description('deploy the contracts on an existing chain and write N node data dirs (for docker compose)')
@@ -66,7 +82,12 @@ export function registerTestnetCommands(program: Command): void {
     .action(async (opts: { nodes: string; dir: string; rpc: string; bootstrapHost: string }) => {
       const nodes = intOption('nodes', opts.nodes, 1, 64)
       const { prepareTestnet } = await import('../../../testnet/prepare.ts')
-      const result = await prepareTestnet({ nodes, dir: resolve(opts.dir), rpcUrl: opts.rpc, bootstrapHost: opts.bootstrapHost })
+      const result = await prepareTestnet({
+        nodes,
+        dir: resolve(opts.dir),
+        rpcUrl: opts.rpc,
+        bootstrapHost: opts.bootstrapHost,
+      })
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     })
 }
