@@ -25,11 +25,9 @@ const address = z
 
 const multiaddrList = z
   .array(
-    z
-      .string()
-      .regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, {
-        error: 'must be a multiaddr such as /ip4/1.2.3.4/tcp/9400/p2p/12D3Koo...',
-      }),
+    z.string().regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, {
+      error: 'must be a multiaddr such as /ip4/1.2.3.4/tcp/9400/p2p/12D3Koo...',
+    }),
   )
   .default([])
 

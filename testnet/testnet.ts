@@ -177,7 +177,9 @@ export class Testnet {
   async summary() {
     const nodes = await Promise.all(
       this.nodes.map(async (n) => {
-        const info = await getJson<Record<string, any>>(`${n.apiUrl}/v1/node`).catch(() => null)
+        const info = await getJson<{ network?: { dhtRoutingTableSize?: number } }>(
+          `${n.apiUrl}/v1/node`,
+        ).catch(() => null)
         const peers = await this.peerIds(n).catch(() => new Set<string>())
         return {
           index: n.index,

@@ -18,6 +18,7 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}${detail}`)
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: test and runner code reads loosely typed JSON
 export async function getJson<T = any>(url: string, timeoutMs = 2_000): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`)
