@@ -100,6 +100,14 @@ export const configKeys = {
       .default([]),
     help: 'Datanet ids whose latest version this node replicates and provides',
   },
+  datanet_reprovide_interval_ms: {
+    schema: positiveInt(1_000, 47 * 3_600_000).default(12 * 3_600_000),
+    help: 'how often served Datanet blocks are re-announced on the DHT (records live 48 h)',
+  },
+  datanet_poll_interval_ms: {
+    schema: positiveInt(100, 3_600_000).default(30_000),
+    help: 'how often served Datanets are checked for a new version on chain',
+  },
   ledger_address: {
     schema: address.optional(),
     help: 'Ledger contract address (the EIP-712 verifying contract)',

@@ -12,6 +12,7 @@ import { openLedgerDomain } from '../protocols/common/eip712.ts'
 import { OpenLedgerError } from '../protocols/common/errors.ts'
 import { contributionsRoot } from '../protocols/datanet/contributions-root.ts'
 import { DatanetRegistryClient } from '../protocols/datanet/registry.ts'
+import { DatanetReplicator } from '../protocols/datanet/replication.ts'
 import { DatanetService } from '../protocols/datanet/service.ts'
 import { ModelRegistryClient } from '../protocols/model/registry.ts'
 import { ModelService } from '../protocols/model/service.ts'
@@ -56,6 +57,7 @@ export class OpenLedgerNode {
   status?: StatusService
   chain?: ChainClients
   datanets?: DatanetService
+  replicator?: DatanetReplicator
   models?: ModelService
   api?: FastifyInstance
   private dialer?: PeerDialer
@@ -104,7 +106,12 @@ export class OpenLedgerNode {
         metrics: this.metrics.registry,
       },
       [
-        (app) => registerDatanetRoutes(app, () => this.datanets),
+        (app) =>
+          registerDatanetRoutes(
+            app,
+            () => this.datanets,
+            () => this.replicator,
+          ),
         (app) => registerModelRoutes(app, () => this.models),
         (app) =>
           registerContentRoutes(app, () =>
@@ -226,6 +233,31 @@ export class OpenLedgerNode {
     })
     await this.datanets.start()
     this.gossip.register(this.datanets.topic())
+
+    const replicationLog = log.child({ module: 'replication' })
+    this.replicator = new DatanetReplicator(
+      {
+        helia,
+        registry: client,
+        peerCount: () => helia.libp2p.getPeers().length,
+        logger: {
+          info: (m) => replicationLog.info(m),
+          warn: (m) => replicationLog.warn(m),
+          debug: (m) => replicationLog.debug(m),
+        },
+      },
+      {
+        reprovideIntervalMs: config.datanet_reprovide_interval_ms,
+        pollIntervalMs: config.datanet_poll_interval_ms,
+      },
+    )
+    this.replicator.start()
+    // Serving starts in the background: fetching a large version must not hold up the node's start.
+    for (const id of config.serve_datanets) {
+      this.replicator
+        .serve(id)
+        .catch((err) => replicationLog.warn(`serving Datanet ${id}: ${(err as Error).message}`))
+    }
   }
 
   /** kad-dht's routing table is public on the implementation but not on its exported interface. */
@@ -286,6 +318,7 @@ export class OpenLedgerNode {
     this.dialer?.stop()
     await this.status?.stop()
     await this.datanets?.stop()
+    await this.replicator?.stop()
     await this.api?.close().catch(() => {})
     await this.network?.stop().catch(() => {})
     await this.db?.close().catch(() => {})

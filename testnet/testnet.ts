@@ -60,9 +60,10 @@ export class Testnet {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)
       throw new Error(`--nodes must be an integer from 1 to 64 (got ${nodes})`)
     await mkdir(dir, { recursive: true })
-    this.basePort = this.opts.basePort ?? (await findFreePortRange(2 * nodes))
+    // Room for up to 8 nodes added later (addNode).
+    this.basePort = this.opts.basePort ?? (await findFreePortRange(2 * nodes + 16))
     // HD index 0 deploys; node i uses index i + 1, so every node has gas and a known key.
-    this.anvil = await startAnvil({ accounts: nodes + 1 })
+    this.anvil = await startAnvil({ accounts: nodes + 9 })
     if (this.opts.deployContracts !== false)
       this.contracts = await deployForTestnet(this.anvil.rpcUrl, this.anvil.accounts[0]!.privateKey)
 
@@ -102,8 +103,22 @@ export class Testnet {
     }
   }
 
+  /** Adds a fresh node (new identity, next ports) that bootstraps through node `bootstrapIndex`. */
+  async addNode(bootstrapIndex = 0): Promise<TestnetNode> {
+    const index = this.nodes.length
+    if (index >= this.opts.nodes + 8) throw new Error('addNode: at most 8 nodes can be added')
+    const node = await this.initNode(index)
+    this.nodes.push(node)
+    this.launch(node, bootstrapIndex)
+    await waitFor(() => fetch(`${node.apiUrl}/healthz`).then((r) => r.ok), {
+      timeoutMs: 60_000,
+      what: `node ${index} to start`,
+    })
+    return node
+  }
+
   /** Starts (or restarts) node `index` on its data dir and ports. */
-  launch(node: TestnetNode): Managed {
+  launch(node: TestnetNode, bootstrapIndex = 0): Managed {
     const args = [
       'start',
       '--dir',
@@ -129,7 +144,7 @@ export class Testnet {
       ...Object.entries(this.contracts).flatMap(([k, v]) => [`--${k.replaceAll('_', '-')}`, v]),
       ...(this.opts.extraArgs ?? []),
     ]
-    if (node.index !== 0) args.push('--bootstrap', this.nodes[0]!.multiaddr)
+    if (node.index !== bootstrapIndex) args.push('--bootstrap', this.nodes[bootstrapIndex]!.multiaddr)
     node.process = spawnCli(args, join(node.dir, 'node.log'))
     return node.process
   }

@@ -2,6 +2,7 @@
 // node's account, so they are for the operator: the API listens on 127.0.0.1 unless configured otherwise.
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import type { DatanetReplicator } from '../../protocols/datanet/replication.ts'
 import type { DatanetService } from '../../protocols/datanet/service.ts'
 
 /** Upper bound of a contribution upload; each Datanet's own rules usually set a lower one. */
@@ -28,6 +29,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 export function registerDatanetRoutes(
   app: FastifyInstance,
   getService: () => DatanetService | undefined,
+  getReplicator: () => DatanetReplicator | undefined = () => undefined,
 ): void {
   const service = () => {
     const s = getService()
@@ -118,4 +120,18 @@ export function registerDatanetRoutes(
     return service().decide(id(req.params), (req.params as { cid: string }).cid, false, reason)
   })
   app.post('/v1/datanets/:id/publish', async (req) => service().publish(id(req.params)))
+
+  const replicator = () => {
+    service()
+    const r = getReplicator()
+    if (!r)
+      throw Object.assign(new Error('replication is not running'), { statusCode: 503, code: 'NOT_READY' })
+    return r
+  }
+  // Serving fetches the whole latest version, pins it and announces it; the answer says what is held.
+  app.post(
+    '/v1/datanets/:id/serve',
+    async (req) => (await replicator().serve(id(req.params))) ?? { waiting: 'no version published yet' },
+  )
+  app.get('/v1/datanets/:id/status', async (req) => replicator().status(id(req.params)))
 }

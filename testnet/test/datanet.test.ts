@@ -220,4 +220,54 @@ test('text copied from a published contribution is attributed to its contributor
   assert.ok(result.entries[0].weightPpm > 500_000, `weight ${result.entries[0].weightPpm}`)
 })
 
+test('two nodes serve the version, hold every chunk, and are found as providers from a node that holds nothing', async () => {
+  const served = await Promise.all([
+    cli(2, 'datanet', 'serve', datanetId),
+    cli(3, 'datanet', 'serve', datanetId),
+  ])
+  for (const res of served) assert.is(res.code, 0, res.stderr)
+  assert.is(served[0].json.blocks, served[1].json.blocks)
+  for (const i of [2, 3]) {
+    const status = (await cli(i, 'datanet', 'status', datanetId)).json
+    assert.ok(status.served && status.complete, JSON.stringify(status))
+    assert.is(status.blocksHeld, status.blocksTotal)
+    assert.is(status.versions.length, 1)
+  }
+  const empty = await net.addNode(3)
+  const providers = await waitFor(
+    async () => {
+      const status = (await cli(empty.index, 'datanet', 'status', datanetId)).json
+      const counts = status?.providers?.map((p: { providers: number }) => p.providers) ?? []
+      return status &&
+        !status.served &&
+        status.blocksHeld === 0 &&
+        counts.length > 0 &&
+        counts.every((c: number) => c >= 2)
+        ? counts
+        : undefined
+    },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: 'an empty node to find at least 2 providers for every chunk',
+    },
+  )
+  assert.ok(providers.length >= 1)
+})
+
+test('after a replica is killed, a fresh node still fetches the whole version from the other', async () => {
+  // Only node 3 keeps the content: the other replica is killed, and the owner and the contributors stop.
+  assert.is(await net.nodes[2]!.process!.stop('SIGKILL'), 128)
+  await Promise.all([0, 1, 4].map((i) => net.nodes[i]!.process!.stop('SIGTERM')))
+  const fresh = await net.addNode(3)
+  const res = await cli(fresh.index, 'datanet', 'serve', datanetId)
+  assert.is(res.code, 0, res.stderr)
+  const status = (await cli(fresh.index, 'datanet', 'status', datanetId)).json
+  assert.ok(status.complete, JSON.stringify(status))
+  assert.is(status.blocksHeld, status.blocksTotal)
+  const replica = (await cli(3, 'datanet', 'status', datanetId)).json
+  assert.is(status.blocksTotal, replica.blocksTotal)
+  assert.is(status.bytesHeld, replica.bytesHeld)
+})
+
 test.run()

@@ -221,4 +221,44 @@ export function registerDatanetCommands(program: Command): void {
       const res = await callApi(opts.api, 'GET', path)
       print(res, opts.json, () => JSON.stringify(res, null, 2))
     })
+
+  datanet
+    .command('serve')
+    .description(
+      "replicate a Datanet's latest version (every chunk, verified by CID), pin it and provide it on the DHT",
+    )
+    .argument('<id>', 'Datanet id')
+    .option(...apiOption())
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts) => {
+      const res = await callApi(opts.api, 'POST', `/v1/datanets/${id}/serve`)
+      print(res, opts.json, () =>
+        res.waiting
+          ? `serving Datanet ${id}: ${res.waiting}`
+          : `serving Datanet ${id} version ${res.version}: ${res.blocks} blocks, ${res.bytes} bytes (manifest ${res.manifestCid})`,
+      )
+    })
+
+  datanet
+    .command('status')
+    .description('versions, local completeness and providers found for each chunk')
+    .argument('<id>', 'Datanet id')
+    .option(...apiOption())
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts) => {
+      const res = await callApi(opts.api, 'GET', `/v1/datanets/${id}/status`)
+      print(res, opts.json, () =>
+        [
+          `Datanet ${id}: ${res.versions.length} version(s), latest manifest ${res.latestManifestCid ?? '-'}, ${res.served ? 'served here' : 'not served here'}`,
+          `local: ${res.blocksHeld}/${res.blocksTotal} blocks (${res.bytesHeld} bytes)${res.complete ? ', complete' : ''}`,
+          res.lastError ? `last error: ${res.lastError}` : '',
+          table([
+            ['chunk', 'providers'],
+            ...res.providers.map((p: { cid: string; providers: number }) => [p.cid, String(p.providers)]),
+          ]),
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      )
+    })
 }
