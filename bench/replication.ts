@@ -37,6 +37,8 @@ const MB = 1_000_000
 const TOTAL_BYTES = (quick ? 20 : 100) * MB
 const CONTRIBUTION_BYTES = 4 * MB
 const REPLICAS = 3
+/** A variant that has not finished by then is reported as stalled rather than hanging the run. */
+const LIMIT_MS = quick ? 60_000 : 180_000
 
 /**
  * The knobs, each kept because it measured faster here:
@@ -186,7 +188,7 @@ async function runVariant(v: Variant, datasets: Uint8Array[]) {
     const perReplicaMs = await Promise.all(
       replicas.map(async (node) => {
         if (v.fetchConcurrency === null) {
-          for await (const _ of node.pins.add(manifest.cid)) {
+          for await (const _ of node.pins.add(manifest.cid, { signal: AbortSignal.timeout(LIMIT_MS) })) {
             // Helia's recursive pin fetches and stores every block
           }
         } else {
@@ -195,7 +197,7 @@ async function runVariant(v: Variant, datasets: Uint8Array[]) {
             { fetchConcurrency: v.fetchConcurrency },
           )
           replicator.start()
-          const result = await replicator.replicate(manifest.cid)
+          const result = await replicator.replicate(manifest.cid, { signal: AbortSignal.timeout(LIMIT_MS) })
           await replicator.stop()
           if (result.bytes < TOTAL_BYTES)
             throw new Error(`replica holds ${result.bytes} bytes, expected at least ${TOTAL_BYTES}`)
@@ -271,7 +273,18 @@ const datasets = Array.from({ length: Math.ceil(TOTAL_BYTES / CONTRIBUTION_BYTES
 )
 const tcpResult = await plainTcpCopy(datasets)
 const variants = []
-for (const v of VARIANTS) variants.push(await runVariant(v, datasets))
+for (const v of VARIANTS) {
+  try {
+    variants.push(await runVariant(v, datasets))
+  } catch (err) {
+    variants.push({
+      name: v.name,
+      stalled: true,
+      error: (err as Error).message,
+      mbPerSecPerReplica: Number.NaN,
+    })
+  }
+}
 const tuned = variants.find((v) => v.name === 'tuned')!
 const untuned = variants.find((v) => v.name === 'helia-default')!
 const result = {
