@@ -28,6 +28,7 @@ import {
   type RejectReason,
 } from './curation.ts'
 import { DatanetServiceError } from './errors.ts'
+import { unixfsImportOptions } from './import-options.ts'
 import {
   decodeManifest,
   encodeManifest,
@@ -88,7 +89,7 @@ export interface DatanetServiceComponents {
     has(cid: CID, options?: { signal?: AbortSignal }): Promise<boolean> | boolean
   }
   unixfs: {
-    addBytes(bytes: Uint8Array): Promise<CID>
+    addBytes(bytes: Uint8Array, options?: ReturnType<typeof unixfsImportOptions>): Promise<CID>
     cat(cid: CID, options?: { signal?: AbortSignal; length?: number }): AsyncIterable<Uint8Array>
   }
   pins: {
@@ -233,7 +234,7 @@ export class DatanetService implements Startable {
       const refusal = checked as Extract<CurationResult, { ok: false }>
       throw new DatanetServiceError({ code: 'CONTRIBUTION_REFUSED', reason: refusal.reason }, refusal.message)
     }
-    const cid = await this.c.unixfs.addBytes(content)
+    const cid = await this.c.unixfs.addBytes(content, unixfsImportOptions())
     await drain(this.c.pins.add(cid))
     const contribution = await signContribution(this.c.account, this.c.domain, {
       datanetId,
