@@ -5,9 +5,7 @@ import { CID } from 'multiformats/cid'
 import {
   type Account,
   type Address,
-  BaseError,
   type Chain,
-  ContractFunctionRevertedError,
   type Hex,
   type PublicClient,
   parseEventLogs,
@@ -15,6 +13,7 @@ import {
   type WalletClient,
 } from 'viem'
 import { datanetRegistryAbi } from '../../contracts/generated/index.ts'
+import { decodeRevert, failureMessage, parseContractId } from '../common/contract-errors.ts'
 import { OpenLedgerError } from '../common/errors.ts'
 
 export type DatanetErrorCode =
@@ -264,19 +263,11 @@ export class DatanetRegistryClient implements DatanetVersionReader {
 }
 
 function toId(datanetId: DatanetId): bigint {
-  let id: bigint
-  try {
-    id = BigInt(datanetId)
-  } catch {
+  const id = parseContractId(datanetId)
+  if (id === undefined) {
     throw new DatanetError(
       { code: 'UNKNOWN_DATANET', datanetId: String(datanetId) },
-      `Datanet id ${JSON.stringify(datanetId)} is not a number`,
-    )
-  }
-  if (id <= 0n || id >= 1n << 256n) {
-    throw new DatanetError(
-      { code: 'UNKNOWN_DATANET', datanetId: id.toString() },
-      `Datanet ${id} does not exist (ids start at 1)`,
+      `Datanet id ${JSON.stringify(String(datanetId))} is not a Datanet id (ids start at 1)`,
     )
   }
   return id
@@ -286,39 +277,33 @@ function toId(datanetId: DatanetId): bigint {
 export function toDatanetError(err: unknown, action: string, id?: bigint): DatanetError {
   if (err instanceof DatanetError) return err
   const datanetId = id?.toString()
-  if (err instanceof BaseError) {
-    const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError)
-    if (reverted instanceof ContractFunctionRevertedError && reverted.data) {
-      const args = (reverted.data.args ?? []) as readonly unknown[]
-      switch (reverted.data.errorName) {
-        case 'UnknownDatanet':
-          return new DatanetError(
-            { code: 'UNKNOWN_DATANET', datanetId: String(args[0] ?? datanetId) },
-            `Datanet ${args[0] ?? datanetId} does not exist`,
-          )
-        case 'UnknownVersion':
-          return new DatanetError(
-            { code: 'UNKNOWN_VERSION', datanetId: String(args[0]), version: Number(args[1]) },
-            `Datanet ${args[0]} has no version ${args[1]}`,
-          )
-        case 'NotOwner':
-          return new DatanetError(
-            { code: 'NOT_OWNER', datanetId: String(args[0]) },
-            `${args[1]} is not the owner of Datanet ${args[0]}`,
-          )
-        case 'NotCurator':
-          return new DatanetError(
-            { code: 'NOT_CURATOR', datanetId: String(args[0]) },
-            `${args[1]} is neither owner nor curator of Datanet ${args[0]}: only they may publish versions`,
-          )
-        case 'EmptyField':
-          return new DatanetError({ code: 'EMPTY_FIELD', datanetId }, `${action}: a required field is empty`)
-      }
+  const revert = decodeRevert(err)
+  if (revert) {
+    const { args } = revert
+    switch (revert.name) {
+      case 'UnknownDatanet':
+        return new DatanetError(
+          { code: 'UNKNOWN_DATANET', datanetId: String(args[0] ?? datanetId) },
+          `Datanet ${args[0] ?? datanetId} does not exist`,
+        )
+      case 'UnknownVersion':
+        return new DatanetError(
+          { code: 'UNKNOWN_VERSION', datanetId: String(args[0]), version: Number(args[1]) },
+          `Datanet ${args[0]} has no version ${args[1]}`,
+        )
+      case 'NotOwner':
+        return new DatanetError(
+          { code: 'NOT_OWNER', datanetId: String(args[0]) },
+          `${args[1]} is not the owner of Datanet ${args[0]}`,
+        )
+      case 'NotCurator':
+        return new DatanetError(
+          { code: 'NOT_CURATOR', datanetId: String(args[0]) },
+          `${args[1]} is neither owner nor curator of Datanet ${args[0]}: only they may publish versions`,
+        )
+      case 'EmptyField':
+        return new DatanetError({ code: 'EMPTY_FIELD', datanetId }, `${action}: a required field is empty`)
     }
-    return new DatanetError({ code: 'CHAIN_ERROR', datanetId }, `${action} failed: ${err.shortMessage}`)
   }
-  return new DatanetError(
-    { code: 'CHAIN_ERROR', datanetId },
-    `${action} failed: ${(err as Error)?.message ?? String(err)}`,
-  )
+  return new DatanetError({ code: 'CHAIN_ERROR', datanetId }, `${action} failed: ${failureMessage(err)}`)
 }

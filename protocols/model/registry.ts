@@ -5,9 +5,7 @@
 import {
   type Account,
   type Address,
-  BaseError,
   type Chain,
-  ContractFunctionRevertedError,
   type Hex,
   type PublicClient,
   parseEventLogs,
@@ -15,6 +13,7 @@ import {
   type WalletClient,
 } from 'viem'
 import { modelRegistryAbi } from '../../contracts/generated/index.ts'
+import { decodeRevert, failureMessage, parseContractId } from '../common/contract-errors.ts'
 import { OpenLedgerError } from '../common/errors.ts'
 
 export type ModelRegistryErrorCode =
@@ -248,19 +247,11 @@ function checkPrice(name: string, value: bigint): void {
 }
 
 export function toModelId(modelId: ModelId): bigint {
-  let id: bigint
-  try {
-    id = BigInt(modelId)
-  } catch {
+  const id = parseContractId(modelId)
+  if (id === undefined) {
     throw new ModelRegistryError(
       { code: 'UNKNOWN_MODEL', modelId: String(modelId) },
-      `model id ${JSON.stringify(modelId)} is not a number`,
-    )
-  }
-  if (id <= 0n || id >= 1n << 256n) {
-    throw new ModelRegistryError(
-      { code: 'UNKNOWN_MODEL', modelId: id.toString() },
-      `model ${id} does not exist (ids start at 1)`,
+      `model id ${JSON.stringify(String(modelId))} is not a model id (ids start at 1)`,
     )
   }
   return id
@@ -270,45 +261,39 @@ export function toModelId(modelId: ModelId): bigint {
 export function toModelRegistryError(err: unknown, action: string, id?: bigint): ModelRegistryError {
   if (err instanceof ModelRegistryError) return err
   const modelId = id?.toString()
-  if (err instanceof BaseError) {
-    const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError)
-    if (reverted instanceof ContractFunctionRevertedError && reverted.data) {
-      const args = (reverted.data.args ?? []) as readonly unknown[]
-      switch (reverted.data.errorName) {
-        case 'UnknownModel':
-          return new ModelRegistryError(
-            { code: 'UNKNOWN_MODEL', modelId: String(args[0] ?? modelId) },
-            `model ${args[0] ?? modelId} does not exist`,
-          )
-        case 'NotModelOwner':
-          return new ModelRegistryError(
-            { code: 'NOT_MODEL_OWNER', modelId: String(args[0]) },
-            `${args[1]} is not the owner of model ${args[0]}: only the owner may change it`,
-          )
-        case 'ModelRetired':
-          return new ModelRegistryError(
-            { code: 'MODEL_RETIRED', modelId: String(args[0]) },
-            `model ${args[0]} is retired: it can no longer be changed`,
-          )
-        case 'UnknownDatanetVersion':
-          return new ModelRegistryError(
-            { code: 'UNKNOWN_DATANET_VERSION', datanetId: String(args[0]), version: Number(args[1]) },
-            `Datanet ${args[0]} has no version ${args[1]} on chain: a model can only name published Datanet versions`,
-          )
-        case 'EmptyField':
-          return new ModelRegistryError(
-            { code: 'MODEL_EMPTY_FIELD', modelId },
-            `${action}: a required field (artifact or adapter CID) is empty`,
-          )
-      }
+  const revert = decodeRevert(err)
+  if (revert) {
+    const { args } = revert
+    switch (revert.name) {
+      case 'UnknownModel':
+        return new ModelRegistryError(
+          { code: 'UNKNOWN_MODEL', modelId: String(args[0] ?? modelId) },
+          `model ${args[0] ?? modelId} does not exist`,
+        )
+      case 'NotModelOwner':
+        return new ModelRegistryError(
+          { code: 'NOT_MODEL_OWNER', modelId: String(args[0]) },
+          `${args[1]} is not the owner of model ${args[0]}: only the owner may change it`,
+        )
+      case 'ModelRetired':
+        return new ModelRegistryError(
+          { code: 'MODEL_RETIRED', modelId: String(args[0]) },
+          `model ${args[0]} is retired: it can no longer be changed`,
+        )
+      case 'UnknownDatanetVersion':
+        return new ModelRegistryError(
+          { code: 'UNKNOWN_DATANET_VERSION', datanetId: String(args[0]), version: Number(args[1]) },
+          `Datanet ${args[0]} has no version ${args[1]} on chain: a model can only name published Datanet versions`,
+        )
+      case 'EmptyField':
+        return new ModelRegistryError(
+          { code: 'MODEL_EMPTY_FIELD', modelId },
+          `${action}: a required field (artifact or adapter CID) is empty`,
+        )
     }
-    return new ModelRegistryError(
-      { code: 'MODEL_CHAIN_ERROR', modelId },
-      `${action} failed: ${err.shortMessage}`,
-    )
   }
   return new ModelRegistryError(
     { code: 'MODEL_CHAIN_ERROR', modelId },
-    `${action} failed: ${(err as Error)?.message ?? String(err)}`,
+    `${action} failed: ${failureMessage(err)}`,
   )
 }
