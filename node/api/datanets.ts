@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { DatanetReplicator } from '../../protocols/datanet/replication.ts'
 import type { DatanetService } from '../../protocols/datanet/service.ts'
+import { httpError, parseRequest } from './request.ts'
 
 /** Upper bound of a contribution upload; each Datanet's own rules usually set a lower one. */
 export const CONTRIBUTION_UPLOAD_LIMIT = 64 * 1024 * 1024
@@ -16,16 +17,6 @@ const createBody = z.object({
   curators: z.array(z.string().regex(/^0x[0-9a-fA-F]{40}$/)).default([]),
 })
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value)
-  if (result.success) return result.data
-  const issue = result.error.issues[0]!
-  throw Object.assign(new Error(`${issue.path.join('.') || 'request'}: ${issue.message}`), {
-    statusCode: 400,
-    code: 'BAD_REQUEST',
-  })
-}
-
 export function registerDatanetRoutes(
   app: FastifyInstance,
   getService: () => DatanetService | undefined,
@@ -34,13 +25,14 @@ export function registerDatanetRoutes(
   const service = () => {
     const s = getService()
     if (!s)
-      throw Object.assign(
-        new Error('this node has no chain configured (chain_rpc, datanet_registry_address)'),
-        { statusCode: 503, code: 'CHAIN_NOT_CONFIGURED' },
+      throw httpError(
+        503,
+        'CHAIN_NOT_CONFIGURED',
+        'this node has no chain configured (chain_rpc, datanet_registry_address)',
       )
     return s
   }
-  const id = (params: unknown) => BigInt(parse(idParam, params).id)
+  const id = (params: unknown) => BigInt(parseRequest(idParam, params).id)
 
   app.addContentTypeParser(
     'application/octet-stream',
@@ -50,7 +42,7 @@ export function registerDatanetRoutes(
 
   app.get('/v1/datanets', async () => ({ datanets: await service().listDatanets() }))
   app.post('/v1/datanets', async (req, reply) => {
-    const body = parse(createBody, req.body)
+    const body = parseRequest(createBody, req.body)
     const created = await service().createDatanet(body.metadata, body.curators as `0x${string}`[])
     return reply.code(201).send({ datanetId: created.datanetId.toString(), metadataCid: created.metadataCid })
   })
@@ -67,10 +59,7 @@ export function registerDatanetRoutes(
     const datanetId = id(req.params)
     const v = Number((req.params as { v: string }).v)
     if (!Number.isSafeInteger(v) || v < 1)
-      throw Object.assign(new Error('version must be a positive integer'), {
-        statusCode: 400,
-        code: 'BAD_REQUEST',
-      })
+      throw httpError(400, 'BAD_REQUEST', 'version must be a positive integer')
     const version = await service().version(datanetId, v)
     const manifest = await service()
       .manifest(version.manifestCid)
@@ -89,26 +78,16 @@ export function registerDatanetRoutes(
   app.post('/v1/datanets/:id/contributions', async (req, reply) => {
     const datanetId = id(req.params)
     const query = req.query as { name?: string; license?: string }
-    if (!query.name)
-      throw Object.assign(new Error('query parameter "name" (the file name) is required'), {
-        statusCode: 400,
-        code: 'BAD_REQUEST',
-      })
+    if (!query.name) throw httpError(400, 'BAD_REQUEST', 'query parameter "name" (the file name) is required')
     if (!Buffer.isBuffer(req.body))
-      throw Object.assign(new Error('send the content as application/octet-stream'), {
-        statusCode: 415,
-        code: 'BAD_REQUEST',
-      })
+      throw httpError(415, 'BAD_REQUEST', 'send the content as application/octet-stream')
     const record = await service().contribute(datanetId, query.name, new Uint8Array(req.body), query.license)
     return reply.code(201).send(record)
   })
   app.get('/v1/datanets/:id/contributions', async (req) => {
     const status = (req.query as { status?: string }).status
     if (status !== undefined && !['pending', 'accepted', 'rejected'].includes(status)) {
-      throw Object.assign(new Error('status must be pending, accepted or rejected'), {
-        statusCode: 400,
-        code: 'BAD_REQUEST',
-      })
+      throw httpError(400, 'BAD_REQUEST', 'status must be pending, accepted or rejected')
     }
     return { contributions: await service().list(id(req.params), status as 'pending' | undefined) }
   })
@@ -116,7 +95,7 @@ export function registerDatanetRoutes(
     return service().decide(id(req.params), (req.params as { cid: string }).cid, true)
   })
   app.post('/v1/datanets/:id/contributions/:cid/reject', async (req) => {
-    const reason = parse(z.object({ reason: z.string().min(1).max(500) }), req.body ?? {}).reason
+    const reason = parseRequest(z.object({ reason: z.string().min(1).max(500) }), req.body ?? {}).reason
     return service().decide(id(req.params), (req.params as { cid: string }).cid, false, reason)
   })
   app.post('/v1/datanets/:id/publish', async (req) => service().publish(id(req.params)))
@@ -124,8 +103,7 @@ export function registerDatanetRoutes(
   const replicator = () => {
     service()
     const r = getReplicator()
-    if (!r)
-      throw Object.assign(new Error('replication is not running'), { statusCode: 503, code: 'NOT_READY' })
+    if (!r) throw httpError(503, 'NOT_READY', 'replication is not running')
     return r
   }
   // Serving fetches the whole latest version, pins it and announces it; the answer says what is held.

@@ -5,6 +5,7 @@ import { isAbsolute } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { ModelService } from '../../protocols/model/service.ts'
+import { httpError, parseRequest } from './request.ts'
 
 /** HTTP status of each model error code; merged into STATUS_BY_CODE in server.ts (unlisted codes are 400). */
 export const MODEL_STATUS_BY_CODE: Record<string, number> = {
@@ -45,37 +46,30 @@ const registerBody = z.object({ dir: absolutePath, priceIn: price, priceOut: pri
 const fetchBody = z.object({ outDir: absolutePath })
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) })
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value)
-  if (result.success) return result.data
-  const issue = result.error.issues[0]!
-  throw Object.assign(new Error(`${issue.path.join('.') || 'request'}: ${issue.message}`), {
-    statusCode: 400,
-    code: 'BAD_REQUEST',
-  })
-}
-
 export function registerModelRoutes(app: FastifyInstance, getService: () => ModelService | undefined): void {
   const service = () => {
     const s = getService()
     if (!s) {
-      throw Object.assign(
-        new Error('this node has no model registry configured (chain_rpc, model_registry_address)'),
-        { statusCode: 503, code: 'CHAIN_NOT_CONFIGURED' },
+      throw httpError(
+        503,
+        'CHAIN_NOT_CONFIGURED',
+        'this node has no model registry configured (chain_rpc, model_registry_address)',
       )
     }
     return s
   }
 
-  app.get('/v1/models', async (req) => ({ models: await service().list(parse(listQuery, req.query ?? {})) }))
-  app.get('/v1/models/:id', async (req) => service().show(parse(idParam, req.params).id))
+  app.get('/v1/models', async (req) => ({
+    models: await service().list(parseRequest(listQuery, req.query ?? {})),
+  }))
+  app.get('/v1/models/:id', async (req) => service().show(parseRequest(idParam, req.params).id))
   app.post('/v1/models', async (req, reply) => {
-    const body = parse(registerBody, req.body ?? {})
+    const body = parseRequest(registerBody, req.body ?? {})
     return reply.code(201).send(await service().register(body))
   })
   app.post('/v1/models/:id/fetch', async (req) => {
-    const { id } = parse(idParam, req.params)
-    const { outDir } = parse(fetchBody, req.body ?? {})
+    const { id } = parseRequest(idParam, req.params)
+    const { outDir } = parseRequest(fetchBody, req.body ?? {})
     return service().fetch({ modelId: id, outDir })
   })
 }
