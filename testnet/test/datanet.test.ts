@@ -22,7 +22,7 @@ test.before(async () => {
   root = await mkdtemp(join(tmpdir(), 'openledger-datanet-'))
   files = join(root, 'files')
   await mkdir(files)
-  net = await Testnet.start({ nodes: 4, dir: join(root, 'net'), readyTimeoutMs: 90_000 })
+  net = await Testnet.start({ nodes: 4, dir: join(root, 'net'), readyTimeoutMs: 180_000 })
 })
 
 test.after(async () => {

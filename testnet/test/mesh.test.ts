@@ -15,7 +15,7 @@ let root = ''
 
 test.before(async () => {
   root = await mkdtemp(join(tmpdir(), 'openledger-mesh-'))
-  net = await Testnet.start({ nodes: NODES, dir: root, statusIntervalMs: 1_000, readyTimeoutMs: 90_000 })
+  net = await Testnet.start({ nodes: NODES, dir: root, statusIntervalMs: 1_000, readyTimeoutMs: 180_000 })
 })
 
 test.after(async () => {
