@@ -1,45 +1,42 @@
 // `npm run bench -- replication [--quick]`: time and MB/s to replicate a 100 MB Datanet (20 MB with
 // --quick) from one node to 3 others over loopback, written to bench/results/replication.json.
 //
-// Real libp2p (TCP + noise + yamux + kad-dht) and Helia (level blockstores in temp dirs, bitswap) nodes in
-// this process; the 3 replicas start at once, are connected to the origin and to each other (so bitswap
-// can fetch from several providers), and each one is done when DatanetReplicator.replicate has every
-// block held, verified against its CID and pinned. Two configurations on the same bytes:
+// One node per process, as in deployment: this process is the origin (a real libp2p node: TCP + noise +
+// yamux + kad-dht, and Helia with a level blockstore in a temp dir, bitswap); each replica is its own
+// child process (bench/replication-replica.ts) that builds the same node, dials the origin and the
+// replicas started before it (so bitswap can fetch from several providers), and is done when
+// DatanetReplicator.replicate has every block held, verified against its CID and pinned. The clock runs
+// from "every replica told to start" (all connected already) to "every replica done"; children are
+// killed on every exit path. Each configuration is measured 1->3 (3 replicas at once) and 1->1 (one
+// replica alone). Two configurations on the same bytes:
 //   - "helia-default": 256 KiB chunks, dag-pb leaves, default yamux and bitswap, and Helia's own
 //     recursive pin (its graph walker fetches one block at a time);
 //   - "tuned": the knobs below, and the replicator's concurrent walk.
-// Baseline in the same run: a plain TCP copy of the same bytes from one sender to 3 receivers at once.
+// Baseline in the same run: a plain TCP copy of the same bytes from this process to 3 (and to 1)
+// receiver processes at once.
+//
+// BENCH_CPU_PROF=DIR writes a V8 CPU profile of every replica process to DIR (node --cpu-prof).
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, connect as tcpConnect } from 'node:net'
-import { tmpdir } from 'node:os'
+import { createServer } from 'node:net'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
-import { withBitswap } from '@helia/bitswap'
-import { withLibp2pLight } from '@helia/libp2p'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { unixfs } from '@helia/unixfs'
-import * as dagCbor from '@ipld/dag-cbor'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
-import { LevelBlockstore } from 'blockstore-level'
 import { fixedSize } from 'ipfs-unixfs-importer/chunker'
-import { LevelDatastore } from 'datastore-level'
-import { createHeliaLight } from 'helia'
-import { DHT_PROTOCOL } from '../node/network.ts'
 import { encodeManifest, type ManifestEntry } from '../protocols/datanet/manifest.ts'
-import { DatanetError } from '../protocols/datanet/registry.ts'
-import { DatanetReplicator } from '../protocols/datanet/replication.ts'
+import { type BenchNode, createNode, type ReplicaArgs, type Variant } from './replication-replica.ts'
 
 const quick = process.argv.includes('--quick')
 const MB = 1_000_000
 const TOTAL_BYTES = (quick ? 20 : 100) * MB
 const CONTRIBUTION_BYTES = 4 * MB
 const REPLICAS = 3
-/** A variant that has not finished by then is reported as stalled rather than hanging the run. */
+/** A transfer that has not finished by then is reported as stalled rather than hanging the run. */
 const LIMIT_MS = quick ? 60_000 : 180_000
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
+const CPU_PROF = process.env.BENCH_CPU_PROF
 
 /**
  * The knobs, each kept because it measured faster here:
@@ -60,16 +57,6 @@ export const TUNED = {
   fetchConcurrency: 64,
 }
 
-interface Variant {
-  name: string
-  chunkSize: number
-  rawLeaves: boolean
-  yamux: Record<string, number>
-  bitswap: Record<string, number>
-  /** null: Helia's own recursive pin (serial walk) */
-  fetchConcurrency: number | null
-}
-
 const VARIANTS: Variant[] = [
   {
     name: 'helia-default',
@@ -81,32 +68,6 @@ const VARIANTS: Variant[] = [
   },
   { name: 'tuned', ...TUNED },
 ]
-
-async function createNode(dir: string, v: Variant) {
-  const blockstore = new LevelBlockstore(join(dir, 'blocks'))
-  const datastore = new LevelDatastore(join(dir, 'data'))
-  await blockstore.open()
-  await datastore.open()
-  const helia = withBitswap(
-    withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [dagCbor] }), {
-      privateKey: await generateKeyPair('Ed25519'),
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux({ streamOptions: v.yamux })],
-      peerDiscovery: [],
-      services: {
-        identify: identify(),
-        ping: ping(),
-        dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
-      },
-    }),
-    v.bitswap,
-  )
-  await helia.start()
-  return helia
-}
-type BenchNode = Awaited<ReturnType<typeof createNode>>
 
 function contribution(seed: number, length: number): Uint8Array {
   // xorshift: incompressible and distinct per contribution, so no block is shared between them.
@@ -122,13 +83,142 @@ function contribution(seed: number, length: number): Uint8Array {
   return out
 }
 
+/** A replica (or TCP receiver) process, spoken to in JSON lines. */
+class Child {
+  readonly proc: ChildProcess
+  private readonly queue: Record<string, unknown>[] = []
+  private waiter: ((m: Record<string, unknown> | null) => void) | null = null
+  private exited = false
+
+  constructor(args: ReplicaArgs) {
+    const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []
+    this.proc = spawn(
+      process.execPath,
+      [
+        ...prof,
+        '--import',
+        'tsx',
+        '--import',
+        '../protocols/common/polyfills.ts',
+        'replication-replica.ts',
+        JSON.stringify(args),
+      ],
+      { cwd: BENCH_DIR, stdio: ['pipe', 'pipe', 'inherit'] },
+    )
+    live.add(this)
+    createInterface({ input: this.proc.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) return
+      this.queue.push(JSON.parse(line))
+      this.wake()
+    })
+    this.proc.on('exit', () => {
+      this.exited = true
+      live.delete(this)
+      this.wake()
+    })
+    this.proc.stdin!.on('error', () => {})
+  }
+
+  private wake() {
+    const w = this.waiter
+    this.waiter = null
+    w?.(this.queue.shift() ?? null)
+  }
+
+  send(msg: Record<string, unknown>) {
+    this.proc.stdin!.write(`${JSON.stringify(msg)}\n`)
+  }
+
+  /** The next message, which must be of `type` (an 'error' message or the child exiting throws). */
+  async next(type: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const msg =
+      this.queue.shift() ??
+      (this.exited
+        ? null
+        : await new Promise<Record<string, unknown> | null>((resolve, reject) => {
+            const onAbort = () => reject(new Error(`timed out waiting for '${type}'`))
+            signal.throwIfAborted()
+            signal.addEventListener('abort', onAbort, { once: true })
+            this.waiter = (m) => {
+              signal.removeEventListener('abort', onAbort)
+              resolve(m)
+            }
+          }))
+    if (msg === null) throw new Error(`replica process exited before '${type}'`)
+    if (msg.type === 'error') throw new Error(String(msg.message))
+    if (msg.type !== type) throw new Error(`expected '${type}', got ${JSON.stringify(msg)}`)
+    return msg
+  }
+
+  /** Asks the child to stop (so a CPU profile gets written), kills it if it has not within 5 s. */
+  async close() {
+    if (this.exited) return
+    const gone = new Promise((r) => this.proc.once('exit', r))
+    try {
+      this.send({ type: 'exit' })
+    } catch {}
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5_000)
+    await gone
+    clearTimeout(t)
+  }
+}
+const live = new Set<Child>()
+process.on('exit', () => {
+  for (const c of live) c.proc.kill('SIGKILL')
+})
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130))
+
+/**
+ * Starts `n` children, waits until each is ready (and, for Helia, connected), then starts them all at
+ * once; resolves with the wall time from "all told to start" to "all done" and each child's own time.
+ */
+async function runChildren(
+  n: number,
+  makeArgs: (i: number) => ReplicaArgs,
+  dialList: (i: number, ready: string[][]) => string[][] | null,
+  go: Record<string, unknown>,
+) {
+  const signal = AbortSignal.timeout(LIMIT_MS + 30_000)
+  const children = Array.from({ length: n }, (_, i) => new Child(makeArgs(i)))
+  try {
+    const ready = await Promise.all(children.map((c) => c.next('ready', signal)))
+    const addrs = ready.map((m) => m.addrs as string[])
+    const dials = children.map((_, i) => dialList(i, addrs))
+    if (dials[0] !== null) {
+      // One at a time, so replica i dials the ones before it and no pair is connected twice.
+      for (const [i, c] of children.entries()) {
+        c.send({ type: 'dial', addrs: dials[i] })
+        await c.next('dialed', signal)
+      }
+    }
+    const start = performance.now()
+    for (const c of children) c.send({ type: 'go', ...go })
+    const done = await Promise.all(
+      children.map(async (c) => {
+        await c.next('done', signal)
+        return performance.now() - start
+      }),
+    )
+    return { ms: performance.now() - start, perChildMs: done }
+  } finally {
+    await Promise.all(children.map((c) => c.close()))
+  }
+}
+
+function rate(n: number, ms: number, perChildMs: number[]) {
+  return {
+    seconds: +(ms / 1000).toFixed(3),
+    perReplicaSeconds: perChildMs.map((t) => +(t / 1000).toFixed(3)),
+    mbPerSecPerReplica: +(TOTAL_BYTES / MB / (ms / 1000)).toFixed(1),
+    aggregateMbPerSec: +((n * TOTAL_BYTES) / MB / (ms / 1000)).toFixed(1),
+  }
+}
 
 async function runVariant(v: Variant, datasets: Uint8Array[]) {
   const root = await mkdtemp(join(tmpdir(), `ol-bench-repl-${v.name}-`))
-  const nodes: BenchNode[] = []
+  let origin: BenchNode | undefined
   try {
-    for (let i = 0; i <= REPLICAS; i++) nodes.push(await createNode(join(root, String(i)), v))
-    const [origin, ...replicas] = nodes
+    origin = await createNode(join(root, 'origin'), v)
     const fs = unixfs(origin)
     const entries: ManifestEntry[] = []
     const importStart = performance.now()
@@ -156,40 +246,25 @@ async function runVariant(v: Variant, datasets: Uint8Array[]) {
       contributions: entries,
     })
     await origin.blockstore.put(manifest.cid, manifest.bytes)
+    const originAddrs = origin.libp2p.getMultiaddrs().map((a) => a.toString())
 
-    for (const [i, a] of nodes.entries())
-      for (const b of nodes.slice(i + 1)) await a.libp2p.dial(b.libp2p.getMultiaddrs())
-
-    const noRegistry = {
-      latestVersion: async () => {
-        throw new DatanetError({ code: 'NO_VERSIONS' }, 'no chain in this benchmark')
-      },
-      getVersion: async () => {
-        throw new DatanetError({ code: 'UNKNOWN_VERSION' }, 'no chain in this benchmark')
-      },
+    const measure = async (n: number) => {
+      const { ms, perChildMs } = await runChildren(
+        n,
+        (i) => ({
+          mode: 'helia',
+          variant: v,
+          dir: join(root, `${n}-${i}`),
+          limitMs: LIMIT_MS,
+          expectBytes: TOTAL_BYTES,
+        }),
+        (i, ready) => [originAddrs, ...ready.slice(0, i)],
+        { manifestCid: manifest.cid.toString() },
+      )
+      return rate(n, ms, perChildMs)
     }
-    const start = performance.now()
-    const perReplicaMs = await Promise.all(
-      replicas.map(async (node) => {
-        if (v.fetchConcurrency === null) {
-          for await (const _ of node.pins.add(manifest.cid, { signal: AbortSignal.timeout(LIMIT_MS) })) {
-            // Helia's recursive pin fetches and stores every block
-          }
-        } else {
-          const replicator = new DatanetReplicator(
-            { helia: node, registry: noRegistry, peerCount: () => node.libp2p.getConnections().length },
-            { fetchConcurrency: v.fetchConcurrency },
-          )
-          replicator.start()
-          const result = await replicator.replicate(manifest.cid, { signal: AbortSignal.timeout(LIMIT_MS) })
-          await replicator.stop()
-          if (result.bytes < TOTAL_BYTES)
-            throw new Error(`replica holds ${result.bytes} bytes, expected at least ${TOTAL_BYTES}`)
-        }
-        return performance.now() - start
-      }),
-    )
-    const ms = performance.now() - start
+    const many = await measure(REPLICAS)
+    const one = await measure(1)
     return {
       name: v.name,
       chunkSize: v.chunkSize,
@@ -201,21 +276,19 @@ async function runVariant(v: Variant, datasets: Uint8Array[]) {
           ? 'helia pins.add (serial walk)'
           : `DatanetReplicator, ${v.fetchConcurrency} blocks in flight`,
       importMs: Math.round(importMs),
-      seconds: +(ms / 1000).toFixed(3),
-      perReplicaSeconds: perReplicaMs.map((t) => +(t / 1000).toFixed(3)),
-      mbPerSecPerReplica: +(TOTAL_BYTES / MB / (ms / 1000)).toFixed(1),
-      aggregateMbPerSec: +((REPLICAS * TOTAL_BYTES) / MB / (ms / 1000)).toFixed(1),
+      ...many,
+      oneToOne: { seconds: one.seconds, mbPerSec: one.mbPerSecPerReplica },
       manifestCid: manifest.cid.toString(),
     }
   } finally {
-    await Promise.all(nodes.map((n) => n.stop().catch(() => {})))
+    await origin?.stop().catch(() => {})
     await rm(root, { recursive: true, force: true })
   }
 }
 
-/** One sender, 3 receivers at once, over loopback TCP: the same bytes, no framing, hashing or storage. */
-async function plainTcpCopy(datasets: Uint8Array[]) {
-  const total = datasets.reduce((n, d) => n + d.length, 0)
+/** This process sends the same bytes over loopback TCP (no framing, hashing or storage) to n receiver processes. */
+async function plainTcpCopy(datasets: Uint8Array[], n: number) {
+  const total = datasets.reduce((s, d) => s + d.length, 0)
   const server = createServer((socket) => {
     ;(async () => {
       for (const d of datasets) {
@@ -225,39 +298,39 @@ async function plainTcpCopy(datasets: Uint8Array[]) {
     })()
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  const start = performance.now()
-  const received = await Promise.all(
-    Array.from(
-      { length: REPLICAS },
-      () =>
-        new Promise<number>((resolve, reject) => {
-          let n = 0
-          const socket = tcpConnect(port, '127.0.0.1')
-          socket.on('data', (chunk) => {
-            n += chunk.length
-          })
-          socket.on('end', () => resolve(n))
-          socket.on('error', reject)
-        }),
-    ),
-  )
-  const ms = performance.now() - start
-  server.close()
-  if (received.some((n) => n !== total)) throw new Error(`TCP copy received ${received}, expected ${total}`)
-  return {
-    seconds: +(ms / 1000).toFixed(3),
-    mbPerSecPerReceiver: +(total / MB / (ms / 1000)).toFixed(1),
-    aggregateMbPerSec: +((REPLICAS * total) / MB / (ms / 1000)).toFixed(1),
+  try {
+    const { port } = server.address() as { port: number }
+    const { ms, perChildMs } = await runChildren(
+      n,
+      () => ({ mode: 'tcp', expectBytes: total }),
+      () => null,
+      { port },
+    )
+    return {
+      seconds: +(ms / 1000).toFixed(3),
+      perReceiverSeconds: perChildMs.map((t) => +(t / 1000).toFixed(3)),
+      mbPerSecPerReceiver: +(total / MB / (ms / 1000)).toFixed(1),
+      aggregateMbPerSec: +((n * total) / MB / (ms / 1000)).toFixed(1),
+    }
+  } finally {
+    server.close()
   }
 }
 
 const datasets = Array.from({ length: Math.ceil(TOTAL_BYTES / CONTRIBUTION_BYTES) }, (_, i) =>
   contribution(i + 1, Math.min(CONTRIBUTION_BYTES, TOTAL_BYTES - i * CONTRIBUTION_BYTES)),
 )
-const tcpResult = await plainTcpCopy(datasets)
-const variants = []
-for (const v of VARIANTS) {
+const tcpMany = await plainTcpCopy(datasets, REPLICAS)
+const tcpOne = await plainTcpCopy(datasets, 1)
+const only = process.env.BENCH_VARIANT
+const variants: Array<{
+  name: string
+  mbPerSecPerReplica: number
+  aggregateMbPerSec: number
+  oneToOne: { seconds?: number; mbPerSec: number }
+  [k: string]: unknown
+}> = []
+for (const v of VARIANTS.filter((x) => !only || x.name === only)) {
   try {
     variants.push(await runVariant(v, datasets))
   } catch (err) {
@@ -266,30 +339,49 @@ for (const v of VARIANTS) {
       stalled: true,
       error: (err as Error).message,
       mbPerSecPerReplica: Number.NaN,
+      aggregateMbPerSec: Number.NaN,
+      oneToOne: { seconds: Number.NaN, mbPerSec: Number.NaN },
     })
   }
 }
-const tuned = variants.find((v) => v.name === 'tuned')!
-const untuned = variants.find((v) => v.name === 'helia-default')!
+const pick = (name: string) =>
+  variants.find((v) => v.name === name) ?? {
+    mbPerSecPerReplica: Number.NaN,
+    aggregateMbPerSec: Number.NaN,
+    oneToOne: { mbPerSec: Number.NaN },
+  }
+const tuned = pick('tuned')
+const untuned = pick('helia-default')
 const result = {
   benchmark: 'replication',
   quick,
   datanetMB: TOTAL_BYTES / MB,
   contributions: datasets.length,
   replicas: REPLICAS,
+  processes: 'origin in the bench process, each replica / TCP receiver in its own child process',
   node: process.version,
-  cpus: (await import('node:os')).cpus().length,
+  cpus: cpus().length,
   replication: variants,
-  baseline: { plainTcpCopy: tcpResult },
+  baseline: {
+    plainTcpCopy: { ...tcpMany, oneToOne: { seconds: tcpOne.seconds, mbPerSec: tcpOne.mbPerSecPerReceiver } },
+  },
   summary: {
     tunedMbPerSecPerReplica: tuned.mbPerSecPerReplica,
+    tunedAggregateMbPerSec: tuned.aggregateMbPerSec,
+    tunedOneToOneMbPerSec: tuned.oneToOne.mbPerSec,
     heliaDefaultMbPerSecPerReplica: untuned.mbPerSecPerReplica,
-    plainTcpMbPerSecPerReceiver: tcpResult.mbPerSecPerReceiver,
-    tunedToTcpRatio: +(tuned.mbPerSecPerReplica / tcpResult.mbPerSecPerReceiver).toFixed(3),
+    heliaDefaultAggregateMbPerSec: untuned.aggregateMbPerSec,
+    heliaDefaultOneToOneMbPerSec: untuned.oneToOne.mbPerSec,
+    plainTcpMbPerSecPerReceiver: tcpMany.mbPerSecPerReceiver,
+    plainTcpOneToOneMbPerSec: tcpOne.mbPerSecPerReceiver,
+    tunedToTcpRatio: +(tuned.mbPerSecPerReplica / tcpMany.mbPerSecPerReceiver).toFixed(3),
+    tunedToTcpRatioOneToOne: +(tuned.oneToOne.mbPerSec / tcpOne.mbPerSecPerReceiver).toFixed(3),
     tunedToHeliaDefaultSpeedup: +(tuned.mbPerSecPerReplica / untuned.mbPerSecPerReplica).toFixed(2),
+    tunedToHeliaDefaultSpeedupOneToOne: +(tuned.oneToOne.mbPerSec / untuned.oneToOne.mbPerSec).toFixed(2),
   },
 }
 console.log(JSON.stringify(result, null, 2))
+if (only) process.exit(0) // a partial run (BENCH_VARIANT) does not overwrite the results file
 await mkdir('results', { recursive: true })
 await writeFile('results/replication.json', `${JSON.stringify(result, null, 2)}\n`)
 process.exit(0)
