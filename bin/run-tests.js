@@ -23,8 +23,12 @@ function findTests(dir) {
   return out
 }
 
+// A test file that runs longer than this is killed with everything it started and counted as failed.
+const FILE_TIMEOUT_MS = 15 * 60_000
+
 function runFile(file) {
   return new Promise((resolve) => {
+    // Its own process group, so a hung or crashed file's children (anvil, nodes) die with it.
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--import', './protocols/common/polyfills.ts', file],
@@ -32,8 +36,16 @@ function runFile(file) {
         cwd: root,
         env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       },
     )
+    current = child.pid
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      process.stdout.write(`\n${file}: still running after ${FILE_TIMEOUT_MS / 60_000} minutes, killed\n`)
+      killGroup(child.pid)
+    }, FILE_TIMEOUT_MS)
     let output = ''
     const collect = (chunk) => {
       output += chunk
@@ -42,13 +54,32 @@ function runFile(file) {
     child.stdout.on('data', collect)
     child.stderr.on('data', collect)
     child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      killGroup(child.pid)
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0)
       const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0)
       let failed = total - passed
-      if ((code !== 0 || signal) && failed === 0) failed = 1
+      if ((code !== 0 || signal || timedOut) && failed === 0) failed = 1
       resolve({ passed, failed })
     })
   })
+}
+
+// Detached children do not see the terminal's Ctrl-C: pass it on.
+let current
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (current) killGroup(current)
+    process.exit(130)
+  })
+}
+
+function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // the group is already gone
+  }
 }
 
 const files = areas
