@@ -48,6 +48,15 @@ const CPU_PROF = process.env.BENCH_CPU_PROF
  * - bitswap options left at their defaults: raising the message size to 8 MiB (with more blocks sent
  *   concurrently) stalled transfers here, and 4 MiB messages already carry several 1 MiB blocks.
  * - fetch concurrency 64 (DatanetReplicator default) instead of Helia's one-block-at-a-time pin walk.
+ * Tried with one process per node (--quick, tuned, 2-core machine; per replica 1->3 / 1->1 MB/s, same-run
+ * default repeated 1.8-4.2 / 12.8-16.6 between runs), none kept:
+ * - bitswap sendBlocksConcurrency 4 + sendBlocksMaxQueueLength 64: 3.6 / 10.0 (default 3.4 / 12.8);
+ * - bitswap sendBlocksDebounce 1 + sendWantlistDebounce 1 (ms, default 10): 3.7 / 9.7;
+ * - bitswap max outgoing + incoming message size 8 MiB (default 2 MiB): fails ("Failed to load block").
+ * A CPU profile of a 1->1 replica and of the origin shows both mostly idle (origin: 41 of 55 s idle
+ * under the profiler; busiest: protons writeBytesBuffer copying blocks into messages, level get/put,
+ * buffer copies, node crypto cipher/hash), so the transfer is paced by bitswap's message round trips,
+ * not by one process's CPU; on 2 cores the 1->3 case also has 4 processes sharing them.
  */
 export const TUNED = {
   chunkSize: 1024 * 1024,
@@ -66,7 +75,12 @@ const VARIANTS: Variant[] = [
     bitswap: {},
     fetchConcurrency: null,
   },
-  { name: 'tuned', ...TUNED },
+  {
+    name: 'tuned',
+    ...TUNED,
+    // BENCH_TUNED_BITSWAP='{...}': try other bitswap options for the tuned variant (with BENCH_VARIANT=tuned).
+    bitswap: process.env.BENCH_TUNED_BITSWAP ? JSON.parse(process.env.BENCH_TUNED_BITSWAP) : TUNED.bitswap,
+  },
 ]
 
 function contribution(seed: number, length: number): Uint8Array {
