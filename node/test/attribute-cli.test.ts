@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type AttributeCommandDeps, registerAttributeCommand } from '../../../node/cli/commands/attribute.ts'
+import { type AttributeCommandDeps, registerAttributeCommand } from '../cli/commands/attribute.ts'
 
 const test = suite('openledger attribute (CLI)')
 
