@@ -7,7 +7,6 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { type Hex, zeroAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { datanetRegistryAbi } from '../contracts/generated/index.ts'
 import { openLedgerDomain } from '../protocols/common/eip712.ts'
 import { OpenLedgerError } from '../protocols/common/errors.ts'
 import { contributionsRoot } from '../protocols/datanet/contributions-root.ts'
@@ -209,21 +208,7 @@ export class OpenLedgerNode {
       unixfs: unixfs(helia),
       pins: helia.pins,
       routing: helia.routing,
-      registry: {
-        datanetCount: async () =>
-          Number(
-            await publicClient.readContract({
-              address,
-              abi: datanetRegistryAbi,
-              functionName: 'datanetCount',
-            }),
-          ),
-        getDatanet: (id) => client.getDatanet(id),
-        isCurator: (id, account) => client.isCurator(id, account),
-        getVersion: (id, v) => client.getVersion(id, v),
-        createDatanet: (args) => client.createDatanet(args),
-        publishVersion: (id, args) => client.publishVersion(id, args),
-      },
+      registry: client,
       contributionsRoot,
       account: this.account,
       domain: openLedgerDomain({ chainId: config.chain_id, ledger: config.ledger_address ?? zeroAddress }),

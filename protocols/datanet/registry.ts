@@ -165,6 +165,21 @@ export class DatanetRegistryClient implements DatanetVersionReader {
     return event.args.version
   }
 
+  /** How many Datanets exist; ids run from 1 to this number. */
+  async datanetCount(): Promise<number> {
+    try {
+      return Number(
+        await this.publicClient.readContract({
+          address: this.address,
+          abi: datanetRegistryAbi,
+          functionName: 'datanetCount',
+        }),
+      )
+    } catch (err) {
+      throw toDatanetError(err, 'datanetCount')
+    }
+  }
+
   async getDatanet(datanetId: DatanetId): Promise<DatanetInfo> {
     const id = toId(datanetId)
     const d = await this.read('getDatanet', [id], id)
