@@ -55,6 +55,11 @@ test('the owner creates a Datanet with rules; it is on chain', async () => {
   const shown = await getJson(`${api(3)}/v1/datanets/${datanetId}`)
   assert.is(shown.owner, net.nodes[0]!.account)
   assert.is(shown.metadata.rules.maxBytes, 20_000)
+  const listed = await cli(2, 'datanet', 'ls')
+  assert.equal(
+    listed.json.map((d: { datanetId: string; owner: string }) => [d.datanetId, d.owner]),
+    [[datanetId, net.nodes[0]!.account]],
+  )
 })
 
 test('two contributors on different nodes submit; the owner node curates with reasons', async () => {
