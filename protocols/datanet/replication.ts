@@ -34,6 +34,10 @@ export const DEFAULT_FIND_PROVIDERS_TIMEOUT_MS = 5_000
 /** `status` asks the DHT about at most this many blocks, and counts at most this many providers per block. */
 export const DEFAULT_STATUS_MAX_BLOCKS = 64
 export const DEFAULT_STATUS_MAX_PROVIDERS = 20
+/** Peers asked for a whole-DAG block sync before falling back to bitswap alone. */
+export const DEFAULT_BLOCK_SYNC_MAX_PEERS = 3
+/** One whole-version block sync (100 MB at 20 MB/s is 5 s). */
+export const DEFAULT_BLOCK_SYNC_TIMEOUT_MS = 5 * 60_000
 
 export type ReplicationErrorCode =
   | 'BLOCK_CID_MISMATCH'
@@ -83,8 +87,29 @@ export interface Timers {
   clearTimeout(handle: unknown): void
 }
 
+/** A peer as routing and libp2p hand it out. */
+export interface ReplicatorPeer {
+  toString(): string
+}
+
+/**
+ * Streaming block sync (protocols/datanet/block-sync.ts): fetches a whole DAG from one peer over one
+ * stream, each block verified against its CID before it is stored.
+ */
+export interface ReplicatorBlockSync {
+  syncDag(
+    peer: ReplicatorPeer,
+    root: CID,
+    options: AbortOptions,
+  ): Promise<{ blocks: CID[]; bytes: number; complete: boolean }>
+  /** peers to ask, best first; default: providers of the root found through routing */
+  peers?(root: CID, options: AbortOptions): Iterable<ReplicatorPeer> | AsyncIterable<ReplicatorPeer>
+}
+
 export interface DatanetReplicatorComponents {
   helia: ReplicatorHelia
+  /** when given, replicate() first syncs the whole version from one peer, then fills gaps through bitswap */
+  blockSync?: ReplicatorBlockSync
   registry: DatanetVersionReader
   /** connected peers now; with none, a provide is retried instead of counted as done */
   peerCount(): number
@@ -106,6 +131,8 @@ export interface DatanetReplicatorInit {
   findProvidersTimeoutMs?: number
   statusMaxBlocks?: number
   statusMaxProviders?: number
+  blockSyncMaxPeers?: number
+  blockSyncTimeoutMs?: number
 }
 
 export interface ReplicatedVersion {
@@ -196,6 +223,8 @@ export class DatanetReplicator {
       findProvidersTimeoutMs: init.findProvidersTimeoutMs ?? DEFAULT_FIND_PROVIDERS_TIMEOUT_MS,
       statusMaxBlocks: init.statusMaxBlocks ?? DEFAULT_STATUS_MAX_BLOCKS,
       statusMaxProviders: init.statusMaxProviders ?? DEFAULT_STATUS_MAX_PROVIDERS,
+      blockSyncMaxPeers: init.blockSyncMaxPeers ?? DEFAULT_BLOCK_SYNC_MAX_PEERS,
+      blockSyncTimeoutMs: init.blockSyncTimeoutMs ?? DEFAULT_BLOCK_SYNC_TIMEOUT_MS,
     }
   }
 
@@ -291,11 +320,17 @@ export class DatanetReplicator {
    */
   async replicate(manifestCid: CID, options: AbortOptions = {}): Promise<ReplicatedVersion> {
     const signal = this.signal(options.signal)
+    // Block sync first (when configured): one stream per version instead of a round trip per block.
+    // Whatever it did not deliver is fetched below through bitswap, so correctness never depends on it.
+    const synced = await this.blockSync(manifestCid, signal)
     const manifestBytes = await this.getBlock(manifestCid, { signal })
     const manifest = await decodeManifest(manifestCid, manifestBytes)
     // Walk from the manifest itself: its links are every contribution and the previous version's
     // manifest (whose contributions this one repeats), exactly what the recursive pin will cover.
-    const { blocks, bytes } = await this.walk([manifestCid], { offline: false, signal })
+    // A complete block sync already verified every block and knows the DAG: no second walk.
+    const { blocks, bytes } = synced?.complete
+      ? synced
+      : await this.walk([manifestCid], { offline: false, signal })
     if (!(await this.components.helia.pins.isPinned(manifestCid, { signal }))) {
       // Every block is already here: the recursive pin walks the local store only.
       for await (const _ of this.components.helia.pins.add(manifestCid, { signal, offline: true })) {
@@ -310,6 +345,44 @@ export class DatanetReplicator {
       blocks,
       bytes,
     }
+  }
+
+  /**
+   * Asks up to `blockSyncMaxPeers` peers, one at a time, for the whole DAG under `root`; returns the
+   * first complete sync, or null (a peer without the root, a failure or a partial sync moves on; blocks
+   * a failed sync verified and stored stay, and the bitswap walk finds them locally).
+   */
+  private async blockSync(root: CID, signal: AbortSignal) {
+    const sync = this.components.blockSync
+    if (!sync) return null
+    let tried = 0
+    try {
+      const peers = sync.peers ? sync.peers(root, { signal }) : this.findProviderPeers(root, signal)
+      for await (const peer of peers) {
+        if (tried++ >= this.init.blockSyncMaxPeers) break
+        const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.init.blockSyncTimeoutMs)])
+        try {
+          const got = await sync.syncDag(peer, root, { signal: timeout })
+          if (got.complete) {
+            this.log.debug(`block sync ${root} from ${peer}: ${got.blocks.length} blocks, ${got.bytes} bytes`)
+            return got
+          }
+          this.log.debug(`block sync ${root} from ${peer}: partial (${got.blocks.length} blocks)`)
+        } catch (err) {
+          if (signal.aborted) throw signal.reason
+          this.log.debug(`block sync ${root} from ${peer}: ${(err as Error).message}`)
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) throw signal.reason
+      this.log.debug(`block sync ${root}: finding peers failed: ${(err as Error).message}`)
+    }
+    return null
+  }
+
+  private async *findProviderPeers(root: CID, signal: AbortSignal): AsyncIterable<ReplicatorPeer> {
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.init.findProvidersTimeoutMs)])
+    for await (const p of this.components.helia.routing.findProviders(root, { signal: timeout })) yield p.id
   }
 
   /** Versions on chain, local completeness of the latest one, and the providers found for its blocks. */
