@@ -15,6 +15,7 @@ import { withLibp2pLight } from '@helia/libp2p'
 import * as dagCbor from '@ipld/dag-cbor'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
+import type { PeerId } from '@libp2p/interface'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -25,6 +26,7 @@ import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight } from 'helia'
 import { CID } from 'multiformats/cid'
 import { DHT_PROTOCOL } from '../node/network.ts'
+import { BlockSync } from '../protocols/datanet/block-sync.ts'
 import { DatanetError } from '../protocols/datanet/registry.ts'
 import { DatanetReplicator } from '../protocols/datanet/replication.ts'
 
@@ -36,6 +38,8 @@ export interface Variant {
   bitswap: Record<string, number>
   /** null: Helia's own recursive pin (serial walk) */
   fetchConcurrency: number | null
+  /** true: every node serves /openledger/datanet-blocks and replicas sync the whole version over it first */
+  blockSync?: boolean
 }
 
 export type ReplicaArgs =
@@ -64,7 +68,16 @@ export async function createNode(dir: string, v: Variant) {
     v.bitswap,
   )
   await helia.start()
-  return helia
+  const sync = new BlockSync({
+    libp2p: helia.libp2p,
+    blockstore: helia.blockstore,
+    getCodec: (code) => helia.getCodec(code),
+    logger: process.env.BENCH_TRACE
+      ? { debug: (msg) => process.stderr.write(`[block sync server] ${msg}\n`) }
+      : undefined,
+  })
+  if (v.blockSync) await sync.start()
+  return Object.assign(helia, { blockSync: sync })
 }
 export type BenchNode = Awaited<ReturnType<typeof createNode>>
 
@@ -86,7 +99,20 @@ export async function replicateInto(node: BenchNode, v: Variant, manifestCid: CI
     return null
   }
   const replicator = new DatanetReplicator(
-    { helia: node, registry: noRegistry, peerCount: () => node.libp2p.getConnections().length },
+    {
+      helia: node,
+      registry: noRegistry,
+      peerCount: () => node.libp2p.getConnections().length,
+      // BENCH_TRACE=1: the replicator's debug lines on stderr, with ms since 'go'.
+      logger: process.env.BENCH_TRACE ? traceLogger(performance.now()) : undefined,
+      // Connected peers in dial order (the origin first): no provider records are published in this bench.
+      blockSync: v.blockSync
+        ? {
+            syncDag: (peer, root, opts) => node.blockSync.syncDag(peer as PeerId, root, opts),
+            peers: () => node.blockSync.connectedPeers(),
+          }
+        : undefined,
+    },
     { fetchConcurrency: v.fetchConcurrency },
   )
   replicator.start()
@@ -95,6 +121,12 @@ export async function replicateInto(node: BenchNode, v: Variant, manifestCid: CI
   } finally {
     await replicator.stop()
   }
+}
+
+function traceLogger(start: number) {
+  const line = (msg: string) =>
+    process.stderr.write(`[replica +${(performance.now() - start).toFixed(0)} ms] ${msg}\n`)
+  return { info: line, warn: line, debug: line }
 }
 
 function send(msg: Record<string, unknown>) {

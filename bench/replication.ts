@@ -81,6 +81,15 @@ const VARIANTS: Variant[] = [
     // BENCH_TUNED_BITSWAP='{...}': try other bitswap options for the tuned variant (with BENCH_VARIANT=tuned).
     bitswap: process.env.BENCH_TUNED_BITSWAP ? JSON.parse(process.env.BENCH_TUNED_BITSWAP) : TUNED.bitswap,
   },
+  // The tuned chunking, moved by /openledger/datanet-blocks (one stream per version, every block verified
+  // before it is stored); the replicator's bitswap walk would fill any gap.
+  {
+    name: 'block-sync',
+    ...TUNED,
+    // BENCH_BLOCK_SYNC_YAMUX='{...}': yamux stream options to try with block sync (with BENCH_VARIANT=block-sync).
+    yamux: process.env.BENCH_BLOCK_SYNC_YAMUX ? JSON.parse(process.env.BENCH_BLOCK_SYNC_YAMUX) : TUNED.yamux,
+    blockSync: true,
+  },
 ]
 
 function contribution(seed: number, length: number): Uint8Array {
@@ -288,7 +297,9 @@ async function runVariant(v: Variant, datasets: Uint8Array[]) {
       fetch:
         v.fetchConcurrency === null
           ? 'helia pins.add (serial walk)'
-          : `DatanetReplicator, ${v.fetchConcurrency} blocks in flight`,
+          : v.blockSync
+            ? 'DatanetReplicator, block sync (/openledger/datanet-blocks) first, bitswap for gaps'
+            : `DatanetReplicator, ${v.fetchConcurrency} blocks in flight`,
       importMs: Math.round(importMs),
       ...many,
       oneToOne: { seconds: one.seconds, mbPerSec: one.mbPerSecPerReplica },
@@ -366,6 +377,7 @@ const pick = (name: string) =>
   }
 const tuned = pick('tuned')
 const untuned = pick('helia-default')
+const synced = pick('block-sync')
 const result = {
   benchmark: 'replication',
   quick,
@@ -392,6 +404,13 @@ const result = {
     tunedToTcpRatioOneToOne: +(tuned.oneToOne.mbPerSec / tcpOne.mbPerSecPerReceiver).toFixed(3),
     tunedToHeliaDefaultSpeedup: +(tuned.mbPerSecPerReplica / untuned.mbPerSecPerReplica).toFixed(2),
     tunedToHeliaDefaultSpeedupOneToOne: +(tuned.oneToOne.mbPerSec / untuned.oneToOne.mbPerSec).toFixed(2),
+    blockSyncMbPerSecPerReplica: synced.mbPerSecPerReplica,
+    blockSyncAggregateMbPerSec: synced.aggregateMbPerSec,
+    blockSyncOneToOneMbPerSec: synced.oneToOne.mbPerSec,
+    blockSyncToTunedSpeedup: +(synced.mbPerSecPerReplica / tuned.mbPerSecPerReplica).toFixed(2),
+    blockSyncToTunedSpeedupOneToOne: +(synced.oneToOne.mbPerSec / tuned.oneToOne.mbPerSec).toFixed(2),
+    blockSyncToTcpRatio: +(synced.mbPerSecPerReplica / tcpMany.mbPerSecPerReceiver).toFixed(3),
+    blockSyncToTcpRatioOneToOne: +(synced.oneToOne.mbPerSec / tcpOne.mbPerSecPerReceiver).toFixed(3),
   },
 }
 console.log(JSON.stringify(result, null, 2))

@@ -337,6 +337,7 @@ export class DatanetReplicator {
         // drain
       }
     }
+    this.log.debug(`replicated ${manifestCid}: ${blocks.length} blocks, ${bytes} bytes, pinned`)
     return {
       datanetId: manifest.datanetId,
       version: manifest.version,
