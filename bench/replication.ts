@@ -8,10 +8,16 @@
 // DatanetReplicator.replicate has every block held, verified against its CID and pinned. The clock runs
 // from "every replica told to start" (all connected already) to "every replica done"; children are
 // killed on every exit path. Each configuration is measured 1->3 (3 replicas at once) and 1->1 (one
-// replica alone). Two configurations on the same bytes:
+// replica alone). Three configurations on the same bytes:
 //   - "helia-default": 256 KiB chunks, dag-pb leaves, default yamux and bitswap, and Helia's own
 //     recursive pin (its graph walker fetches one block at a time);
 //   - "tuned": the knobs below, and the replicator's concurrent walk.
+//   - "block-sync": the tuned chunking, every node serving /openledger/datanet-blocks, and each replica
+//     streaming the whole version from its first connected peer that holds it (one stream, each block
+//     verified before it is stored; the bitswap walk would fill gaps). Full run, 2 cores: 1->3 8.8 MB/s
+//     per replica (tuned 3.5), 1->1 23.7 (tuned 19.2). Not yet near TCP: the 1->3 case is CPU-bound
+//     (4 processes, noise + yamux + sha-256 + level on 2 cores); a 4 MiB initial yamux window
+//     (BENCH_BLOCK_SYNC_YAMUX) measured 24-30 MB/s 1->1 --quick, within noise, so it is not used.
 // Baseline in the same run: a plain TCP copy of the same bytes from this process to 3 (and to 1)
 // receiver processes at once.
 //
