@@ -10,30 +10,44 @@ type BlockSource = {
   ): Iterable<Uint8Array> | AsyncIterable<Uint8Array>
 }
 
-/** Reads one whole block (blockstores yield it in chunks), refusing blocks above `maxBytes`. */
+export type BlockBytes = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Promise<Uint8Array>
+
+/** Joins a block that a blockstore yields in chunks; stops with BlockTooLargeError past `maxBytes`. */
+export async function collectBlock(
+  value: BlockBytes,
+  maxBytes = Number.POSITIVE_INFINITY,
+  cid?: CID,
+): Promise<Uint8Array> {
+  const v = await value
+  if (v instanceof Uint8Array) return v
+  const parts: Uint8Array[] = []
+  let length = 0
+  for await (const part of v as AsyncIterable<Uint8Array>) {
+    length += part.length
+    if (length > maxBytes) {
+      throw new BlockTooLargeError(
+        { code: 'BLOCK_TOO_LARGE', cid: String(cid) },
+        `block ${cid} is over ${maxBytes} bytes`,
+      )
+    }
+    parts.push(part)
+  }
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
+/** Reads one whole block, refusing blocks above `maxBytes`. */
 export async function readBlock(
   store: BlockSource,
   cid: CID,
   maxBytes: number,
   options: { signal?: AbortSignal; offline?: boolean } = {},
 ): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  let length = 0
-  for await (const chunk of store.get(cid, options)) {
-    length += chunk.length
-    if (length > maxBytes)
-      throw new BlockTooLargeError(
-        { code: 'BLOCK_TOO_LARGE', cid: cid.toString() },
-        `block ${cid} is over ${maxBytes} bytes`,
-      )
-    chunks.push(chunk)
-  }
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.length
-  }
-  return out
+  return collectBlock(store.get(cid, options), maxBytes, cid)
 }

@@ -7,12 +7,14 @@
 // trusted with nothing: the client checks every block against its CID before storing it, and accepts a
 // CID only if it is the root or was linked from a block it has already verified (or, for an explicit
 // list, was asked for), so a server can neither corrupt the store nor push unrelated blocks into it.
+
 import type { AbortOptions, Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import * as lp from 'it-length-prefixed'
 import { createUnsafe } from 'multiformats/block'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { collectBlock } from '../common/blocks.ts'
 import { OpenLedgerError } from '../common/errors.ts'
 import { BlockSyncRequest, BlockSyncResponse } from './pb/block-sync.ts'
 import { verifyBlock } from './replication.ts'
@@ -361,7 +363,7 @@ export class BlockSync {
 
   private async readLocal(cid: CID, signal: AbortSignal): Promise<Uint8Array | null> {
     try {
-      return await collect(this.components.blockstore.get(cid, { signal, offline: true }))
+      return await collectBlock(this.components.blockstore.get(cid, { signal, offline: true }))
     } catch (err) {
       if (signal.aborted) throw err
       return null
@@ -419,25 +421,4 @@ async function sendStatus(
   signal: AbortSignal,
 ) {
   await send(stream, BlockSyncResponse.encode({ status, message }), signal)
-}
-
-async function collect(
-  value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Promise<Uint8Array>,
-): Promise<Uint8Array> {
-  const v = await value
-  if (v instanceof Uint8Array) return v
-  const parts: Uint8Array[] = []
-  let length = 0
-  for await (const part of v as AsyncIterable<Uint8Array>) {
-    parts.push(part)
-    length += part.length
-  }
-  if (parts.length === 1) return parts[0]
-  const out = new Uint8Array(length)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
 }

@@ -9,12 +9,14 @@
 // the first measurements near 40 MB/s. Here the DAG is walked breadth-first with `fetchConcurrency` gets
 // in flight, so bitswap has many wants outstanding at once (and asks every connected provider); the pin
 // is then taken offline over blocks already held, which is a local walk.
+
 import type { AbortOptions } from '@libp2p/interface'
 import { createUnsafe } from 'multiformats/block'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { collectBlock } from '../common/blocks.ts'
 import { OpenLedgerError } from '../common/errors.ts'
 import { decodeManifest, type Manifest, ManifestError } from './manifest.ts'
 import { DatanetError, type DatanetId, type DatanetVersion, type DatanetVersionReader } from './registry.ts'
@@ -636,7 +638,7 @@ export class DatanetReplicator {
           AbortSignal.timeout(this.init.blockTimeoutMs),
         ])
     try {
-      return await collect(this.components.helia.blockstore.get(cid, { ...options, signal }))
+      return await collectBlock(this.components.helia.blockstore.get(cid, { ...options, signal }))
     } catch (err) {
       if (this.controller.signal.aborted) throw this.controller.signal.reason
       throw new ReplicationError(
@@ -692,27 +694,6 @@ function parseCid(text: string, id: bigint): CID {
       `Datanet ${id}: manifest CID ${JSON.stringify(text)} on chain is not a CID`,
     )
   }
-}
-
-async function collect(
-  value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Promise<Uint8Array>,
-): Promise<Uint8Array> {
-  const v = await value
-  if (v instanceof Uint8Array) return v
-  const parts: Uint8Array[] = []
-  let length = 0
-  for await (const part of v as AsyncIterable<Uint8Array>) {
-    parts.push(part)
-    length += part.length
-  }
-  if (parts.length === 1) return parts[0]
-  const out = new Uint8Array(length)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order; the first error wins. */
