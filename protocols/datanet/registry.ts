@@ -2,17 +2,9 @@
 // sender's account), so a refused call (unknown Datanet, not a curator, ...) fails here with a typed
 // DatanetError and never costs a transaction; custom reverts from reads become the same errors.
 import { CID } from 'multiformats/cid'
-import {
-  type Account,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  parseEventLogs,
-  type Transport,
-  type WalletClient,
-} from 'viem'
+import { type Address, type Hex, parseEventLogs } from 'viem'
 import { datanetRegistryAbi } from '../../contracts/generated/index.ts'
+import { ContractCalls, type ContractClientInit } from '../common/contract-calls.ts'
 import { decodeRevert, failureMessage, parseContractId } from '../common/contract-errors.ts'
 import { OpenLedgerError } from '../common/errors.ts'
 
@@ -66,23 +58,30 @@ export interface DatanetVersionReader {
   getVersion(datanetId: DatanetId, version: number): Promise<DatanetVersion>
 }
 
-export interface DatanetRegistryClientInit {
-  // biome-ignore lint/suspicious/noExplicitAny: any chain/transport; viem's generics are invariant
-  publicClient: PublicClient<Transport, any>
-  walletClient?: WalletClient<Transport, Chain | undefined, Account>
-  address: Address
-}
+export type DatanetRegistryClientInit = ContractClientInit
 
 const UINT64_MAX = (1n << 64n) - 1n
 
 export class DatanetRegistryClient implements DatanetVersionReader {
   readonly address: Address
+  private readonly calls: ContractCalls
   private readonly publicClient: DatanetRegistryClientInit['publicClient']
-  private readonly walletClient?: DatanetRegistryClientInit['walletClient']
 
   constructor(init: DatanetRegistryClientInit) {
+    this.calls = new ContractCalls(init, datanetRegistryAbi, {
+      toError: toDatanetError,
+      noWallet: (action) =>
+        new DatanetError(
+          { code: 'NO_WALLET' },
+          `${action} needs an account: this registry client was built without a wallet`,
+        ),
+      reverted: (action, hash, id) =>
+        new DatanetError(
+          { code: 'TX_REVERTED', datanetId: id?.toString() },
+          `${action} transaction ${hash} reverted`,
+        ),
+    })
     this.publicClient = init.publicClient
-    this.walletClient = init.walletClient
     this.address = init.address
   }
 
@@ -98,7 +97,7 @@ export class DatanetRegistryClient implements DatanetVersionReader {
         'a Datanet needs a metadata CID and a contribution type',
       )
     }
-    const receipt = await this.write(
+    const receipt = await this.calls.write(
       'createDatanet',
       [input.metadataCid, input.contributionType, input.curators ?? []],
       undefined,
@@ -119,7 +118,7 @@ export class DatanetRegistryClient implements DatanetVersionReader {
   /** Owner only: allows or removes a curator. */
   async setCurator(datanetId: DatanetId, curator: Address, allowed = true): Promise<void> {
     const id = toId(datanetId)
-    await this.write('setCurator', [id, curator, allowed], id)
+    await this.calls.write('setCurator', [id, curator, allowed], id)
   }
 
   /**
@@ -151,7 +150,11 @@ export class DatanetRegistryClient implements DatanetVersionReader {
         `contribution count ${count} is not a uint64`,
       )
     }
-    const receipt = await this.write('publishVersion', [id, manifestCid, input.contributionsRoot, count], id)
+    const receipt = await this.calls.write(
+      'publishVersion',
+      [id, manifestCid, input.contributionsRoot, count],
+      id,
+    )
     const [event] = parseEventLogs({
       abi: datanetRegistryAbi,
       logs: receipt.logs,
@@ -182,7 +185,7 @@ export class DatanetRegistryClient implements DatanetVersionReader {
 
   async getDatanet(datanetId: DatanetId): Promise<DatanetInfo> {
     const id = toId(datanetId)
-    const d = await this.read('getDatanet', [id], id)
+    const d = await this.calls.read('getDatanet', [id], id)
     return {
       owner: d.owner,
       versionCount: d.versionCount,
@@ -193,7 +196,7 @@ export class DatanetRegistryClient implements DatanetVersionReader {
 
   async isCurator(datanetId: DatanetId, account: Address): Promise<boolean> {
     const id = toId(datanetId)
-    return this.read('isCurator', [id, account], id)
+    return this.calls.read('isCurator', [id, account], id)
   }
 
   async getVersion(datanetId: DatanetId, version: number): Promise<DatanetVersion> {
@@ -204,7 +207,7 @@ export class DatanetRegistryClient implements DatanetVersionReader {
         `Datanet ${id} has no version ${version} (versions start at 1)`,
       )
     }
-    const v = await this.read('getVersion', [id, version], id)
+    const v = await this.calls.read('getVersion', [id, version], id)
     return {
       version,
       manifestCid: v.manifestCid,
@@ -230,50 +233,6 @@ export class DatanetRegistryClient implements DatanetVersionReader {
   async listVersions(datanetId: DatanetId): Promise<DatanetVersion[]> {
     const { versionCount } = await this.getDatanet(datanetId)
     return Promise.all(Array.from({ length: versionCount }, (_, i) => this.getVersion(datanetId, i + 1)))
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: the ABI's function names drive the result type at call sites
-  private async read(functionName: string, args: readonly unknown[], id: bigint): Promise<any> {
-    try {
-      return await this.publicClient.readContract({
-        address: this.address,
-        abi: datanetRegistryAbi,
-        functionName,
-        args,
-      } as never)
-    } catch (err) {
-      throw toDatanetError(err, functionName, id)
-    }
-  }
-
-  private async write(functionName: string, args: readonly unknown[], id: bigint | undefined) {
-    const wallet = this.walletClient
-    if (!wallet)
-      throw new DatanetError(
-        { code: 'NO_WALLET' },
-        `${functionName} needs an account: this registry client was built without a wallet`,
-      )
-    let hash: Hex
-    try {
-      const { request } = await this.publicClient.simulateContract({
-        address: this.address,
-        abi: datanetRegistryAbi,
-        functionName,
-        args,
-        account: wallet.account,
-      } as never)
-      hash = await wallet.writeContract(request as never)
-    } catch (err) {
-      throw toDatanetError(err, functionName, id)
-    }
-    const receipt = await this.publicClient.waitForTransactionReceipt({ hash })
-    if (receipt.status !== 'success') {
-      throw new DatanetError(
-        { code: 'TX_REVERTED', datanetId: id?.toString() },
-        `${functionName} transaction ${hash} reverted`,
-      )
-    }
-    return receipt
   }
 }
 

@@ -2,17 +2,9 @@
 // sender's account), so a refused registration (unknown Datanet version, empty field, not the owner, ...)
 // fails here with a typed ModelRegistryError and never costs a transaction; custom reverts from reads
 // become the same errors.
-import {
-  type Account,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  parseEventLogs,
-  type Transport,
-  type WalletClient,
-} from 'viem'
+import { type Address, parseEventLogs } from 'viem'
 import { modelRegistryAbi } from '../../contracts/generated/index.ts'
+import { ContractCalls, type ContractClientInit } from '../common/contract-calls.ts'
 import { decodeRevert, failureMessage, parseContractId } from '../common/contract-errors.ts'
 import { OpenLedgerError } from '../common/errors.ts'
 
@@ -70,12 +62,7 @@ export interface ModelRegistryPort {
   list(opts?: { limit?: number }): Promise<RegisteredModel[]>
 }
 
-export interface ModelRegistryClientInit {
-  // biome-ignore lint/suspicious/noExplicitAny: any chain/transport; viem's generics are invariant
-  publicClient: PublicClient<Transport, any>
-  walletClient?: WalletClient<Transport, Chain | undefined, Account>
-  address: Address
-}
+export type ModelRegistryClientInit = ContractClientInit
 
 export const UINT128_MAX = (1n << 128n) - 1n
 const UINT32_MAX = 0xffffffff
@@ -84,12 +71,24 @@ export const LIST_DEFAULT_LIMIT = 100
 
 export class ModelRegistryClient implements ModelRegistryPort {
   readonly address: Address
+  private readonly calls: ContractCalls
   private readonly publicClient: ModelRegistryClientInit['publicClient']
-  private readonly walletClient?: ModelRegistryClientInit['walletClient']
 
   constructor(init: ModelRegistryClientInit) {
+    this.calls = new ContractCalls(init, modelRegistryAbi, {
+      toError: toModelRegistryError,
+      noWallet: (action) =>
+        new ModelRegistryError(
+          { code: 'MODEL_NO_WALLET' },
+          `${action} needs an account: this registry client was built without a wallet`,
+        ),
+      reverted: (action, hash, id) =>
+        new ModelRegistryError(
+          { code: 'MODEL_TX_REVERTED', modelId: id?.toString() },
+          `${action} transaction ${hash} reverted`,
+        ),
+    })
     this.publicClient = init.publicClient
-    this.walletClient = init.walletClient
     this.address = init.address
   }
 
@@ -121,7 +120,7 @@ export class ModelRegistryClient implements ModelRegistryPort {
       }
       return { datanetId: ref.datanetId, version: ref.version }
     })
-    const receipt = await this.write(
+    const receipt = await this.calls.write(
       'registerModel',
       [input.artifactCid, input.adapterCids, trainedOn, input.pricePerKInput, input.pricePerKOutput],
       undefined,
@@ -145,18 +144,18 @@ export class ModelRegistryClient implements ModelRegistryPort {
     const id = toModelId(modelId)
     checkPrice('pricePerKInput', pricePerKInput)
     checkPrice('pricePerKOutput', pricePerKOutput)
-    await this.write('updatePrice', [id, pricePerKInput, pricePerKOutput], id)
+    await this.calls.write('updatePrice', [id, pricePerKInput, pricePerKOutput], id)
   }
 
   /** Owner only; final: validators stop accepting receipts for the model. */
   async retire(modelId: ModelId): Promise<void> {
     const id = toModelId(modelId)
-    await this.write('retire', [id], id)
+    await this.calls.write('retire', [id], id)
   }
 
   async getModel(modelId: ModelId): Promise<RegisteredModel> {
     const id = toModelId(modelId)
-    const m = await this.read('getModel', [id], id)
+    const m = await this.calls.read('getModel', [id], id)
     return {
       modelId: id,
       owner: m.owner,
@@ -174,7 +173,7 @@ export class ModelRegistryClient implements ModelRegistryPort {
 
   /** How many models were ever registered (ids run 1..modelCount; retired ones included). */
   async modelCount(): Promise<number> {
-    return Number(await this.read('modelCount', [], undefined))
+    return Number(await this.calls.read('modelCount', [], undefined))
   }
 
   /** The newest models first, at most `limit`. */
@@ -189,51 +188,6 @@ export class ModelRegistryClient implements ModelRegistryPort {
     const count = await this.modelCount()
     const ids = Array.from({ length: Math.min(limit, count) }, (_, i) => BigInt(count - i))
     return Promise.all(ids.map((id) => this.getModel(id)))
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: the ABI's function names drive the result type at call sites
-  private async read(functionName: string, args: readonly unknown[], id: bigint | undefined): Promise<any> {
-    try {
-      return await this.publicClient.readContract({
-        address: this.address,
-        abi: modelRegistryAbi,
-        functionName,
-        args,
-      } as never)
-    } catch (err) {
-      throw toModelRegistryError(err, functionName, id)
-    }
-  }
-
-  private async write(functionName: string, args: readonly unknown[], id: bigint | undefined) {
-    const wallet = this.walletClient
-    if (!wallet) {
-      throw new ModelRegistryError(
-        { code: 'MODEL_NO_WALLET' },
-        `${functionName} needs an account: this registry client was built without a wallet`,
-      )
-    }
-    let hash: Hex
-    try {
-      const { request } = await this.publicClient.simulateContract({
-        address: this.address,
-        abi: modelRegistryAbi,
-        functionName,
-        args,
-        account: wallet.account,
-      } as never)
-      hash = await wallet.writeContract(request as never)
-    } catch (err) {
-      throw toModelRegistryError(err, functionName, id)
-    }
-    const receipt = await this.publicClient.waitForTransactionReceipt({ hash })
-    if (receipt.status !== 'success') {
-      throw new ModelRegistryError(
-        { code: 'MODEL_TX_REVERTED', modelId: id?.toString() },
-        `${functionName} transaction ${hash} reverted`,
-      )
-    }
-    return receipt
   }
 }
 
