@@ -39,15 +39,16 @@ test('OPEN: 1,000,000,000 minted once to the holder, burnable, no mint function'
 })
 
 test('OPEN votes: delegation turns balances into voting power with checkpoints', async () => {
-  await w.fund(1, parseEther('100'))
-  assert.is(await w.as[0].token.read.getVotes([w.as[1].address]), 0n)
-  await w.mined(w.as[1].token.write.delegate([w.as[2].address]))
-  assert.is(await w.as[0].token.read.getVotes([w.as[2].address]), parseEther('100'))
-  const block = await w.publicClient.getBlockNumber()
+  // Reads are pinned to the block of the transaction they check, so they never race the chain head.
+  const funded = await w.fund(1, parseEther('100'))
+  const t = w.as[0].token.read
+  assert.is(await t.getVotes([w.as[1].address], { blockNumber: funded.blockNumber }), 0n)
+  const delegated = await w.mined(w.as[1].token.write.delegate([w.as[2].address]))
+  assert.is(await t.getVotes([w.as[2].address], { blockNumber: delegated.blockNumber }), parseEther('100'))
   await w.testClient.mine({ blocks: 1 })
-  await w.mined(w.as[1].token.write.transfer([w.as[3].address, parseEther('40')]))
-  assert.is(await w.as[0].token.read.getVotes([w.as[2].address]), parseEther('60'))
-  assert.is(await w.as[0].token.read.getPastVotes([w.as[2].address, block]), parseEther('100'))
+  const moved = await w.mined(w.as[1].token.write.transfer([w.as[3].address, parseEther('40')]))
+  assert.is(await t.getVotes([w.as[2].address], { blockNumber: moved.blockNumber }), parseEther('60'))
+  assert.is(await t.getPastVotes([w.as[2].address, delegated.blockNumber]), parseEther('100'))
 })
 
 test('a passed proposal changes the fee split and staking parameters through the Timelock', async () => {

@@ -114,12 +114,19 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
   async function mined(hash: Hex | Promise<Hex>) {
     const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash })
     assert.is(receipt.status, 'success')
+    // anvil can answer a receipt a moment before 'latest' moves to its block (seen once in CI as a read of
+    // the old state): wait, with a deadline, until the head includes it, asking anvil directly (no cache).
+    const deadline = Date.now() + 10_000
+    while (BigInt(await publicClient.request({ method: 'eth_blockNumber' })) < receipt.blockNumber) {
+      if (Date.now() > deadline) throw new Error(`chain head never reached block ${receipt.blockNumber}`)
+      await new Promise((r) => setTimeout(r, 5))
+    }
     return receipt
   }
 
   /** Funds account i with OPEN from the deployer. */
   async function fund(i: number, amount: bigint) {
-    await mined(as[0].token.write.transfer([as[i].address, amount]))
+    return mined(as[0].token.write.transfer([as[i].address, amount]))
   }
 
   /** Registers account i as validator with signer `signerKey(i)`. */
