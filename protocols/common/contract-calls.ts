@@ -13,6 +13,9 @@ import type {
   WalletClient,
 } from 'viem'
 
+/** How long a write waits for the chain head to include its transaction before returning anyway. */
+export const HEAD_WAIT_MS = 5_000
+
 export interface ContractClientInit {
   // biome-ignore lint/suspicious/noExplicitAny: any chain/transport; viem's generics are invariant
   publicClient: PublicClient<Transport, any>
@@ -66,6 +69,20 @@ export class ContractCalls {
     }
     const receipt = await this.init.publicClient.waitForTransactionReceipt({ hash })
     if (receipt.status !== 'success') throw this.errors.reverted(functionName, hash, id)
+    await this.headAtLeast(receipt.blockNumber)
     return receipt
+  }
+
+  /**
+   * Waits (up to HEAD_WAIT_MS) until 'latest' includes `block`: a node can serve a receipt a moment before
+   * its head moves (seen on anvil; common behind load-balanced RPCs), and a read right after a write must
+   * see the write.
+   */
+  private async headAtLeast(block: bigint): Promise<void> {
+    const deadline = Date.now() + HEAD_WAIT_MS
+    while ((await this.init.publicClient.getBlockNumber({ cacheTime: 0 })) < block) {
+      if (Date.now() > deadline) return
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
   }
 }
