@@ -22,6 +22,7 @@ import { BLOCK_SYNC_PROTOCOL, BlockSync, MAX_RESPONSE_BYTES } from '../block-syn
 import { encodeManifest, type ManifestEntry } from '../manifest.ts'
 import { BlockSyncRequest, BlockSyncResponse } from '../pb/block-sync.ts'
 import { DatanetReplicator, verifyBlock } from '../replication.ts'
+import { content, smallChunks } from './fixtures.ts'
 
 interface TestNode {
   network: Network
@@ -63,32 +64,6 @@ async function stopNode(node: TestNode) {
   await rm(node.dir, { recursive: true, force: true })
 }
 
-async function* chunker(source: AsyncIterable<Uint8Array>) {
-  const size = 64 * 1024
-  let buf = new Uint8Array(0)
-  for await (const part of source) {
-    const merged = new Uint8Array(buf.length + part.length)
-    merged.set(buf)
-    merged.set(part, buf.length)
-    buf = merged
-    while (buf.length >= size) {
-      yield buf.slice(0, size)
-      buf = buf.slice(size)
-    }
-  }
-  if (buf.length > 0) yield buf
-}
-
-function content(seed: number, length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = seed * 2654435761
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0
-    out[i] = x >>> 24
-  }
-  return out
-}
-
 async function keys(node: TestNode): Promise<string[]> {
   const out: string[] = []
   for await (const { cid } of node.network.blockstore.getAll() as AsyncIterable<{ cid: CID }>)
@@ -119,11 +94,7 @@ test.before(async (ctx) => {
   ctx.origin = await startNode(ctx, 'origin')
   const entries: ManifestEntry[] = []
   for (const seed of [1, 2]) {
-    const cid = await unixfs(ctx.origin.network).addBytes(content(seed, 300_000), {
-      rawLeaves: true,
-      chunker,
-      cidVersion: 1,
-    } as never)
+    const cid = await unixfs(ctx.origin.network).addBytes(content(seed, 300_000), smallChunks())
     entries.push({
       contributor: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
       contentCid: cid,

@@ -20,6 +20,7 @@ import { contributionsRoot } from '../contributions-root.ts'
 import { encodeManifest, type ManifestEntry } from '../manifest.ts'
 import { DatanetRegistryClient } from '../registry.ts'
 import { DatanetReplicator, verifyBlock } from '../replication.ts'
+import { content, smallChunks } from './fixtures.ts'
 
 const DEADLINE_MS = 20_000
 
@@ -100,39 +101,8 @@ async function link(a: TestNode, b: TestNode) {
   await a.network.libp2p.dial(b.network.libp2p.getMultiaddrs())
 }
 
-/** Fixed-size chunker (64 KiB), so a few hundred KB make multi-block UnixFS DAGs. */
-async function* chunker(source: AsyncIterable<Uint8Array>) {
-  const size = 64 * 1024
-  let buf = new Uint8Array(0)
-  for await (const part of source) {
-    const merged = new Uint8Array(buf.length + part.length)
-    merged.set(buf)
-    merged.set(part, buf.length)
-    buf = merged
-    while (buf.length >= size) {
-      yield buf.slice(0, size)
-      buf = buf.slice(size)
-    }
-  }
-  if (buf.length > 0) yield buf
-}
-
-function content(seed: number, length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = seed * 2654435761
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0
-    out[i] = x >>> 24
-  }
-  return out
-}
-
 async function addContribution(node: TestNode, seed: number, length: number): Promise<ManifestEntry> {
-  const cid = await unixfs(node.network).addBytes(content(seed, length), {
-    rawLeaves: true,
-    chunker,
-    cidVersion: 1,
-  } as never)
+  const cid = await unixfs(node.network).addBytes(content(seed, length), smallChunks())
   return {
     contributor: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
     contentCid: cid,
