@@ -46,16 +46,10 @@ export const FETCH_TIMEOUT_MS = 30_000
 
 export type ContributionStatus = 'pending' | 'accepted' | 'rejected'
 
-/** What a curator (or contributor) node keeps about one contribution. */
-export interface ContributionRecord {
+/** What a curator (or contributor) node keeps about one contribution: the signed record (its id as a
+ * decimal string, since records are stored as JSON) and the curation outcome. */
+export interface ContributionRecord extends Omit<Contribution, 'datanetId'> {
   datanetId: string
-  contentCid: string
-  bytes: number
-  license: string
-  contributor: Address
-  createdAt: number
-  name: string
-  signature: Hex
   status: ContributionStatus
   reason?: RejectReason
   message?: string
