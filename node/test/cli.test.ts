@@ -17,6 +17,21 @@ test.after(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
+/** `openledger start` on 127.0.0.1 with p2p port `base` and API port `base + 1`. */
+function startOnLoopback(dir: string, base: number): string[] {
+  return [
+    'start',
+    '--dir',
+    dir,
+    '--listen-host',
+    '127.0.0.1',
+    '--listen-port',
+    String(base),
+    '--api-port',
+    String(base + 1),
+  ]
+}
+
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split('\n')
   assert.is(lines.length, 1, `expected one error line, got:\n${stderr}`)
@@ -101,17 +116,7 @@ test('a p2p or API port in use gives one clear line and a non-zero exit', async 
   const blocker: Server = createServer()
   await new Promise<void>((r) => blocker.listen(base, '127.0.0.1', () => r()))
   try {
-    const p2p = await runCli([
-      'start',
-      '--dir',
-      dir,
-      '--listen-host',
-      '127.0.0.1',
-      '--listen-port',
-      String(base),
-      '--api-port',
-      String(base + 1),
-    ])
+    const p2p = await runCli(startOnLoopback(dir, base))
     assert.is(p2p.code, 1)
     assert.match(oneLine(p2p.stderr), new RegExp(`listen_port ${base} on 127.0.0.1 is already in use`))
     const api = await runCli([
@@ -136,20 +141,7 @@ test('start serves the API and stops cleanly on SIGTERM', async () => {
   const dir = join(root, 'run')
   await runCli(['init', '--dir', dir])
   const base = await findFreePortRange(2)
-  const node = spawnCli(
-    [
-      'start',
-      '--dir',
-      dir,
-      '--listen-host',
-      '127.0.0.1',
-      '--listen-port',
-      String(base),
-      '--api-port',
-      String(base + 1),
-    ],
-    join(root, 'run.log'),
-  )
+  const node = spawnCli(startOnLoopback(dir, base), join(root, 'run.log'))
   try {
     await waitFor(() => fetch(`http://127.0.0.1:${base + 1}/healthz`).then((r) => r.ok), {
       timeoutMs: 30_000,
