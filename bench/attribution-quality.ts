@@ -21,10 +21,10 @@ import {
   DEFAULT_PARAMS,
   tokenize,
 } from '../protocols/attribution/index.ts'
+import { RUST_BOOK_DIR, SHAKESPEARE_FILE } from '../testnet/corpora/index.ts'
 
 const quick = process.argv.includes('--quick')
 const OUTPUTS = quick ? 150 : 500
-const DATA = '../../shared/data'
 const BOILERPLATE =
   'Submitted to the OpenLedger Datanet under the Creative Commons Attribution 4.0 licence by its author.'
 const COMMON = [
@@ -62,7 +62,7 @@ const words = (s: string) => s.split(/\s+/).filter((w) => w.length > 0)
 
 async function originals(): Promise<string[]> {
   const out: string[] = []
-  const shakespeare = await readFile(`${DATA}/tinyshakespeare/input.txt`, 'utf8')
+  const shakespeare = await readFile(SHAKESPEARE_FILE, 'utf8')
   let cur = ''
   for (const speech of shakespeare.split(/\n\s*\n/)) {
     cur += `${speech}\n\n`
@@ -72,7 +72,7 @@ async function originals(): Promise<string[]> {
     }
   }
   if (cur.trim()) out.push(cur.trim())
-  const dir = `${DATA}/rust-book/src`
+  const dir = RUST_BOOK_DIR
   for (const f of (await readdir(dir)).sort()) {
     if (!f.endsWith('.md') || f === 'SUMMARY.md') continue
     const text = await readFile(join(dir, f), 'utf8')

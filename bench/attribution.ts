@@ -22,13 +22,13 @@ import {
   saveIndex,
   tokenize,
 } from '../protocols/attribution/index.ts'
+import { RUST_BOOK_DIR, SHAKESPEARE_FILE } from '../testnet/corpora/index.ts'
 
 const quick = process.argv.includes('--quick')
 const TARGET_TOKENS = quick ? 1_000_000 : 10_000_000
 const QUERY_TOKENS = 256
 const QUERIES = quick ? 200 : 400
 const LINEAR_QUERIES = quick ? 10 : 5
-const DATA = '../../shared/data'
 
 function rng(seed: number): () => number {
   let s = seed >>> 0
@@ -42,8 +42,8 @@ function rng(seed: number): () => number {
 }
 
 async function realTexts(): Promise<string[]> {
-  const texts = [await readFile(`${DATA}/tinyshakespeare/input.txt`, 'utf8')]
-  const dir = `${DATA}/rust-book/src`
+  const texts = [await readFile(SHAKESPEARE_FILE, 'utf8')]
+  const dir = RUST_BOOK_DIR
   for (const f of (await readdir(dir)).sort())
     if (f.endsWith('.md')) texts.push(await readFile(join(dir, f), 'utf8'))
   return texts

@@ -24,21 +24,21 @@ import {
   trainModel,
   tsLogitsFn,
 } from '../protocols/model/index.ts'
+import { RUST_BOOK_DIR, SHAKESPEARE_FILE } from '../testnet/corpora/index.ts'
 
 const quick = process.argv.includes('--quick')
-const DATA = '../../shared/data'
 const SHAKESPEARE_CHARS = quick ? 400_000 : Number.POSITIVE_INFINITY
 const RUST_CHARS = quick ? 250_000 : Number.POSITIVE_INFINITY
 const GEN_TOKENS = quick ? 200 : 500
 
 async function corpora(): Promise<{ base: ModelDocument[]; rust: ModelDocument[] }> {
-  const text = await readFile(`${DATA}/tinyshakespeare/input.txt`, 'utf8')
+  const text = await readFile(SHAKESPEARE_FILE, 'utf8')
   const base = [{ id: 'tinyshakespeare', text: text.slice(0, SHAKESPEARE_CHARS) }]
   const rust: ModelDocument[] = []
   let total = 0
-  for (const name of (await readdir(`${DATA}/rust-book/src`)).filter((f) => f.endsWith('.md')).sort()) {
+  for (const name of (await readdir(RUST_BOOK_DIR)).filter((f) => f.endsWith('.md')).sort()) {
     if (total >= RUST_CHARS) break
-    const t = (await readFile(`${DATA}/rust-book/src/${name}`, 'utf8')).slice(0, RUST_CHARS - total)
+    const t = (await readFile(join(RUST_BOOK_DIR, name), 'utf8')).slice(0, RUST_CHARS - total)
     rust.push({ id: name, text: t })
     total += t.length
   }

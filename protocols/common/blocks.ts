@@ -1,7 +1,14 @@
 import type { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { equalBytes } from './bytes.ts'
 import { OpenLedgerError } from './errors.ts'
 
 export class BlockTooLargeError extends OpenLedgerError<{ code: 'BLOCK_TOO_LARGE'; cid: string }> {}
+export class BlockVerifyError extends OpenLedgerError<{
+  code: 'BLOCK_CID_MISMATCH' | 'UNSUPPORTED_HASH'
+  cid: string
+}> {}
 
 type BlockSource = {
   get(
@@ -50,4 +57,22 @@ export async function readBlock(
   options: { signal?: AbortSignal; offline?: boolean } = {},
 ): Promise<Uint8Array> {
   return collectBlock(store.get(cid, options), maxBytes, cid)
+}
+
+/** Checks a block's bytes against its CID's multihash (sha2-256, or identity for inlined blocks). */
+export async function verifyBlock(cid: CID, bytes: Uint8Array): Promise<void> {
+  const code = cid.multihash.code
+  let digest: Uint8Array
+  if (code === sha256.code) digest = (await sha256.digest(bytes)).digest
+  else if (code === identity.code) digest = identity.digest(bytes).digest
+  else
+    throw new BlockVerifyError(
+      { code: 'UNSUPPORTED_HASH', cid: cid.toString() },
+      `block ${cid} uses hash 0x${code.toString(16)}, which this node does not verify`,
+    )
+  if (!equalBytes(digest, cid.multihash.digest))
+    throw new BlockVerifyError(
+      { code: 'BLOCK_CID_MISMATCH', cid: cid.toString() },
+      `block ${cid} does not match its CID`,
+    )
 }

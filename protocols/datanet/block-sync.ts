@@ -14,10 +14,10 @@ import { createUnsafe } from 'multiformats/block'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { collectBlock } from '../common/blocks.ts'
+import { collectBlock, verifyBlock } from '../common/blocks.ts'
+import { parseCid } from '../common/cid.ts'
 import { OpenLedgerError } from '../common/errors.ts'
 import { BlockSyncRequest, BlockSyncResponse } from './pb/block-sync.ts'
-import { verifyBlock } from './replication.ts'
 
 export const BLOCK_SYNC_PROTOCOL_PREFIX = 'openledger'
 export const BLOCK_SYNC_PROTOCOL_NAME = 'datanet-blocks'
@@ -195,7 +195,7 @@ export class BlockSync {
           message = res.message
           break
         }
-        const cid = parseCid(res.cid, peerText)
+        const cid = blockCidOf(res.cid, peerText)
         const key = cid.toString()
         if (!expected.has(key) || received.has(key)) {
           throw new BlockSyncError(
@@ -387,15 +387,14 @@ function decodeResponse(frame: Uint8ArrayList, peer: string): BlockSyncResponse 
   }
 }
 
-function parseCid(bytes: Uint8Array, peer: string): CID {
-  try {
-    return CID.decode(bytes)
-  } catch {
+function blockCidOf(bytes: Uint8Array, peer: string): CID {
+  const cid = parseCid(bytes)
+  if (cid === undefined)
     throw new BlockSyncError(
       { code: 'INVALID_MESSAGE', peer },
       `peer ${peer} sent a block with an invalid CID`,
     )
-  }
+  return cid
 }
 
 async function send(stream: Stream, message: Uint8Array, signal: AbortSignal): Promise<void> {

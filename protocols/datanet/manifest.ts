@@ -4,6 +4,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { equalBytes } from '../common/bytes.ts'
 import { OpenLedgerError } from '../common/errors.ts'
 
 export const MANIFEST_FORMAT = 1
@@ -83,8 +84,4 @@ export async function decodeManifest(cid: CID, bytes: Uint8Array): Promise<Manif
     }
   }
   return value
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
 }

@@ -12,12 +12,12 @@
 
 import type { AbortOptions } from '@libp2p/interface'
 import { createUnsafe } from 'multiformats/block'
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { identity } from 'multiformats/hashes/identity'
-import { sha256 } from 'multiformats/hashes/sha2'
-import { collectBlock } from '../common/blocks.ts'
+import { BlockVerifyError, collectBlock, verifyBlock } from '../common/blocks.ts'
+import { parseCid } from '../common/cid.ts'
 import { OpenLedgerError } from '../common/errors.ts'
+import { mapConcurrent } from '../common/iterables.ts'
 import { decodeManifest, type Manifest, ManifestError } from './manifest.ts'
 import { DatanetError, type DatanetId, type DatanetVersion, type DatanetVersionReader } from './registry.ts'
 
@@ -296,7 +296,7 @@ export class DatanetReplicator {
       if (
         isNew &&
         (err instanceof ManifestError ||
-          (err instanceof ReplicationError && err.code === 'BLOCK_CID_MISMATCH'))
+          (err instanceof BlockVerifyError && err.code === 'BLOCK_CID_MISMATCH'))
       ) {
         this.unserve(id)
       }
@@ -414,7 +414,7 @@ export class DatanetReplicator {
         providers: [],
       }
     }
-    const manifestCid = parseCid(versions[latest - 1].manifestCid, id)
+    const manifestCid = manifestCidOf(versions[latest - 1].manifestCid, id)
     const local = await this.localCompleteness(manifestCid, signal)
     const providers = await this.countProviders(local.known.slice(0, this.init.statusMaxBlocks), signal)
     return {
@@ -435,7 +435,7 @@ export class DatanetReplicator {
       const latest = await this.latestOrZero(s.id)
       if (latest === 0 || latest <= s.version) return s.manifestCid ? this.result(s) : null
       const version = await this.components.registry.getVersion(s.id, latest)
-      const manifestCid = parseCid(version.manifestCid, s.id)
+      const manifestCid = manifestCidOf(version.manifestCid, s.id)
       const started = this.now()
       const replicated = await this.replicate(manifestCid, options)
       if (replicated.manifest.datanetId !== s.id.toString()) {
@@ -665,57 +665,12 @@ export function datanetReplicator(
   return (components) => new DatanetReplicator(components, init)
 }
 
-/** Checks a block's bytes against its CID's multihash (sha2-256, or identity for inlined blocks). */
-export async function verifyBlock(cid: CID, bytes: Uint8Array): Promise<void> {
-  const code = cid.multihash.code
-  let digest: Uint8Array
-  if (code === sha256.code) digest = (await sha256.digest(bytes)).digest
-  else if (code === identity.code) digest = identity.digest(bytes).digest
-  else
-    throw new ReplicationError(
-      { code: 'UNSUPPORTED_HASH', cid: cid.toString() },
-      `block ${cid} uses hash 0x${code.toString(16)}, which this node does not verify`,
-    )
-  const expected = cid.multihash.digest
-  if (digest.length !== expected.length || !digest.every((b, i) => b === expected[i])) {
-    throw new ReplicationError(
-      { code: 'BLOCK_CID_MISMATCH', cid: cid.toString() },
-      `block ${cid} does not match its CID`,
-    )
-  }
-}
-
-function parseCid(text: string, id: bigint): CID {
-  try {
-    return CID.parse(text)
-  } catch {
+function manifestCidOf(text: string, id: bigint): CID {
+  const cid = parseCid(text)
+  if (cid === undefined)
     throw new DatanetError(
       { code: 'INVALID_ARGUMENT', datanetId: id.toString() },
       `Datanet ${id}: manifest CID ${JSON.stringify(text)} on chain is not a CID`,
     )
-  }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order; the first error wins. */
-async function mapConcurrent<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  let failed: unknown
-  const worker = async () => {
-    while (failed === undefined && next < items.length) {
-      const i = next++
-      try {
-        out[i] = await fn(items[i])
-      } catch (err) {
-        failed ??= err
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  if (failed !== undefined) throw failed
-  return out
+  return cid
 }

@@ -9,6 +9,7 @@ import type { Address, Hex, TypedDataDomain } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { readBlock } from '../common/blocks.ts'
 import { type GossipTopic, GossipValidationError } from '../common/gossip.ts'
+import { collectBytes, drain } from '../common/iterables.ts'
 import type { KeyValueStore } from '../common/store.ts'
 import {
   CONTRIBUTION_MAX_BYTES,
@@ -315,7 +316,7 @@ export class DatanetService implements Startable {
     } else {
       try {
         // Read at most one byte past the signed size, so a lying record cannot make us fetch more.
-        content = await collect(
+        content = await collectBytes(
           this.c.unixfs.cat(CID.parse(c.contentCid), {
             signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
             length: c.bytes + 1,
@@ -520,19 +521,4 @@ function safeDecode(bytes: Uint8Array): unknown {
   } catch {
     return undefined
   }
-}
-
-async function drain(iter: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of iter);
-}
-
-async function collect(iter: AsyncIterable<Uint8Array>, max: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  let length = 0
-  for await (const chunk of iter) {
-    chunks.push(chunk)
-    length += chunk.length
-    if (length >= max) break
-  }
-  return Buffer.concat(chunks)
 }

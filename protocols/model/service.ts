@@ -15,9 +15,11 @@ import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promi
 import { basename, dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { UnixFS } from '@helia/unixfs'
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import { formatUnits, parseUnits } from 'viem'
+import { parseCid as parseCidText } from '../common/cid.ts'
 import { OpenLedgerError } from '../common/errors.ts'
+import { collect, drain } from '../common/iterables.ts'
 import { FILES } from './constants.ts'
 import { ModelError, ModelErrorCode } from './errors.ts'
 import { cidOf, loadAdapter, loadModel } from './folder.ts'
@@ -538,14 +540,13 @@ function toView(m: RegisteredModel): ModelView {
 }
 
 function parseCid(text: string, modelId: string): CID {
-  try {
-    return CID.parse(text)
-  } catch {
+  const cid = parseCidText(text)
+  if (cid === undefined)
     throw new ModelServiceError(
       { code: 'ARTIFACT_INVALID', modelId },
       `model ${modelId} is registered with ${JSON.stringify(text)}, which is not a CID`,
     )
-  }
+  return cid
 }
 
 async function assertEmptyOrAbsent(dir: string): Promise<void> {
@@ -571,19 +572,5 @@ async function exists(path: string): Promise<boolean> {
     return true
   } catch {
     return false
-  }
-}
-
-async function collect<T>(source: AsyncIterable<T>, max: number): Promise<T[]> {
-  const out: T[] = []
-  for await (const item of source) {
-    out.push(item)
-    if (out.length >= max) break
-  }
-  return out
-}
-
-async function drain(source: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of source) {
   }
 }

@@ -8,11 +8,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createPublicClient, http } from 'viem'
 import { datanetRegistryAbi } from '../../contracts/generated/index.ts'
+import { RUST_BOOK_DIR } from '../corpora/index.ts'
 import { runCli } from '../processes.ts'
 import { Testnet } from '../testnet.ts'
 import { getJson, waitFor } from '../wait.ts'
 
-const BOOK = new URL('../../../shared/data/rust-book/src/', import.meta.url).pathname
+const BOOK = RUST_BOOK_DIR
 let net: Testnet
 let root = ''
 let files = ''

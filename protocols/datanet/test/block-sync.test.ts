@@ -17,11 +17,12 @@ import * as assert from 'uvu/assert'
 import { resolveConfig } from '../../../node/config.ts'
 import { createNetwork, type Network } from '../../../node/network.ts'
 import { NodeDatabase } from '../../../node/storage/database.ts'
+import { verifyBlock } from '../../common/blocks.ts'
 import { hasCode } from '../../common/errors.ts'
 import { BLOCK_SYNC_PROTOCOL, BlockSync, MAX_RESPONSE_BYTES } from '../block-sync.ts'
 import { encodeManifest, type ManifestEntry } from '../manifest.ts'
 import { BlockSyncRequest, BlockSyncResponse } from '../pb/block-sync.ts'
-import { DatanetReplicator, verifyBlock } from '../replication.ts'
+import { DatanetReplicator } from '../replication.ts'
 import { content, smallChunks } from './fixtures.ts'
 
 interface TestNode {

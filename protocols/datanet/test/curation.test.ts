@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import { CID } from 'multiformats/cid'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { RUST_BOOK_DIR } from '../../../testnet/corpora/index.ts'
 import { openLedgerDomain } from '../../common/eip712.ts'
 import {
   type Contribution,
@@ -17,7 +19,7 @@ import { decodeManifest, encodeManifest, MANIFEST_FORMAT, type ManifestError } f
 import { decodeUtf8Strict, estimateJaccard, minhash, normalizedTextHash } from '../near-duplicates.ts'
 import { rulesSchema } from '../rules.ts'
 
-const BOOK = new URL('../../../../shared/data/rust-book/src/', import.meta.url)
+const BOOK = pathToFileURL(RUST_BOOK_DIR)
 const hello = readFileSync(new URL('ch01-02-hello-world.md', BOOK), 'utf8')
 const cargo = readFileSync(new URL('ch01-03-hello-cargo.md', BOOK), 'utf8')
 const domain = openLedgerDomain({ chainId: 31337, ledger: '0x5FbDB2315678afecb367f032d93F642f64180aa3' })

@@ -15,11 +15,12 @@ import { resolveConfig } from '../../../node/config.ts'
 import { createNetwork, type Network } from '../../../node/network.ts'
 import { NodeDatabase } from '../../../node/storage/database.ts'
 import { type Anvil, startAnvil } from '../../../testnet/anvil.ts'
+import { verifyBlock } from '../../common/blocks.ts'
 import { hasCode } from '../../common/errors.ts'
 import { contributionsRoot } from '../contributions-root.ts'
 import { encodeManifest, type ManifestEntry } from '../manifest.ts'
 import { DatanetRegistryClient } from '../registry.ts'
-import { DatanetReplicator, verifyBlock } from '../replication.ts'
+import { DatanetReplicator } from '../replication.ts'
 import { content, smallChunks } from './fixtures.ts'
 
 const DEADLINE_MS = 20_000

@@ -1,20 +1,18 @@
-// Shared fixtures: small slices of the real corpora in /work/shared/data (see its README).
+// Test fixtures: small slices of the real corpora carried in testnet/corpora (see its README).
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { RUST_BOOK_DIR, SHAKESPEARE_FILE } from '../../../testnet/corpora/index.ts'
 import type { ModelDocument } from '../train.ts'
-
-const DATA = fileURLToPath(new URL('../../../../shared/data/', import.meta.url))
 
 /** The first `chars` characters of tiny Shakespeare, as one document. */
 export function shakespeare(chars: number): ModelDocument[] {
-  const text = readFileSync(join(DATA, 'tinyshakespeare/input.txt'), 'utf8')
+  const text = readFileSync(SHAKESPEARE_FILE, 'utf8')
   return [{ id: 'tinyshakespeare', text: text.slice(0, chars) }]
 }
 
 /** Rust book sections in file-name order, one document each, until `chars` characters are taken. */
 export function rustBook(chars: number): ModelDocument[] {
-  const dir = join(DATA, 'rust-book/src')
+  const dir = RUST_BOOK_DIR
   const docs: ModelDocument[] = []
   let total = 0
   for (const name of readdirSync(dir)
