@@ -25,6 +25,8 @@ contract DatanetRegistry {
     error NotOwner(uint256 datanetId, address caller);
     error NotCurator(uint256 datanetId, address caller);
     error EmptyField();
+    /// @dev the caller built its version on a Datanet state that has moved on (someone published first)
+    error VersionConflict(uint256 datanetId, uint32 expectedVersion, uint32 nextVersion);
 
     event DatanetCreated(uint256 indexed datanetId, address indexed owner, string metadataCid, string contributionType);
     event CuratorSet(uint256 indexed datanetId, address indexed curator, bool allowed);
@@ -66,8 +68,11 @@ contract DatanetRegistry {
     }
 
     /// @notice Publishes the next version; only the owner or a curator may.
+    /// @param expectedVersion the number this version gets (versionCount + 1 when the caller built it): a
+    /// manifest lists the previous version's contributions, so one built on a stale version must not land.
     function publishVersion(
         uint256 datanetId,
+        uint32 expectedVersion,
         string calldata manifestCid,
         bytes32 contributionsRoot,
         uint64 contributionCount
@@ -75,6 +80,9 @@ contract DatanetRegistry {
         Datanet storage d = _existing(datanetId);
         if (d.owner != msg.sender && !isCurator[datanetId][msg.sender]) revert NotCurator(datanetId, msg.sender);
         if (bytes(manifestCid).length == 0) revert EmptyField();
+        if (expectedVersion != d.versionCount + 1) {
+            revert VersionConflict(datanetId, expectedVersion, d.versionCount + 1);
+        }
         version = ++d.versionCount;
         _versions[datanetId][version] =
             Version(manifestCid, contributionsRoot, contributionCount, uint64(block.timestamp), msg.sender);

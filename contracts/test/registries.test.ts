@@ -36,8 +36,8 @@ test('create a Datanet, publish versions by owner and curator, read any version'
     [w.as[OWNER].address, 'bafy-meta', 'text', 0],
   )
   assert.ok(await w.as[0].datanets.read.isCurator([id, w.as[CURATOR].address]))
-  await w.mined(w.as[OWNER].datanets.write.publishVersion([id, 'bafy-v1', keccak256('0x01'), 10n]))
-  await w.mined(w.as[CURATOR].datanets.write.publishVersion([id, 'bafy-v2', keccak256('0x02'), 25n]))
+  await w.mined(w.as[OWNER].datanets.write.publishVersion([id, 1, 'bafy-v1', keccak256('0x01'), 10n]))
+  await w.mined(w.as[CURATOR].datanets.write.publishVersion([id, 2, 'bafy-v2', keccak256('0x02'), 25n]))
   const v1 = await w.as[0].datanets.read.getVersion([id, 1])
   const v2 = await w.as[0].datanets.read.getVersion([id, 2])
   assert.equal(
@@ -54,31 +54,51 @@ test('create a Datanet, publish versions by owner and curator, read any version'
 test('only owner or curators publish; only the owner appoints curators; unknown ids revert', async () => {
   const id = await createDatanet()
   await expectRevert(
-    w.as[STRANGER].datanets.write.publishVersion([id, 'bafy', keccak256('0x01'), 1n]),
+    w.as[STRANGER].datanets.write.publishVersion([id, 1, 'bafy', keccak256('0x01'), 1n]),
     'NotCurator',
   )
   await expectRevert(w.as[CURATOR].datanets.write.setCurator([id, w.as[STRANGER].address, true]), 'NotOwner')
   await w.mined(w.as[OWNER].datanets.write.setCurator([id, w.as[STRANGER].address, true]))
-  await w.mined(w.as[STRANGER].datanets.write.publishVersion([id, 'bafy', keccak256('0x01'), 1n]))
+  await w.mined(w.as[STRANGER].datanets.write.publishVersion([id, 1, 'bafy', keccak256('0x01'), 1n]))
   await w.mined(w.as[OWNER].datanets.write.setCurator([id, w.as[CURATOR].address, false]))
   await expectRevert(
-    w.as[CURATOR].datanets.write.publishVersion([id, 'bafy', keccak256('0x01'), 1n]),
+    w.as[CURATOR].datanets.write.publishVersion([id, 2, 'bafy', keccak256('0x01'), 1n]),
     'NotCurator',
   )
-  await expectRevert(w.as[OWNER].datanets.write.publishVersion([id, '', keccak256('0x01'), 1n]), 'EmptyField')
+  await expectRevert(
+    w.as[OWNER].datanets.write.publishVersion([id, 2, '', keccak256('0x01'), 1n]),
+    'EmptyField',
+  )
   await expectRevert(w.as[OWNER].datanets.write.createDatanet(['', 'text', []]), 'EmptyField')
   await expectRevert(w.as[0].datanets.read.getDatanet([99n]), 'UnknownDatanet')
   await expectRevert(w.as[0].datanets.read.getVersion([id, 0]), 'UnknownVersion')
   await expectRevert(w.as[0].datanets.read.getVersion([id, 5]), 'UnknownVersion')
   await expectRevert(
-    w.as[OWNER].datanets.write.publishVersion([99n, 'bafy', keccak256('0x01'), 1n]),
+    w.as[OWNER].datanets.write.publishVersion([99n, 1, 'bafy', keccak256('0x01'), 1n]),
     'UnknownDatanet',
   )
 })
 
+test('a version built on a stale version count reverts VersionConflict and changes nothing', async () => {
+  const id = await createDatanet()
+  await w.mined(w.as[OWNER].datanets.write.publishVersion([id, 1, 'bafy-v1', keccak256('0x01'), 1n]))
+  // Two publishers that both read versionCount 1: the first lands as version 2, the second is refused.
+  await w.mined(w.as[CURATOR].datanets.write.publishVersion([id, 2, 'bafy-v2a', keccak256('0x02'), 2n]))
+  await expectRevert(
+    w.as[OWNER].datanets.write.publishVersion([id, 2, 'bafy-v2b', keccak256('0x03'), 2n]),
+    'VersionConflict',
+  )
+  await expectRevert(
+    w.as[OWNER].datanets.write.publishVersion([id, 4, 'bafy-v4', keccak256('0x04'), 3n]),
+    'VersionConflict',
+  )
+  assert.is((await w.as[0].datanets.read.getDatanet([id])).versionCount, 2)
+  assert.is((await w.as[0].datanets.read.getVersion([id, 2])).manifestCid, 'bafy-v2a')
+})
+
 test('register a model trained on Datanet versions, update its price, retire it', async () => {
   const id = await createDatanet()
-  await w.mined(w.as[OWNER].datanets.write.publishVersion([id, 'bafy-v1', keccak256('0x01'), 10n]))
+  await w.mined(w.as[OWNER].datanets.write.publishVersion([id, 1, 'bafy-v1', keccak256('0x01'), 10n]))
   const m = w.as[OWNER].models.write
   await w.mined(
     m.registerModel([

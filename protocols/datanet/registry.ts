@@ -14,6 +14,7 @@ export type DatanetErrorCode =
   | 'NO_VERSIONS'
   | 'NOT_OWNER'
   | 'NOT_CURATOR'
+  | 'VERSION_CONFLICT'
   | 'EMPTY_FIELD'
   | 'INVALID_ARGUMENT'
   | 'NO_WALLET'
@@ -46,6 +47,13 @@ export interface DatanetVersion {
 }
 
 export interface PublishVersionInput {
+  /**
+   * The number this version gets, i.e. the versionCount the manifest was built on plus one. The contract
+   * refuses the publish (VERSION_CONFLICT) when someone published in between. Omitted, the client reads
+   * the current count and publishes on top of it: fine for a caller that builds nothing on the previous
+   * version, never for one whose manifest repeats it (the Datanet publisher always passes it).
+   */
+  expectedVersion?: number
   manifestCid: CID | string
   contributionsRoot: Hex
   count: number | bigint
@@ -150,9 +158,16 @@ export class DatanetRegistryClient implements DatanetVersionReader {
         `contribution count ${count} is not a uint64`,
       )
     }
+    const expectedVersion = input.expectedVersion ?? (await this.getDatanet(id)).versionCount + 1
+    if (!Number.isInteger(expectedVersion) || expectedVersion < 1 || expectedVersion > 0xffffffff) {
+      throw new DatanetError(
+        { code: 'INVALID_ARGUMENT', datanetId: id.toString() },
+        `expected version ${expectedVersion} is not a version number (versions start at 1)`,
+      )
+    }
     const receipt = await this.calls.write(
       'publishVersion',
-      [id, manifestCid, input.contributionsRoot, count],
+      [id, expectedVersion, manifestCid, input.contributionsRoot, count],
       id,
     )
     const [event] = parseEventLogs({
@@ -274,6 +289,11 @@ export function toDatanetError(err: unknown, action: string, id?: bigint): Datan
         return new DatanetError(
           { code: 'NOT_CURATOR', datanetId: String(args[0]) },
           `${args[1]} is neither owner nor curator of Datanet ${args[0]}: only they may publish versions`,
+        )
+      case 'VersionConflict':
+        return new DatanetError(
+          { code: 'VERSION_CONFLICT', datanetId: String(args[0]), version: Number(args[2]) },
+          `Datanet ${args[0]} moved on: this version was built as ${args[1]}, the next is ${args[2]} (publish again)`,
         )
       case 'EmptyField':
         return new DatanetError({ code: 'EMPTY_FIELD', datanetId }, `${action}: a required field is empty`)

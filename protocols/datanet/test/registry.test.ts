@@ -133,6 +133,30 @@ test('curators can be added and removed by the owner', async (ctx) => {
   )
 })
 
+test('a publish built on a stale version is VERSION_CONFLICT and sends no transaction', async (ctx) => {
+  const latest = await ctx.reader.latestVersion(1n)
+  const err = await expectCode(
+    ctx.owner.publishVersion(1n, {
+      expectedVersion: latest,
+      manifestCid: MANIFEST,
+      contributionsRoot: ROOT,
+      count: 1,
+    }),
+    'VERSION_CONFLICT',
+  )
+  assert.match(err.message, /publish again/)
+  assert.is(await ctx.reader.latestVersion(1n), latest, 'nothing stored changed')
+  assert.is(
+    await ctx.owner.publishVersion(1n, {
+      expectedVersion: latest + 1,
+      manifestCid: MANIFEST,
+      contributionsRoot: ROOT,
+      count: 1,
+    }),
+    latest + 1,
+  )
+})
+
 test('bad arguments are refused before the chain is asked', async (ctx) => {
   await expectCode(
     ctx.owner.publishVersion(1n, { manifestCid: 'not a cid', contributionsRoot: ROOT, count: 1 }),
