@@ -1,41 +1,76 @@
 // Signature recovery on the hot path (gossip validation): the native secp256k1 binding, loaded explicitly
 // so that a missing binary is a loud failure at start, never a silent 30x slower JavaScript fallback.
-// viem stays the reference (and is used to sign); tests check this module against it for equality.
+// Hashing (the EIP-712 digest and the public key → address step) runs on hash-wasm's keccak through
+// typed-data-hasher.ts. viem stays the reference (and is used to sign); tests check this module against it
+// for equality.
 import { createRequire } from 'node:module'
 import type secp256k1Api from 'secp256k1'
 import {
   type Address,
-  getAddress,
   type HashTypedDataParameters,
-  hashTypedData,
   type Hex,
+  hashTypedData,
   hexToBytes,
-  keccak256,
   type TypedData,
 } from 'viem'
+import { keccak256Bytes, type TypedDataHasher } from './typed-data-hasher.ts'
 
 const require = createRequire(import.meta.url)
 // `secp256k1/bindings.js` is the native addon alone (the package's index falls back to elliptic.js).
 const secp256k1: typeof secp256k1Api = require('secp256k1/bindings.js')
 
-/** Recovers the address that signed a 32-byte digest with a 65-byte (r, s, v) signature; undefined
- * when the signature does not parse or recover (a malformed signature is the sender's fault, not ours). */
-export function recoverDigestSigner(digest: Uint8Array, signature: Uint8Array): Address | undefined {
+// One output buffer for the uncompressed public key: the binding writes into it instead of allocating.
+const publicKey = new Uint8Array(65)
+
+/** Recovers the 20-byte address that signed a 32-byte digest with a 65-byte (r, s, v) signature;
+ * undefined when the signature does not parse or recover (a malformed signature is the sender's fault). */
+export function recoverDigestSignerBytes(digest: Uint8Array, signature: Uint8Array): Uint8Array | undefined {
   if (signature.length !== 65 || digest.length !== 32) return undefined
   const v = signature[64]!
   const recid = v >= 27 ? v - 27 : v
   if (recid !== 0 && recid !== 1) return undefined
-  let pub: Uint8Array
   try {
-    pub = secp256k1.ecdsaRecover(signature.subarray(0, 64), recid, digest, false)
+    secp256k1.ecdsaRecover(signature.subarray(0, 64), recid, digest, false, publicKey)
   } catch {
     return undefined
   }
-  const hash = keccak256(pub.subarray(1))
-  return getAddress(`0x${hash.slice(26)}`)
+  return keccak256Bytes(publicKey.subarray(1)).subarray(12)
 }
 
-/** EIP-712 recovery: hashes the typed data and recovers its signer with the native library. */
+const hexDigits = '0123456789abcdef'
+const asciiEncoder = new TextEncoder()
+
+/** EIP-55 checksummed form of a 20-byte address, hashed with hash-wasm (viem's getAddress hashes in JS). */
+export function checksumAddress(bytes: Uint8Array): Address {
+  let lower = ''
+  for (const b of bytes) lower += hexDigits[b >> 4]! + hexDigits[b & 15]!
+  const hash = keccak256Bytes(asciiEncoder.encode(lower))
+  let out = '0x'
+  for (let i = 0; i < 40; i++) {
+    const nibble = (hash[i >> 1]! >> (i % 2 === 0 ? 4 : 0)) & 15
+    const c = lower[i]!
+    out += nibble >= 8 ? c.toUpperCase() : c
+  }
+  return out as Address
+}
+
+/** Recovers the checksummed address that signed a 32-byte digest; undefined when it does not recover. */
+export function recoverDigestSigner(digest: Uint8Array, signature: Uint8Array): Address | undefined {
+  const bytes = recoverDigestSignerBytes(digest, signature)
+  return bytes === undefined ? undefined : checksumAddress(bytes)
+}
+
+/** The hot path: hashes a flat struct with a precomputed hasher and recovers its signer's 20 bytes. */
+export function recoverWithHasher(
+  hasher: TypedDataHasher,
+  message: Record<string, unknown>,
+  signature: Uint8Array,
+): Uint8Array | undefined {
+  return recoverDigestSignerBytes(hasher(message), signature)
+}
+
+/** EIP-712 recovery for any typed data (viem hashes; the native library recovers). Off the hot path:
+ * gossip validators use a TypedDataHasher and recoverWithHasher. */
 export function recoverTypedDataSigner<const T extends TypedData | Record<string, unknown>, P extends string>(
   params: HashTypedDataParameters<T, P>,
   signature: Hex | Uint8Array,

@@ -1,15 +1,11 @@
 // Contributions: the EIP-712 record a contributor signs for one piece of content in a Datanet, its wire
 // form, and the checks every node runs on it before forwarding (cheap ones first, the signature last).
+// The gossip topic entry (queue policy, age bounds, seen-cache, chain check) is contribution-gossip.ts.
 import { CID } from 'multiformats/cid'
-import {
-  type Address,
-  bytesToHex,
-  getAddress,
-  hexToBytes,
-  recoverTypedDataAddress,
-  type TypedDataDomain,
-} from 'viem'
+import { type Address, bytesToHex, hexToBytes, type TypedDataDomain } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
+import { checksumAddress, recoverDigestSignerBytes } from '../common/signatures.ts'
+import { createTypedDataHasher, type TypedDataHasher } from '../common/typed-data-hasher.ts'
 import { SignedContribution } from './pb/datanet.ts'
 
 export const CONTRIBUTIONS_TOPIC = 'openledger/contributions/1'
@@ -20,10 +16,21 @@ export const NAME_MAX_LENGTH = 255
 /** Contributions dated more than this in the future are ignored (clock skew). */
 export const MAX_CLOCK_SKEW_S = 300
 
+/**
+ * Version 2 of the signed struct: `name` is signed, because curation decides on it (its extension picks
+ * the content type check), so a relaying peer could otherwise rename a genuine contribution and get it
+ * refused for good. The struct keeps its name `Contribution`, but its EIP-712 type hash covers every field,
+ * so version-1 signatures (without `name`) no longer verify: a v1 message is REJECTed as BAD_SIGNATURE.
+ * No v1 network is deployed, so the topic id stays `openledger/contributions/1`; on a live network the
+ * topic would move to `/2` with the struct so that not-yet-upgraded honest peers are not penalized.
+ */
+export const CONTRIBUTION_TYPED_DATA_VERSION = 2
+
 export const contributionTypes = {
   Contribution: [
     { name: 'datanetId', type: 'uint256' },
     { name: 'contentCid', type: 'string' },
+    { name: 'name', type: 'string' },
     { name: 'bytes', type: 'uint64' },
     { name: 'license', type: 'string' },
     { name: 'contributor', type: 'address' },
@@ -42,10 +49,12 @@ export interface Contribution {
   signature: `0x${string}`
 }
 
-function typedMessage(c: Contribution) {
+/** The EIP-712 message of a contribution (what its signature covers: every field but the signature). */
+export function contributionTypedMessage(c: Contribution) {
   return {
     datanetId: c.datanetId,
     contentCid: c.contentCid,
+    name: c.name,
     bytes: BigInt(c.bytes),
     license: c.license,
     contributor: c.contributor,
@@ -63,19 +72,44 @@ export async function signContribution(
     domain,
     types: contributionTypes,
     primaryType: 'Contribution',
-    message: typedMessage(unsigned),
+    message: contributionTypedMessage(unsigned),
   })
   return { ...unsigned, signature }
 }
 
+/** The fast EIP-712 hasher for contributions under one domain (precomputed type hash and separator). */
+export function contributionHasher(domain: TypedDataDomain): TypedDataHasher {
+  return createTypedDataHasher(domain, contributionTypes, 'Contribution')
+}
+
+// Off the hot path callers pass a domain, not a hasher: keep the few domains a process uses.
+const hashers = new Map<string, TypedDataHasher>()
+function hasherFor(domain: TypedDataDomain): TypedDataHasher {
+  const key = `${domain.name}|${domain.version}|${domain.chainId}|${domain.verifyingContract}|${domain.salt}`
+  let hasher = hashers.get(key)
+  if (hasher === undefined) {
+    if (hashers.size >= 16) hashers.clear()
+    hasher = contributionHasher(domain)
+    hashers.set(key, hasher)
+  }
+  return hasher
+}
+
+/** The 20 bytes of the account that signed `c` (native recovery); undefined if it does not recover. */
+export function recoverContributorBytes(hasher: TypedDataHasher, c: Contribution): Uint8Array | undefined {
+  let digest: Uint8Array
+  try {
+    digest = hasher(contributionTypedMessage(c))
+  } catch {
+    return undefined
+  }
+  return recoverDigestSignerBytes(digest, Buffer.from(c.signature.slice(2), 'hex'))
+}
+
 export async function recoverContributor(domain: TypedDataDomain, c: Contribution): Promise<Address> {
-  return recoverTypedDataAddress({
-    domain,
-    types: contributionTypes,
-    primaryType: 'Contribution',
-    message: typedMessage(c),
-    signature: c.signature,
-  })
+  const bytes = recoverContributorBytes(hasherFor(domain), c)
+  if (bytes === undefined) throw new ContributionFormatError('BAD_SIGNATURE', 'signature does not recover')
+  return checksumAddress(bytes)
 }
 
 export function encodeContribution(c: Contribution): Uint8Array {
@@ -137,7 +171,7 @@ export function decodeContribution(bytes: Uint8Array): Contribution {
     contentCid: pb.contentCid,
     bytes: Number(pb.bytes),
     license: pb.license,
-    contributor: getAddress(bytesToHex(pb.contributor)),
+    contributor: checksumAddress(pb.contributor),
     createdAt: Number(pb.createdAt),
     name: pb.name,
     signature: bytesToHex(pb.signature),

@@ -10,6 +10,7 @@ export interface NodeStatus {
   apiUrl: string
   timestamp: bigint
   signature: Uint8Array<ArrayBuffer>
+  peerSignature: Uint8Array<ArrayBuffer>
 }
 
 export namespace NodeStatus {
@@ -52,6 +53,11 @@ export namespace NodeStatus {
           w.bytes(obj.signature)
         }
 
+        if ((obj.peerSignature != null && obj.peerSignature.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.peerSignature)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -62,7 +68,8 @@ export namespace NodeStatus {
           version: '',
           apiUrl: '',
           timestamp: 0n,
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          peerSignature: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -93,6 +100,10 @@ export namespace NodeStatus {
             }
             case 6: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 7: {
+              obj.peerSignature = reader.bytes()
               break
             }
             default: {
@@ -152,6 +163,13 @@ export namespace NodeStatus {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.peerSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -194,6 +212,11 @@ export namespace NodeStatus {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface NodeStatusPeerSignatureFieldEvent {
+    field: '$.peerSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<NodeStatus>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, NodeStatus.codec())
   }
@@ -202,7 +225,7 @@ export namespace NodeStatus {
     return decodeMessage(buf, NodeStatus.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NodeStatus>): Generator<NodeStatusPeerIdFieldEvent | NodeStatusAccountFieldEvent | NodeStatusVersionFieldEvent | NodeStatusApiUrlFieldEvent | NodeStatusTimestampFieldEvent | NodeStatusSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NodeStatus>): Generator<NodeStatusPeerIdFieldEvent | NodeStatusAccountFieldEvent | NodeStatusVersionFieldEvent | NodeStatusApiUrlFieldEvent | NodeStatusTimestampFieldEvent | NodeStatusSignatureFieldEvent | NodeStatusPeerSignatureFieldEvent> {
     return streamMessage(buf, NodeStatus.codec(), opts)
   }
 }
