@@ -167,6 +167,7 @@ export class OpenLedgerNode {
     })
     this.status = new StatusService({
       peerId: libp2p.peerId,
+      peerKey: this.init.peerKey,
       signer: this.account,
       domain,
       version: NODE_VERSION,
