@@ -2,15 +2,18 @@
 //   DIR/config.toml        commented config (every key at its default)
 //   DIR/keys/peer.key      libp2p ed25519 private key (protobuf, as js-libp2p stores it), mode 0600
 //   DIR/keys/account.json  Ethereum account: {address, privateKey} or a v3 keystore when encrypted, 0600
+//   DIR/api-token          bearer token for the HTTP API (32 random bytes as hex), mode 0600
 //   DIR/db/                the node's one level database (repositories, Helia blocks and datastore)
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { getAddress, type Hex, isHex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { writeFileAtomic } from '../protocols/common/atomic-file.ts'
 import { OpenLedgerError } from '../protocols/common/errors.ts'
 import { renderConfigFile } from './config.ts'
 import { decryptKey, encryptKey } from './keystore.ts'
@@ -25,6 +28,7 @@ export const paths = (dir: string) => ({
   keys: join(dir, 'keys'),
   peerKey: join(dir, 'keys', 'peer.key'),
   accountKey: join(dir, 'keys', 'account.json'),
+  apiToken: join(dir, 'api-token'),
   db: join(dir, 'db'),
 })
 
@@ -33,12 +37,40 @@ export interface NodeIdentity {
   accountKey: Hex
 }
 
-/** Writes atomically (temp + rename) so a crash never leaves half a key file. */
+/** Writes atomically and durably (temp + fsync + rename + fsync dir) so a crash never leaves half a key file. */
 async function writeSecret(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp`
-  await writeFile(tmp, data, { mode: 0o600 })
-  await chmod(tmp, 0o600)
-  await rename(tmp, path)
+  await writeFileAtomic(path, data, { mode: 0o600 })
+}
+
+const API_TOKEN = /^[0-9a-f]{64}$/
+
+/** The HTTP API bearer token, or undefined when the data dir has none yet. */
+export async function readApiToken(dir: string): Promise<string | undefined> {
+  const path = paths(dir).apiToken
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  const token = text.trim()
+  if (!API_TOKEN.test(token)) {
+    throw new DataDirError(
+      { code: 'DATADIR_CORRUPT', path },
+      `API token ${path} is not 64 hex characters; delete it and start the node to make a new one`,
+    )
+  }
+  return token
+}
+
+/** Returns the API token, creating it (32 random bytes as hex, mode 0600, written atomically) if missing. */
+export async function ensureApiToken(dir: string): Promise<string> {
+  const existing = await readApiToken(dir)
+  if (existing !== undefined) return existing
+  const token = randomBytes(32).toString('hex')
+  await writeSecret(paths(dir).apiToken, `${token}\n`)
+  return token
 }
 
 export interface InitOptions {
@@ -63,6 +95,7 @@ export async function initDataDir(dir: string, opts: InitOptions = {}) {
   const account =
     opts.password !== undefined ? encryptKey(accountKey, opts.password) : { address, privateKey: accountKey }
   await writeSecret(p.accountKey, `${JSON.stringify(account, null, 2)}\n`)
+  await writeSecret(p.apiToken, `${randomBytes(32).toString('hex')}\n`)
   if (!existsSync(p.config)) await writeFile(p.config, renderConfigFile(opts.config))
   return { peerId: peerIdFromPrivateKey(peerKey).toString(), address, encrypted: opts.password !== undefined }
 }
