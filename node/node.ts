@@ -10,6 +10,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { openLedgerDomain } from '../protocols/common/eip712.ts'
 import { OpenLedgerError } from '../protocols/common/errors.ts'
 import { BlockSync } from '../protocols/datanet/block-sync.ts'
+import { contributionRecordSchema } from '../protocols/datanet/contribution-records.ts'
 import { contributionsRoot } from '../protocols/datanet/contributions-root.ts'
 import { DatanetRegistryClient } from '../protocols/datanet/registry.ts'
 import { DatanetReplicator } from '../protocols/datanet/replication.ts'
@@ -216,7 +217,9 @@ export class OpenLedgerNode {
       account: this.account,
       domain: openLedgerDomain({ chainId: config.chain_id, ledger: config.ledger_address ?? zeroAddress }),
       publish: (topic, data) => this.gossip!.publish(topic, data),
-      store: Repository.json(this.db, Bucket.datanetContributions),
+      store: Repository.json(this.db, Bucket.datanetContributions, contributionRecordSchema, {
+        onInvalid: (err) => log.warn({ err: err.message }, 'skipped an unreadable contribution record'),
+      }),
       log: log.child({ module: 'datanet' }),
     })
     await this.datanets.start()

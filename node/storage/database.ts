@@ -2,6 +2,7 @@
 // repository of ours lives under the `r` sublevel with a 1-byte bucket prefix (Lodestar's layout), so a
 // node's whole state is one directory that a crash leaves consistent (LevelDB's write-ahead log).
 import { Level } from 'level'
+import { z } from 'zod'
 import { OpenLedgerError } from '../../protocols/common/errors.ts'
 import { Bucket } from './buckets.ts'
 import { Repository } from './repository.ts'
@@ -25,7 +26,7 @@ export class NodeDatabase {
   readonly blocks: Level<string, Uint8Array>
   readonly datastore: Level<string, Uint8Array>
   readonly repositories: RepositoryLevel
-  readonly meta: Repository<string, unknown>
+  readonly meta: Repository<string, z.core.util.JSONType>
 
   private constructor(root: RootLevel) {
     this.root = root
@@ -39,7 +40,7 @@ export class NodeDatabase {
       valueEncoding: 'view',
     }) as unknown as Level<string, Uint8Array>
     this.repositories = repositoriesOf(root)
-    this.meta = Repository.json<unknown>(this, Bucket.meta)
+    this.meta = Repository.json(this, Bucket.meta, z.json())
   }
 
   static async open(path: string): Promise<NodeDatabase> {

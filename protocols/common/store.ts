@@ -3,5 +3,6 @@ export interface KeyValueStore<K, V> {
   get(key: K): Promise<V | undefined>
   put(key: K, value: V): Promise<void>
   delete(key: K): Promise<void>
-  entries(): AsyncIterable<[K, V]>
+  /** Entries in key order; with `prefix`, only those whose key starts with it (string keys). */
+  entries(options?: { prefix?: K }): AsyncIterable<[K, V]>
 }

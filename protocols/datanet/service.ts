@@ -1,15 +1,18 @@
-// The Datanet service: contributions (sign, store in IPFS, gossip), curation on the owner's and curators'
-// nodes (fetch, rules, duplicates, then a human decision), and publishing versions (manifest in Helia,
-// Merkle root and manifest CID on chain). Storage, chain and network arrive as components.
+// The Datanet service: the one object the node's API and CLI talk to. It creates Datanets, signs and
+// gossips this node's contributions, and hands the rest to the parts that do the work:
+//   datanet-directory.ts  a Datanet's chain record, metadata and rules, curators
+//   curator.ts            received contributions: bounded curation queue, rules, human decisions
+//   publisher.ts          versions: manifest, contributions root, chain call (one publish at a time)
+//   contribution-records.ts  what is stored about each contribution
+// Storage, chain and network arrive as components.
 import * as dagCbor from '@ipld/dag-cbor'
-import type { PeerId, Startable } from '@libp2p/interface'
+import type { Startable } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { Address, Hex, TypedDataDomain } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
-import { readBlock } from '../common/blocks.ts'
 import { type GossipTopic, GossipValidationError } from '../common/gossip.ts'
-import { collectBytes, drain } from '../common/iterables.ts'
+import { drain } from '../common/iterables.ts'
 import type { KeyValueStore } from '../common/store.ts'
 import {
   CONTRIBUTION_MAX_BYTES,
@@ -22,59 +25,23 @@ import {
   verifyContribution,
 } from './contribution.ts'
 import {
-  type CurationResult,
-  checkContent,
-  curate,
-  type KnownContribution,
-  type RejectReason,
-} from './curation.ts'
+  type ContributionRecord,
+  ContributionRecords,
+  type ContributionStatus,
+} from './contribution-records.ts'
+import { type CurationResult, checkContent } from './curation.ts'
+import { Curator, type CuratorOptions } from './curator.ts'
+import { DatanetDirectory, type DatanetRegistryPort, FETCH_TIMEOUT_MS } from './datanet-directory.ts'
 import { DatanetServiceError } from './errors.ts'
 import { unixfsImportOptions } from './import-options.ts'
-import {
-  decodeManifest,
-  encodeManifest,
-  MANIFEST_FORMAT,
-  MANIFEST_MAX_BYTES,
-  type Manifest,
-  type ManifestEntry,
-} from './manifest.ts'
-import { decodeSignature, encodeSignature } from './near-duplicates.ts'
+import type { Manifest, ManifestEntry } from './manifest.ts'
+import { type PublishedVersion, Publisher } from './publisher.ts'
 import type { DatanetInfo, DatanetVersion } from './registry.ts'
 import { type DatanetMetadata, metadataSchema } from './rules.ts'
 
-export const METADATA_MAX_BYTES = 64 * 1024
-export const FETCH_TIMEOUT_MS = 30_000
-
-export type ContributionStatus = 'pending' | 'accepted' | 'rejected'
-
-/** What a curator (or contributor) node keeps about one contribution: the signed record (its id as a
- * decimal string, since records are stored as JSON) and the curation outcome. */
-export interface ContributionRecord extends Omit<Contribution, 'datanetId'> {
-  datanetId: string
-  status: ContributionStatus
-  reason?: RejectReason
-  message?: string
-  receivedAt: number
-  decidedAt?: number
-  /** order of acceptance: the manifest lists contributions in this order */
-  acceptSeq?: number
-  publishedIn?: number
-  textHash?: string
-  minhash?: string
-}
-
-/** The registry calls this service makes; DatanetRegistryClient (registry.ts) implements them. */
-export interface DatanetRegistryPort {
-  datanetCount(): Promise<number>
-  getDatanet(id: bigint): Promise<DatanetInfo>
-  isCurator(id: bigint, account: Address): Promise<boolean>
-  getVersion(id: bigint, version: number): Promise<DatanetVersion>
-  createDatanet(args: { metadataCid: string; contributionType: string; curators: Address[] }): Promise<bigint>
-  publishVersion(
-    id: bigint,
-    args: { manifestCid: string; contributionsRoot: Hex; count: number },
-  ): Promise<number>
-}
+export type { ContributionRecord, ContributionStatus } from './contribution-records.ts'
+export type { DatanetRegistryPort } from './datanet-directory.ts'
+export { FETCH_TIMEOUT_MS, METADATA_MAX_BYTES } from './datanet-directory.ts'
 
 type BlockGet = { signal?: AbortSignal; offline?: boolean }
 export interface DatanetServiceComponents {
@@ -106,32 +73,53 @@ export interface DatanetServiceComponents {
   now?: () => number
 }
 
-// One record per (Datanet, content, contributor): a second contributor's copy of the same content gets
-// its own record, rejected as a duplicate, while a contributor resubmitting is idempotent.
-const recordKey = (datanetId: bigint | string, cid: string, contributor: string) =>
-  `${datanetId}/${cid}/${contributor}`
-
 export class DatanetService implements Startable {
   private readonly c: DatanetServiceComponents
   private readonly now: () => number
-  private readonly metadataCache = new Map<string, DatanetMetadata>()
-  private readonly inFlight = new Set<string>()
-  /** Curation work runs one at a time: fetching and fingerprinting are the expensive part. */
-  private curationQueue: Promise<void> = Promise.resolve()
-  private acceptSeq = 0
+  private readonly directory: DatanetDirectory
+  readonly curator: Curator
+  private readonly publisher: Publisher
 
-  constructor(components: DatanetServiceComponents) {
+  constructor(components: DatanetServiceComponents, curation: Partial<CuratorOptions> = {}) {
     this.c = components
     this.now = components.now ?? Date.now
+    this.directory = new DatanetDirectory(
+      components.registry,
+      components.blockstore,
+      components.account.address,
+    )
+    const records = new ContributionRecords(components.store)
+    this.curator = new Curator(
+      {
+        directory: this.directory,
+        records,
+        unixfs: components.unixfs,
+        pins: components.pins,
+        account: components.account,
+        log: components.log,
+        now: components.now,
+      },
+      curation,
+    )
+    this.publisher = new Publisher({
+      directory: this.directory,
+      registry: components.registry,
+      records,
+      blockstore: components.blockstore,
+      pins: components.pins,
+      contributionsRoot: components.contributionsRoot,
+      provide: (cid) => this.provideLater(cid),
+      account: components.account,
+    })
   }
 
   async start(): Promise<void> {
-    for await (const [, r] of this.c.store.entries())
-      this.acceptSeq = Math.max(this.acceptSeq, r.acceptSeq ?? 0)
+    await this.curator.start()
   }
 
+  /** Aborts curation in progress and returns promptly; stored records are never half-written. */
   async stop(): Promise<void> {
-    await this.curationQueue
+    await this.curator.stop()
   }
 
   // ---- Datanets and their rules
@@ -157,13 +145,13 @@ export class DatanetService implements Startable {
       contributionType: parsed.data.rules.contributionType,
       curators,
     })
-    this.metadataCache.set(cid.toString(), parsed.data)
+    this.directory.remember(cid.toString(), parsed.data)
     this.provideLater(cid)
     return { datanetId, metadataCid: cid.toString() }
   }
 
-  async getDatanet(datanetId: bigint): Promise<DatanetInfo> {
-    return this.c.registry.getDatanet(datanetId)
+  getDatanet(datanetId: bigint): Promise<DatanetInfo> {
+    return this.directory.getDatanet(datanetId)
   }
 
   /** The newest Datanets first, at most `limit`. */
@@ -173,45 +161,12 @@ export class DatanetService implements Startable {
     return Promise.all(ids.map(async (id) => ({ datanetId: id.toString(), ...(await this.getDatanet(id)) })))
   }
 
-  /** The Datanet's metadata and rules, fetched from IPFS under the CID recorded on chain. */
-  async metadata(
-    datanetId: bigint,
-    signal = AbortSignal.timeout(FETCH_TIMEOUT_MS),
-  ): Promise<DatanetMetadata> {
-    const info = await this.getDatanet(datanetId)
-    const cached = this.metadataCache.get(info.metadataCid)
-    if (cached) return cached
-    let cid: CID
-    try {
-      cid = CID.parse(info.metadataCid)
-    } catch {
-      throw new DatanetServiceError(
-        { code: 'METADATA_INVALID' },
-        `Datanet ${datanetId} has a metadata CID that does not parse`,
-      )
-    }
-    let bytes: Uint8Array
-    try {
-      bytes = await readBlock(this.c.blockstore, cid, METADATA_MAX_BYTES, { signal })
-    } catch (err) {
-      throw new DatanetServiceError(
-        { code: 'METADATA_UNAVAILABLE' },
-        `cannot fetch metadata ${cid} of Datanet ${datanetId}: ${(err as Error).message}`,
-      )
-    }
-    const parsed = metadataSchema.safeParse(safeDecode(bytes))
-    if (!parsed.success)
-      throw new DatanetServiceError(
-        { code: 'METADATA_INVALID' },
-        `metadata ${cid} of Datanet ${datanetId} does not follow the schema`,
-      )
-    this.metadataCache.set(info.metadataCid, parsed.data)
-    return parsed.data
+  metadata(datanetId: bigint, signal?: AbortSignal): Promise<DatanetMetadata> {
+    return this.directory.metadata(datanetId, signal)
   }
 
-  async isCurator(datanetId: bigint, account: Address = this.c.account.address): Promise<boolean> {
-    const info = await this.getDatanet(datanetId)
-    return info.owner === account || (await this.c.registry.isCurator(datanetId, account))
+  isCurator(datanetId: bigint, account?: Address): Promise<boolean> {
+    return this.directory.isCurator(datanetId, account)
   }
 
   // ---- Contributing
@@ -240,13 +195,14 @@ export class DatanetService implements Startable {
       name,
     })
     this.provideLater(cid)
-    const record = await this.receive(contribution, true)
+    const record = await this.curator.receive(contribution, true)
     await this.c.publish(CONTRIBUTIONS_TOPIC, encodeContribution(contribution))
     return record
   }
 
   // ---- Gossip
 
+  /** The contributions topic (until the gossip pipeline's own topic, contribution-gossip.ts, is wired). */
   topic(): GossipTopic<Contribution> {
     return {
       topic: CONTRIBUTIONS_TOPIC,
@@ -273,219 +229,37 @@ export class DatanetService implements Startable {
             `no Datanet ${c.datanetId}`,
           )
       },
-      handle: async (c: Contribution, _from: PeerId) => {
-        await this.receive(c, false)
-      },
+      handle: (c, from, signal) => this.curator.onContribution(c, from, signal),
     }
-  }
-
-  /** Records a verified contribution; on a curator node it is fetched and run through the rules. */
-  private async receive(c: Contribution, own: boolean): Promise<ContributionRecord> {
-    const key = recordKey(c.datanetId, c.contentCid, c.contributor)
-    const existing = await this.c.store.get(key)
-    if (existing) return existing
-    const curator = await this.isCurator(c.datanetId).catch(() => false)
-    if (!curator && !own) return baseRecord(c, this.now())
-    if (!curator) {
-      // The contributor's own copy: kept so `review` on its node can show what it submitted.
-      const record = baseRecord(c, this.now())
-      await this.c.store.put(key, record)
-      return record
-    }
-    if (this.inFlight.has(key)) return baseRecord(c, this.now())
-    this.inFlight.add(key)
-    const work = this.curationQueue.then(() => this.curateOne(c).finally(() => this.inFlight.delete(key)))
-    this.curationQueue = work.then(
-      () => undefined,
-      () => undefined,
-    )
-    return work
-  }
-
-  private async curateOne(c: Contribution): Promise<ContributionRecord> {
-    const key = recordKey(c.datanetId, c.contentCid, c.contributor)
-    const record = baseRecord(c, this.now())
-    const { rules } = await this.metadata(c.datanetId)
-    let content: Uint8Array | undefined
-    if (c.bytes > rules.maxBytes) {
-      Object.assign(record, {
-        status: 'rejected',
-        reason: 'TOO_LARGE',
-        message: `${c.bytes} bytes is over the limit of ${rules.maxBytes}`,
-      })
-    } else {
-      try {
-        // Read at most one byte past the signed size, so a lying record cannot make us fetch more.
-        content = await collectBytes(
-          this.c.unixfs.cat(CID.parse(c.contentCid), {
-            signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-            length: c.bytes + 1,
-          }),
-          c.bytes + 1,
-        )
-      } catch (err) {
-        Object.assign(record, {
-          status: 'rejected',
-          reason: 'CONTENT_UNAVAILABLE',
-          message: `content ${c.contentCid} could not be fetched: ${(err as Error).message}`,
-        })
-      }
-    }
-    if (content !== undefined) {
-      const result = curate(c, content, rules, await this.known(c.datanetId), this.now())
-      if (result.ok) {
-        record.textHash = result.textHash
-        record.minhash = encodeSignature(result.minhash)
-        await drain(this.c.pins.add(CID.parse(c.contentCid)))
-      } else {
-        Object.assign(record, {
-          status: 'rejected',
-          reason: result.reason,
-          message: result.message,
-          decidedAt: this.now(),
-        })
-      }
-    }
-    await this.c.store.put(key, record)
-    this.c.log.info(
-      { datanetId: record.datanetId, cid: record.contentCid, status: record.status, reason: record.reason },
-      'contribution curated',
-    )
-    return record
-  }
-
-  private async known(datanetId: bigint): Promise<KnownContribution[]> {
-    const out: KnownContribution[] = []
-    for (const r of await this.list(datanetId)) {
-      out.push({
-        contentCid: r.contentCid,
-        contributor: r.contributor,
-        receivedAt: r.receivedAt,
-        textHash: r.textHash,
-        minhash: r.minhash ? decodeSignature(r.minhash) : undefined,
-        rejected: r.status === 'rejected',
-      })
-    }
-    return out
   }
 
   // ---- Review
 
-  async list(datanetId: bigint, status?: ContributionStatus): Promise<ContributionRecord[]> {
-    const prefix = `${datanetId}/`
-    const out: ContributionRecord[] = []
-    for await (const [key, r] of this.c.store.entries()) {
-      if (key.startsWith(prefix) && (status === undefined || r.status === status)) out.push(r)
-    }
-    return out.sort((a, b) => a.receivedAt - b.receivedAt || a.contentCid.localeCompare(b.contentCid))
+  list(datanetId: bigint, status?: ContributionStatus): Promise<ContributionRecord[]> {
+    return this.curator.list(datanetId, status)
   }
 
-  async decide(
+  decide(
     datanetId: bigint,
     contentCid: string,
     accept: boolean,
     reason?: string,
   ): Promise<ContributionRecord> {
-    if (!(await this.isCurator(datanetId))) {
-      throw new DatanetServiceError(
-        { code: 'NOT_CURATOR' },
-        `this node's account ${this.c.account.address} is not a curator of Datanet ${datanetId}`,
-      )
-    }
-    const matching = (await this.list(datanetId)).filter((r) => r.contentCid === contentCid)
-    if (matching.length === 0)
-      throw new DatanetServiceError(
-        { code: 'UNKNOWN_CONTRIBUTION' },
-        `no contribution ${contentCid} in Datanet ${datanetId}`,
-      )
-    // Duplicates are rejected on arrival, so at most one record per content is ever pending.
-    const record = matching.find((r) => r.status === 'pending') ?? matching[0]!
-    const key = recordKey(datanetId, contentCid, record.contributor)
-    if (record.status !== 'pending') {
-      throw new DatanetServiceError(
-        { code: 'NOT_PENDING' },
-        `contribution ${contentCid} is already ${record.status}${record.reason ? ` (${record.reason})` : ''}`,
-      )
-    }
-    const decided: ContributionRecord = accept
-      ? { ...record, status: 'accepted', decidedAt: this.now(), acceptSeq: ++this.acceptSeq }
-      : {
-          ...record,
-          status: 'rejected',
-          reason: 'CURATOR_REJECTED',
-          message: reason ?? 'rejected by a curator',
-          decidedAt: this.now(),
-        }
-    await this.c.store.put(key, decided)
-    return decided
+    return this.curator.decide(datanetId, contentCid, accept, reason)
   }
 
   // ---- Versions
 
-  async version(datanetId: bigint, version: number): Promise<DatanetVersion> {
-    return this.c.registry.getVersion(datanetId, version)
+  version(datanetId: bigint, version: number): Promise<DatanetVersion> {
+    return this.publisher.version(datanetId, version)
   }
 
-  async manifest(manifestCid: string, signal = AbortSignal.timeout(FETCH_TIMEOUT_MS)): Promise<Manifest> {
-    const cid = CID.parse(manifestCid)
-    return decodeManifest(cid, await readBlock(this.c.blockstore, cid, MANIFEST_MAX_BYTES, { signal }))
+  manifest(manifestCid: string, signal?: AbortSignal): Promise<Manifest> {
+    return this.publisher.manifest(manifestCid, signal)
   }
 
-  /** Builds the next version (previous contributions, then newly accepted ones) and records it on chain. */
-  async publish(
-    datanetId: bigint,
-  ): Promise<{ version: number; manifestCid: string; contributionsRoot: Hex; count: number }> {
-    const info = await this.getDatanet(datanetId)
-    if (!(await this.isCurator(datanetId))) {
-      throw new DatanetServiceError(
-        { code: 'NOT_CURATOR' },
-        `this node's account ${this.c.account.address} is not the owner or a curator of Datanet ${datanetId}`,
-      )
-    }
-    const previous = info.versionCount > 0 ? await this.version(datanetId, info.versionCount) : undefined
-    const previousManifest = previous ? await this.manifest(previous.manifestCid) : undefined
-    const listed = new Set(previousManifest?.contributions.map((e) => e.contentCid.toString()))
-    const fresh = (await this.list(datanetId, 'accepted'))
-      .filter((r) => !listed.has(r.contentCid))
-      .sort((a, b) => (a.acceptSeq ?? 0) - (b.acceptSeq ?? 0))
-    if (fresh.length === 0)
-      throw new DatanetServiceError(
-        { code: 'NOTHING_TO_PUBLISH' },
-        `no accepted contributions since version ${info.versionCount}`,
-      )
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
-      datanetId: datanetId.toString(),
-      version: info.versionCount + 1,
-      previous: previous ? CID.parse(previous.manifestCid) : null,
-      contributions: [
-        ...(previousManifest?.contributions ?? []),
-        ...fresh.map((r) => ({
-          contributor: r.contributor,
-          contentCid: CID.parse(r.contentCid),
-          bytes: r.bytes,
-          license: r.license,
-          createdAt: r.createdAt,
-          signature: hexBytes(r.signature),
-        })),
-      ],
-    }
-    const { cid, bytes } = await encodeManifest(manifest)
-    await this.c.blockstore.put(cid, bytes)
-    await drain(this.c.pins.add(cid, { signal: AbortSignal.timeout(5 * FETCH_TIMEOUT_MS) }))
-    const contributionsRoot = await this.c.contributionsRoot(manifest.contributions)
-    const version = await this.c.registry.publishVersion(datanetId, {
-      manifestCid: cid.toString(),
-      contributionsRoot,
-      count: manifest.contributions.length,
-    })
-    for (const r of fresh)
-      await this.c.store.put(recordKey(datanetId, r.contentCid, r.contributor), {
-        ...r,
-        publishedIn: version,
-      })
-    this.provideLater(cid)
-    return { version, manifestCid: cid.toString(), contributionsRoot, count: manifest.contributions.length }
+  publish(datanetId: bigint): Promise<PublishedVersion> {
+    return this.publisher.publish(datanetId)
   }
 
   private provideLater(cid: CID): void {
@@ -493,32 +267,5 @@ export class DatanetService implements Startable {
       // The replicator re-provides served versions; a lone contributor's content is fetched over bitswap.
       this.c.log.debug({ cid: cid.toString(), err: (err as Error).message }, 'provide failed')
     })
-  }
-}
-
-function baseRecord(c: Contribution, now: number): ContributionRecord {
-  return {
-    datanetId: c.datanetId.toString(),
-    contentCid: c.contentCid,
-    bytes: c.bytes,
-    license: c.license,
-    contributor: c.contributor,
-    createdAt: c.createdAt,
-    name: c.name,
-    signature: c.signature,
-    status: 'pending',
-    receivedAt: now,
-  }
-}
-
-function hexBytes(hex: Hex): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
-}
-
-function safeDecode(bytes: Uint8Array): unknown {
-  try {
-    return dagCbor.decode(bytes)
-  } catch {
-    return undefined
   }
 }
