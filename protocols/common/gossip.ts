@@ -56,3 +56,38 @@ export interface GossipTopic<T> {
 export interface GossipPublisher {
   publish(topic: string, data: Uint8Array): Promise<number>
 }
+
+export type GossipVerdict<T> =
+  | { action: 'ACCEPT'; message: T }
+  | { action: 'IGNORE' | 'REJECT'; code: string; error?: unknown }
+
+/**
+ * One message through one topic's checks, as the node runs them: the size limit, decode, then the
+ * validator. Bytes that do not decode are REJECTed; a GossipValidationError carries its own action; any
+ * other failure is ours (or an aborted read) and is IGNOREd.
+ */
+export async function judgeGossipMessage<T>(
+  topic: GossipTopic<T>,
+  bytes: Uint8Array,
+  from: PeerId,
+  signal?: AbortSignal,
+): Promise<GossipVerdict<T>> {
+  if (bytes.length > topic.maxBytes) return { action: 'REJECT', code: 'OVERSIZED' }
+  let message: T
+  try {
+    message = topic.decode(bytes)
+  } catch (err) {
+    return {
+      action: 'REJECT',
+      code: err instanceof GossipValidationError ? err.code : 'MALFORMED',
+      error: err,
+    }
+  }
+  try {
+    await topic.validate(message, from, signal)
+  } catch (err) {
+    if (err instanceof GossipValidationError) return { action: err.type.action, code: err.code, error: err }
+    return { action: 'IGNORE', code: 'VALIDATOR_FAILED', error: err }
+  }
+  return { action: 'ACCEPT', message }
+}

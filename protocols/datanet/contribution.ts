@@ -125,6 +125,8 @@ export function encodeContribution(c: Contribution): Uint8Array {
   })
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 export type ContributionFault =
   | 'MALFORMED'
   | 'BAD_DATANET_ID'
@@ -166,6 +168,8 @@ export function decodeContribution(bytes: Uint8Array): Contribution {
     throw new ContributionFormatError('BAD_SIGNATURE', 'signature must be 65 bytes')
   if (pb.license.length > LICENSE_MAX_LENGTH || pb.name.length > NAME_MAX_LENGTH)
     throw new ContributionFormatError('FIELD_TOO_LONG', 'license or name too long')
+  if (pb.bytes > MAX_SAFE || pb.createdAt > MAX_SAFE)
+    throw new ContributionFormatError('MALFORMED', 'bytes or createdAt out of range')
   return {
     datanetId: BigInt(pb.datanetId),
     contentCid: pb.contentCid,

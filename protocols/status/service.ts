@@ -6,7 +6,7 @@ import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Address, TypedDataDomain } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
-import type { GossipPublisher, GossipTopic } from '../common/gossip.ts'
+import { type GossipPublisher, type GossipTopic, gossipReject } from '../common/gossip.ts'
 import { checksumAddress } from '../common/signatures.ts'
 import type { TypedDataHasher } from '../common/typed-data-hasher.ts'
 import {
@@ -123,7 +123,11 @@ export class StatusService implements Startable {
       // One status per peer per interval: a short queue, newest first, the oldest dropped.
       queue: { order: 'LIFO', maxLength: 256, drop: 'oldest', concurrency: 2 },
       handlerQueue: { order: 'FIFO', maxLength: 256, drop: 'oldest', concurrency: 1 },
-      decode: (bytes) => NodeStatus.decode(bytes),
+      decode: (bytes) => {
+        if (bytes.length > STATUS_MAX_BYTES)
+          gossipReject('STATUS_OVERSIZED', `status is ${bytes.length} bytes`)
+        return NodeStatus.decode(bytes)
+      },
       validate: (status) => this.validate(status),
       handle: async (status) => this.record(status),
     }
