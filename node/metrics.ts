@@ -21,6 +21,18 @@ export function createMetrics() {
     labelNames: ['topic'] as const,
     registers: [registry],
   })
+  const gossipQueueLength = new Gauge({
+    name: 'openledger_gossip_queue_length',
+    help: 'Gossip messages waiting, by topic and queue (validation, handler)',
+    labelNames: ['topic', 'queue'] as const,
+    registers: [registry],
+  })
+  const gossipDropped = new Counter({
+    name: 'openledger_gossip_dropped_total',
+    help: 'Gossip messages dropped (IGNOREd) by a bounded queue, by topic, queue and reason (full, stopped)',
+    labelNames: ['topic', 'queue', 'reason'] as const,
+    registers: [registry],
+  })
   const sources: { current?: MetricsSources } = {}
   new Gauge({
     name: 'openledger_connected_peers',
@@ -42,6 +54,8 @@ export function createMetrics() {
     registry,
     gossipMessages,
     gossipPublished,
+    gossipQueueLength,
+    gossipDropped,
     bind(s: MetricsSources) {
       sources.current = s
     },

@@ -17,6 +17,7 @@ import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight } from 'helia'
 import type { NodeConfig } from './config.ts'
+import { GOSSIP_SCORE_THRESHOLDS, gossipScoreParams } from './gossip-scoring.ts'
 import type { NodeDatabase } from './storage/database.ts'
 
 export const DHT_PROTOCOL = '/openledger/kad/1.0.0'
@@ -55,7 +56,8 @@ export async function createNetwork(
         createHash('sha1')
           .update(msg.data ?? new Uint8Array())
           .digest('base64'),
-      asyncValidation: false,
+      // node/gossip.ts queues, validates and reports each message (see there for why).
+      asyncValidation: true,
       emitSelf: false,
       // A young or small network may have no subscribed peer yet; publishers retry on their own schedule.
       allowPublishToZeroTopicPeers: true,
@@ -64,15 +66,9 @@ export async function createNetwork(
       D: 6,
       Dlo: 4,
       Dhi: 12,
-      // Explicit scoring: every testnet peer shares 127.0.0.1, so IP colocation must not count against it.
-      scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: -10, behaviourPenaltyDecay: 0.986 },
-      scoreThresholds: {
-        gossipThreshold: -4000,
-        publishThreshold: -8000,
-        graylistThreshold: -16000,
-        acceptPXThreshold: 100,
-        opportunisticGraftThreshold: 5,
-      },
+      // Explicit scoring of our topics: a peer that sends REJECTed messages goes negative (gossip-scoring.ts).
+      scoreParams: gossipScoreParams(),
+      scoreThresholds: GOSSIP_SCORE_THRESHOLDS,
     }),
   }
 

@@ -25,7 +25,7 @@ import { createApi } from './api/server.ts'
 import { type ChainClients, connectChain } from './chain.ts'
 import type { NodeConfig } from './config.ts'
 import { paths } from './datadir.ts'
-import { GossipRouter } from './gossip.ts'
+import { asyncValidatingPubsub, GossipRouter } from './gossip.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { createNetwork, type Network } from './network.ts'
 import { PeerDialer } from './peer-dialer.ts'
@@ -161,7 +161,11 @@ export class OpenLedgerNode {
       routingTableSize: () => this.routingTableSize(),
     })
 
-    this.gossip = new GossipRouter(libp2p.services.pubsub, this.metrics, log.child({ module: 'gossip' }))
+    this.gossip = new GossipRouter(
+      asyncValidatingPubsub(libp2p.services.pubsub),
+      this.metrics,
+      log.child({ module: 'gossip' }),
+    )
     const domain = openLedgerDomain({
       chainId: config.chain_id,
       ledger: config.ledger_address ?? zeroAddress,
@@ -309,6 +313,7 @@ export class OpenLedgerNode {
         address: conn.remoteAddr.toString(),
         direction: conn.direction,
         status: status ?? null,
+        gossipScore: this.gossip?.peerScore(id) ?? null,
       })
       return out
     }, [])
@@ -317,6 +322,8 @@ export class OpenLedgerNode {
   async stop(): Promise<void> {
     this.ready = false
     this.dialer?.stop()
+    // Queued gossip work is aborted, not awaited.
+    this.gossip?.stop()
     await this.status?.stop()
     await this.datanets?.stop()
     await this.replicator?.stop()
