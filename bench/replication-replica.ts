@@ -28,7 +28,7 @@ import { CID } from 'multiformats/cid'
 import { DHT_PROTOCOL } from '../node/network.ts'
 import { BlockSync } from '../protocols/datanet/block-sync.ts'
 import { DatanetError } from '../protocols/datanet/registry.ts'
-import { DatanetReplicator } from '../protocols/datanet/replication.ts'
+import { DatanetReplicator } from '../protocols/datanet/replicator.ts'
 
 export interface Variant {
   name: string

@@ -2,7 +2,7 @@
 // node's account, so they are for the operator: the API listens on 127.0.0.1 unless configured otherwise.
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import type { DatanetReplicator } from '../../protocols/datanet/replication.ts'
+import type { DatanetReplicator } from '../../protocols/datanet/replicator.ts'
 import type { DatanetService } from '../../protocols/datanet/service.ts'
 import { httpError, parseRequest } from './request.ts'
 

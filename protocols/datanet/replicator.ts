@@ -1,37 +1,31 @@
 // Datanet replication: a node that serves a Datanet fetches the latest version's manifest and every block
-// of every contribution, checks each block against its CID, pins the manifest recursively, and announces
-// itself on the DHT as a provider of the manifest and every block. Helia does not announce by itself, and
-// kad-dht provider records expire (48 h), so this service re-provides on an interval well inside that
-// TTL, retries with backoff when providing fails or no peer is connected (kad-dht "succeeds" silently
-// with zero peers), and follows new versions by polling the registry.
+// of every contribution, checks each block against its CID and the version's byte budget, pins the
+// manifest recursively, hands the blocks to the reprovider (reprovider.ts: announce on the DHT, re-announce,
+// retry with backoff), and follows new versions by polling the registry.
 //
-// Fetching: Helia's pin walker fetches one block at a time (a queue of concurrency 1), which is what kept
-// the first measurements near 40 MB/s. Here the DAG is walked breadth-first with `fetchConcurrency` gets
-// in flight, so bitswap has many wants outstanding at once (and asks every connected provider); the pin
-// is then taken offline over blocks already held, which is a local walk.
+// Fetching: block sync first (block-sync.ts: the whole version over one stream from one provider), then a
+// breadth-first walk (dag-walk.ts) with `fetchConcurrency` gets in flight for whatever is still missing, so
+// bitswap has many wants outstanding at once (Helia's pin walker fetches one block at a time, which kept
+// the first measurements near 40 MB/s); the pin is then taken offline over blocks already held.
 
 import type { AbortOptions } from '@libp2p/interface'
-import { createUnsafe } from 'multiformats/block'
 import type { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { BlockVerifyError, collectBlock, verifyBlock } from '../common/blocks.ts'
+import { BlockVerifyError, collectBlock } from '../common/blocks.ts'
 import { parseCid } from '../common/cid.ts'
 import { OpenLedgerError } from '../common/errors.ts'
 import { mapConcurrent } from '../common/iterables.ts'
+import { type DagWalkSource, walkDag } from './dag-walk.ts'
 import { decodeManifest, type Manifest, ManifestError } from './manifest.ts'
 import { DatanetError, type DatanetId, type DatanetVersion, type DatanetVersionReader } from './registry.ts'
+import { nodeTimers, Reprovider, type ReproviderInit, type Timers } from './reprovider.ts'
+import { ByteBudgetError, VersionByteBudget } from './version-budget.ts'
 
-/** kad-dht keeps provider records 48 h; re-providing every 12 h leaves three chances before one expires. */
-export const DEFAULT_REPROVIDE_INTERVAL_MS = 12 * 3600_000
 export const DEFAULT_POLL_INTERVAL_MS = 30_000
-export const DEFAULT_RETRY_MIN_MS = 1_000
-export const DEFAULT_RETRY_MAX_MS = 5 * 60_000
 /** Blocks requested at once while fetching a version: enough to keep bitswap's pipes full over loopback and LAN. */
 export const DEFAULT_FETCH_CONCURRENCY = 64
-/** Provider announcements at once: each one is a DHT walk to the K closest peers. */
-export const DEFAULT_PROVIDE_CONCURRENCY = 8
+/** `status` looks providers up this many at once. */
+export const DEFAULT_STATUS_CONCURRENCY = 8
 export const DEFAULT_BLOCK_TIMEOUT_MS = 60_000
-export const DEFAULT_PROVIDE_TIMEOUT_MS = 60_000
 export const DEFAULT_FIND_PROVIDERS_TIMEOUT_MS = 5_000
 /** `status` asks the DHT about at most this many blocks, and counts at most this many providers per block. */
 export const DEFAULT_STATUS_MAX_BLOCKS = 64
@@ -84,11 +78,6 @@ export interface ReplicatorLogger {
   debug(msg: string): void
 }
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown
-  clearTimeout(handle: unknown): void
-}
-
 /** A peer as routing and libp2p hand it out. */
 export interface ReplicatorPeer {
   toString(): string
@@ -121,15 +110,10 @@ export interface DatanetReplicatorComponents {
   timers?: Timers
 }
 
-export interface DatanetReplicatorInit {
-  reprovideIntervalMs?: number
+export interface DatanetReplicatorInit extends ReproviderInit {
   pollIntervalMs?: number
-  retryMinMs?: number
-  retryMaxMs?: number
   fetchConcurrency?: number
-  provideConcurrency?: number
   blockTimeoutMs?: number
-  provideTimeoutMs?: number
   findProvidersTimeoutMs?: number
   statusMaxBlocks?: number
   statusMaxProviders?: number
@@ -180,27 +164,17 @@ interface Served {
   version: number
   manifestCid: CID | null
   blocks: CID[]
-  lastProvidedAt: number | null
   lastError: string | null
-  provideAttempt: number
-  provideTimer?: unknown
   pollTimer?: unknown
   syncing?: Promise<ServeResult | null>
 }
 
 const silent: ReplicatorLogger = { info() {}, warn() {}, debug() {} }
-const nodeTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms)
-    t.unref?.()
-    return t
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-}
 
 export class DatanetReplicator {
   private readonly components: DatanetReplicatorComponents
-  private readonly init: Required<DatanetReplicatorInit>
+  private readonly init: Required<Omit<DatanetReplicatorInit, keyof ReproviderInit>>
+  private readonly reprovider: Reprovider
   private readonly log: ReplicatorLogger
   private readonly timers: Timers
   private readonly now: () => number
@@ -213,15 +187,20 @@ export class DatanetReplicator {
     this.log = components.logger ?? silent
     this.timers = components.timers ?? nodeTimers
     this.now = components.now ?? Date.now
+    this.reprovider = new Reprovider(
+      {
+        routing: components.helia.routing,
+        peerCount: () => components.peerCount(),
+        logger: this.log,
+        timers: this.timers,
+        now: this.now,
+      },
+      init,
+    )
     this.init = {
-      reprovideIntervalMs: init.reprovideIntervalMs ?? DEFAULT_REPROVIDE_INTERVAL_MS,
       pollIntervalMs: init.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
-      retryMinMs: init.retryMinMs ?? DEFAULT_RETRY_MIN_MS,
-      retryMaxMs: init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
       fetchConcurrency: init.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY,
-      provideConcurrency: init.provideConcurrency ?? DEFAULT_PROVIDE_CONCURRENCY,
       blockTimeoutMs: init.blockTimeoutMs ?? DEFAULT_BLOCK_TIMEOUT_MS,
-      provideTimeoutMs: init.provideTimeoutMs ?? DEFAULT_PROVIDE_TIMEOUT_MS,
       findProvidersTimeoutMs: init.findProvidersTimeoutMs ?? DEFAULT_FIND_PROVIDERS_TIMEOUT_MS,
       statusMaxBlocks: init.statusMaxBlocks ?? DEFAULT_STATUS_MAX_BLOCKS,
       statusMaxProviders: init.statusMaxProviders ?? DEFAULT_STATUS_MAX_PROVIDERS,
@@ -246,10 +225,11 @@ export class DatanetReplicator {
   async stop(): Promise<void> {
     if (!this.running) return
     this.running = false
-    this.controller.abort(new ReplicationError({ code: 'STOPPED' }, 'replicator stopped'))
+    const stopped = new ReplicationError({ code: 'STOPPED' }, 'replicator stopped')
+    this.controller.abort(stopped)
+    this.reprovider.stop(stopped)
     const pending: Promise<unknown>[] = []
     for (const s of this.served.values()) {
-      this.timers.clearTimeout(s.provideTimer)
       this.timers.clearTimeout(s.pollTimer)
       if (s.syncing) pending.push(s.syncing.catch(() => {}))
     }
@@ -282,9 +262,7 @@ export class DatanetReplicator {
         version: 0,
         manifestCid: null,
         blocks: [],
-        lastProvidedAt: null,
         lastError: null,
-        provideAttempt: 0,
       }
       this.served.set(key, s)
     }
@@ -296,6 +274,7 @@ export class DatanetReplicator {
       if (
         isNew &&
         (err instanceof ManifestError ||
+          err instanceof ByteBudgetError ||
           (err instanceof BlockVerifyError && err.code === 'BLOCK_CID_MISMATCH'))
       ) {
         this.unserve(id)
@@ -311,14 +290,15 @@ export class DatanetReplicator {
     const key = BigInt(datanetId).toString()
     const s = this.served.get(key)
     if (!s) return
-    this.timers.clearTimeout(s.provideTimer)
     this.timers.clearTimeout(s.pollTimer)
+    this.reprovider.cancel(key)
     this.served.delete(key)
   }
 
   /**
-   * Fetches a version's manifest and every block it links to, checks each block against its CID, and
-   * pins the manifest. Throws before storing anything when the manifest does not match its CID.
+   * Fetches a version's manifest and every block it links to, checks each block against its CID and the
+   * byte budget its manifests allow (version-budget.ts), and pins the manifest. Throws before storing
+   * anything when the manifest does not match its CID.
    */
   async replicate(manifestCid: CID, options: AbortOptions = {}): Promise<ReplicatedVersion> {
     const signal = this.signal(options.signal)
@@ -332,7 +312,12 @@ export class DatanetReplicator {
     // A complete block sync already verified every block and knows the DAG: no second walk.
     const { blocks, bytes } = synced?.complete
       ? synced
-      : await this.walk([manifestCid], { offline: false, signal })
+      : await walkDag([manifestCid], this.walkSource, {
+          offline: false,
+          concurrency: this.init.fetchConcurrency,
+          budget: new VersionByteBudget(manifestCid),
+          signal,
+        })
     if (!(await this.components.helia.pins.isPinned(manifestCid, { signal }))) {
       // Every block is already here: the recursive pin walks the local store only.
       for await (const _ of this.components.helia.pins.add(manifestCid, { signal, offline: true })) {
@@ -396,12 +381,13 @@ export class DatanetReplicator {
     const versions: DatanetVersion[] = []
     for (let v = 1; v <= latest; v++) versions.push(await this.components.registry.getVersion(id, v))
     const s = this.served.get(id.toString())
+    const provided = this.reprovider.state(id.toString())
     const base = {
       datanetId: id.toString(),
       served: s !== undefined,
       versions,
-      lastProvidedAt: s?.lastProvidedAt ?? null,
-      lastError: s?.lastError ?? null,
+      lastProvidedAt: provided.lastProvidedAt,
+      lastError: s?.lastError ?? provided.lastError,
     }
     if (latest === 0) {
       return {
@@ -450,9 +436,9 @@ export class DatanetReplicator {
       this.log.info(
         `datanet ${s.id}: version ${latest} held (${replicated.blocks.length} blocks, ${replicated.bytes} bytes, ${this.now() - started} ms)`,
       )
-      this.timers.clearTimeout(s.provideTimer)
-      s.provideAttempt = 0
-      await this.provideAll(s)
+      if (this.running && this.served.get(s.id.toString()) === s) {
+        await this.reprovider.provide(s.id.toString(), s.blocks)
+      }
       return {
         datanetId: s.id.toString(),
         version: latest,
@@ -481,44 +467,6 @@ export class DatanetReplicator {
     }
   }
 
-  /** Announces every block; on failure (or with no peers) retries with exponential backoff. */
-  private async provideAll(s: Served): Promise<void> {
-    if (!this.running || this.served.get(s.id.toString()) !== s) return
-    const blocks = s.blocks
-    try {
-      if (this.components.peerCount() === 0) {
-        throw new ReplicationError(
-          { code: 'NO_PEERS', datanetId: s.id.toString() },
-          'no connected peers to announce to',
-        )
-      }
-      await mapConcurrent(blocks, this.init.provideConcurrency, async (cid) => {
-        await this.components.helia.routing.provide(cid, {
-          signal: this.signal(AbortSignal.timeout(this.init.provideTimeoutMs)),
-        })
-      })
-      s.lastProvidedAt = this.now()
-      s.provideAttempt = 0
-      s.lastError = null
-      this.log.debug(`datanet ${s.id}: announced ${blocks.length} blocks`)
-      this.scheduleProvide(s, this.init.reprovideIntervalMs)
-    } catch (err) {
-      if (!this.running) return
-      const delay = Math.min(this.init.retryMaxMs, this.init.retryMinMs * 2 ** s.provideAttempt)
-      s.provideAttempt++
-      s.lastError = `announcing failed: ${(err as Error).message}`
-      this.log.warn(`datanet ${s.id}: ${s.lastError}; retrying in ${delay} ms`)
-      this.scheduleProvide(s, delay)
-    }
-  }
-
-  private scheduleProvide(s: Served, delay: number) {
-    this.timers.clearTimeout(s.provideTimer)
-    s.provideTimer = this.timers.setTimeout(() => {
-      void this.provideAll(s)
-    }, delay)
-  }
-
   private schedulePoll(s: Served) {
     if (!this.running || this.served.get(s.id.toString()) !== s) return
     this.timers.clearTimeout(s.pollTimer)
@@ -540,49 +488,11 @@ export class DatanetReplicator {
     }
   }
 
-  /**
-   * Breadth-first walk of the DAGs under `roots` with bounded concurrency, checking every block against
-   * its CID. Offline, a missing block is counted instead of fetched.
-   */
-  private async walk(roots: CID[], opts: { offline: boolean; signal: AbortSignal }) {
-    const seen = new Set<string>()
-    const order: CID[] = []
-    let bytes = 0
-    let missing = 0
-    let frontier = roots.filter((c) => {
-      const k = c.toString()
-      if (seen.has(k)) return false
-      seen.add(k)
-      return true
-    })
-    while (frontier.length > 0) {
-      const next: CID[] = []
-      await mapConcurrent(frontier, this.init.fetchConcurrency, async (cid) => {
-        let block: Uint8Array
-        if (opts.offline) {
-          if (!(await this.components.helia.blockstore.has(cid, { signal: opts.signal }))) {
-            missing++
-            return
-          }
-          block = await this.getBlock(cid, { signal: opts.signal, offline: true })
-        } else {
-          block = await this.getBlock(cid, { signal: opts.signal })
-        }
-        await verifyBlock(cid, block)
-        order.push(cid)
-        bytes += block.length
-        if (cid.code === raw.code) return
-        const codec = await this.components.helia.getCodec(cid.code)
-        for (const [, link] of createUnsafe({ cid, bytes: block, codec: codec as never }).links()) {
-          const k = link.toString()
-          if (seen.has(k)) continue
-          seen.add(k)
-          next.push(link)
-        }
-      })
-      frontier = next
-    }
-    return { blocks: order, bytes, missing, known: seen.size }
+  /** What the DAG walk reads through: Helia's blockstore (bitswap when online) and codecs. */
+  private readonly walkSource: DagWalkSource = {
+    getBlock: (cid, options) => this.getBlock(cid, options),
+    has: async (cid, options) => this.components.helia.blockstore.has(cid, options),
+    getCodec: (code) => this.components.helia.getCodec(code),
   }
 
   private async localCompleteness(manifestCid: CID, signal: AbortSignal) {
@@ -591,7 +501,11 @@ export class DatanetReplicator {
     }
     try {
       await decodeManifest(manifestCid, await this.getBlock(manifestCid, { signal, offline: true }))
-      const walked = await this.walk([manifestCid], { offline: true, signal })
+      const walked = await walkDag([manifestCid], this.walkSource, {
+        offline: true,
+        concurrency: this.init.fetchConcurrency,
+        signal,
+      })
       // Missing blocks are known by CID too (a held parent links them), so they count towards the total.
       return {
         known: walked.blocks,
@@ -615,7 +529,7 @@ export class DatanetReplicator {
   }
 
   private async countProviders(cids: CID[], signal: AbortSignal): Promise<ChunkProviders[]> {
-    return mapConcurrent(cids, this.init.provideConcurrency, async (cid) => {
+    return mapConcurrent(cids, DEFAULT_STATUS_CONCURRENCY, async (cid) => {
       const peers = new Set<string>()
       const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.init.findProvidersTimeoutMs)])
       try {
@@ -656,13 +570,6 @@ export class DatanetReplicator {
     if (!this.running)
       throw new ReplicationError({ code: 'STOPPED' }, 'the Datanet replicator is not started')
   }
-}
-
-/** js-libp2p style factory: `datanetReplicator(init)(components)`. */
-export function datanetReplicator(
-  init: DatanetReplicatorInit = {},
-): (components: DatanetReplicatorComponents) => DatanetReplicator {
-  return (components) => new DatanetReplicator(components, init)
 }
 
 function manifestCidOf(text: string, id: bigint): CID {

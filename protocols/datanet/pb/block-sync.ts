@@ -146,14 +146,24 @@ export namespace BlockSyncResponse {
     BLOCK = 'BLOCK',
     OK = 'OK',
     NOT_FOUND = 'NOT_FOUND',
-    ERROR = 'ERROR'
+    ERROR = 'ERROR',
+    BUSY = 'BUSY',
+    INVALID_REQUEST = 'INVALID_REQUEST',
+    NOT_UNDER_ROOT = 'NOT_UNDER_ROOT',
+    OVER_BUDGET = 'OVER_BUDGET',
+    TIMEOUT = 'TIMEOUT'
   }
 
   enum __StatusValues {
     BLOCK = 0,
     OK = 1,
     NOT_FOUND = 2,
-    ERROR = 3
+    ERROR = 3,
+    BUSY = 4,
+    INVALID_REQUEST = 5,
+    NOT_UNDER_ROOT = 6,
+    OVER_BUDGET = 7,
+    TIMEOUT = 8
   }
 
   export namespace Status {

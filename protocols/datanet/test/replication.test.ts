@@ -20,7 +20,7 @@ import { hasCode } from '../../common/errors.ts'
 import { contributionsRoot } from '../contributions-root.ts'
 import { encodeManifest, type ManifestEntry } from '../manifest.ts'
 import { DatanetRegistryClient } from '../registry.ts'
-import { DatanetReplicator } from '../replication.ts'
+import { DatanetReplicator } from '../replicator.ts'
 import { content, smallChunks } from './fixtures.ts'
 
 const DEADLINE_MS = 20_000
