@@ -100,9 +100,25 @@ export type Arrival = 'new' | 'replay' | 'supersede' | 'stale'
 
 export function arrival(stored: ContributionRecord | undefined, incoming: Contribution): Arrival {
   if (stored === undefined) return 'new'
-  if (stored.signature.toLowerCase() === incoming.signature.toLowerCase()) return 'replay'
+  if (sameMessage(stored, incoming)) return 'replay'
   if (stored.status === 'accepted') return 'stale'
   return incoming.createdAt >= stored.createdAt ? 'supersede' : 'stale'
+}
+
+/**
+ * The same signed message: same signature and same signed fields. A stored record with this signature but
+ * other fields was stored from a message whose signature did not cover them (a relayed, renamed copy from
+ * before `name` was signed); the verified message supersedes it.
+ */
+type SignedFields = Pick<Contribution, 'signature' | 'name' | 'license' | 'bytes' | 'createdAt'>
+export function sameMessage(a: SignedFields, b: SignedFields): boolean {
+  return (
+    a.signature.toLowerCase() === b.signature.toLowerCase() &&
+    a.name === b.name &&
+    a.license === b.license &&
+    a.bytes === b.bytes &&
+    a.createdAt === b.createdAt
+  )
 }
 
 /** The contribution records of every Datanet, over the node's key-value store. */

@@ -83,6 +83,8 @@ export class CurationQueue<T, R> {
       resolve = res
       reject = rej
     })
+    // A caller that does not wait for the outcome must not turn a failed run into an unhandled rejection.
+    promise.catch(() => {})
     const entry: Entry<T, R> = { key, lane, item, resolve, reject, waiters: [] }
 
     const replaced = this.waiting.get(key) ?? this.next.get(key)

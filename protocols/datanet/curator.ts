@@ -6,6 +6,8 @@
 //
 // Stored records are only ever written whole, once a curation has finished: a curation aborted by stop()
 // writes nothing, so its record stays as it was (absent, or the message it was superseding).
+
+import { extname } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import type { Address } from 'viem'
@@ -19,6 +21,7 @@ import {
   type ContributionStatus,
   pendingRecord,
   recordKey,
+  sameMessage,
 } from './contribution-records.ts'
 import { curate } from './curation.ts'
 import { CurationQueue, type CurationQueueOptions, DEFAULT_CURATION_QUEUE } from './curation-queue.ts'
@@ -66,7 +69,7 @@ export class Curator {
       this.options,
       (c, signal) => this.curateOne(c, signal),
       // A waiting message gives way to a newer differently signed one for the same record.
-      (queued, incoming) => incoming.signature !== queued.signature && incoming.createdAt >= queued.createdAt,
+      (queued, incoming) => !sameMessage(queued, incoming) && incoming.createdAt >= queued.createdAt,
     )
   }
 
@@ -167,7 +170,16 @@ export class Curator {
     const record = pendingRecord(c, this.now())
     const { rules } = await this.c.directory.metadata(c.datanetId, signal)
     let content: Uint8Array | undefined
-    if (c.bytes > rules.maxBytes) {
+    // Decisions the signed fields alone settle come first: no fetch for content that would be refused.
+    const ext = extname(c.name).toLowerCase()
+    if (!rules.extensions.includes(ext)) {
+      Object.assign(record, {
+        status: 'rejected',
+        reason: 'WRONG_TYPE',
+        message: `"${c.name}" is not a ${rules.contributionType} contribution (allowed: ${rules.extensions.join(', ')})`,
+        decidedAt: this.now(),
+      })
+    } else if (c.bytes > rules.maxBytes) {
       Object.assign(record, {
         status: 'rejected',
         reason: 'TOO_LARGE',
