@@ -24,7 +24,7 @@ export {
   resolveParams,
 } from './src/params.ts'
 export type { LoadOptions } from './src/persist.ts'
-export { INDEX_FILE, INDEX_FORMAT_VERSION, loadIndex, saveIndex } from './src/persist.ts'
+export { INDEX_FILE, INDEX_FORMAT_VERSION, loadIndex, loadOrBuildIndex, saveIndex } from './src/persist.ts'
 export { suffixArray } from './src/sais.ts'
 export { findInterval, matchingStatistics } from './src/search.ts'
 export type { Tokenized, Tokenizer } from './src/tokenizer.ts'

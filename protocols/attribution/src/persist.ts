@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { endianness } from 'node:os'
 import { join } from 'node:path'
 import { createBLAKE3 } from 'hash-wasm'
+import { TEMP_PREFIX, writeAtomic } from '../../common/atomic-file.ts'
 import { type AttributionIndex, blockMinima } from './build.ts'
 import type { ContributionRef } from './corpus.ts'
 import { AttributionError } from './errors.ts'
@@ -45,7 +45,10 @@ function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
 }
 
-/** Writes the index into `dir` atomically (temp file, fsync, rename) and sets `index.id`. Returns the id. */
+/**
+ * Writes the index into `dir` atomically and durably (temp file, fsync, rename, fsync of the directory) and
+ * sets `index.id`. Returns the id. A crash leaves the previous file (or none) and at most a temp file.
+ */
 export async function saveIndex(index: AttributionIndex, dir: string): Promise<string> {
   assertLittleEndian()
   await mkdir(dir, { recursive: true })
@@ -90,10 +93,8 @@ export async function saveIndex(index: AttributionIndex, dir: string): Promise<s
 
   const hasher = await createBLAKE3()
   hasher.init()
-  const final = join(dir, INDEX_FILE)
-  const tmp = join(dir, `.${INDEX_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  const fh = await open(tmp, 'wx')
-  try {
+  let digest: Uint8Array | undefined
+  await writeAtomic(join(dir, INDEX_FILE), async (fh) => {
     let pos = 0
     const write = async (bytes: Uint8Array): Promise<void> => {
       // Hash and write in slices so a large section does not need a second copy.
@@ -114,18 +115,11 @@ export async function saveIndex(index: AttributionIndex, dir: string): Promise<s
       const pad = sections[name][0] + bytes.byteLength
       if (align8(pad) > pad) await write(new Uint8Array(align8(pad) - pad))
     }
-    const digest = hasher.digest('binary')
+    digest = hasher.digest('binary')
     await fh.write(digest, 0, digest.byteLength, pos)
-    await fh.sync()
-    await fh.close()
-    await rename(tmp, final)
-    index.id = Buffer.from(digest).toString('hex')
-    return index.id
-  } catch (err) {
-    await fh.close().catch(() => {})
-    await rm(tmp, { force: true })
-    throw err
-  }
+  })
+  index.id = Buffer.from(digest!).toString('hex')
+  return index.id
 }
 
 function corrupt(path: string, reason: string): AttributionError {
@@ -251,5 +245,46 @@ export async function loadIndex(dir: string, options: LoadOptions = {}): Promise
     blockMin,
     superMin,
     id,
+  }
+}
+
+/** Temp files of interrupted saves older than this are dead (a live save touches its file continuously). */
+const STALE_TEMP_MS = 60 * 60_000
+
+/**
+ * A cache of one index in `dir`: loads it, verifying the whole-file checksum, and rebuilds it with `build`
+ * when it is missing, truncated, corrupt or of another format or tokenizer version. A damaged file is
+ * never trusted and never fatal; an interrupted build (which saveIndex leaves as a temp file at most) is
+ * the same as no build. `built` says which happened.
+ */
+export async function loadOrBuildIndex(
+  dir: string,
+  build: () => AttributionIndex | Promise<AttributionIndex>,
+): Promise<{ index: AttributionIndex; built: boolean }> {
+  try {
+    return { index: await loadIndex(dir), built: false }
+  } catch (err) {
+    const code = err instanceof AttributionError ? err.code : undefined
+    if (code !== 'UNKNOWN_INDEX' && code !== 'INDEX_CORRUPT' && code !== 'INDEX_VERSION_MISMATCH') throw err
+  }
+  await removeStaleTemps(dir)
+  const index = await build()
+  await saveIndex(index, dir)
+  return { index, built: true }
+}
+
+async function removeStaleTemps(dir: string): Promise<void> {
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch {
+    return
+  }
+  const now = Date.now()
+  for (const name of names) {
+    if (!name.startsWith(TEMP_PREFIX)) continue
+    const path = join(dir, name)
+    const info = await stat(path).catch(() => undefined)
+    if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true })
   }
 }

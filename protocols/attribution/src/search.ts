@@ -48,7 +48,7 @@ export function findInterval(
   while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1
     const pos = sa[mid]
-    let d = llo < lhi ? llo : lhi
+    let d = Math.min(llo, lhi)
     let sign = 0
     while (d < k) {
       const p = pos + d
@@ -77,7 +77,7 @@ export function findInterval(
   while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1
     const pos = sa[mid]
-    let d = llo < lhi ? llo : lhi
+    let d = Math.min(llo, lhi)
     let sign = 0
     while (d < k) {
       const p = pos + d
