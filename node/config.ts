@@ -66,6 +66,16 @@ export const configKeys = {
     help: 'IP address the HTTP API and /metrics listen on',
   },
   api_port: { schema: port('HTTP API').default(9401), help: 'HTTP API port (0 picks a free one)' },
+  api_allowed_hosts: {
+    schema: z
+      .array(
+        z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, {
+          error: 'must be host or host:port values such as 127.0.0.1:9411 or node.example',
+        }),
+      )
+      .default([]),
+    help: 'Host header values the API also answers to (besides api_host, localhost, 127.0.0.1 and [::1] on its port); a host without a port admits any port',
+  },
   log_level: {
     schema: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -128,7 +138,7 @@ export const configSchema = z.strictObject(
 export type NodeConfig = z.infer<typeof configSchema>
 
 /** Keys holding lists: comma separated in the environment, repeatable or comma separated as flags. */
-export const listKeys = new Set<string>(['announce', 'bootstrap', 'serve_datanets'])
+export const listKeys = new Set<string>(['announce', 'bootstrap', 'serve_datanets', 'api_allowed_hosts'])
 
 export function envName(key: string): string {
   return `OPENLEDGER_${key.toUpperCase()}`

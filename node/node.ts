@@ -1,6 +1,7 @@
 // The composition root: opens the database, assembles libp2p + Helia, registers gossip topics, starts
 // the services and the HTTP API, and stops them in reverse order. It holds no protocol logic.
 
+import { join } from 'node:path'
 import { unixfs } from '@helia/unixfs'
 import type { PrivateKey } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
@@ -20,11 +21,12 @@ import { ModelService } from '../protocols/model/service.ts'
 import { StatusService } from '../protocols/status/index.ts'
 import { registerContentRoutes } from './api/content.ts'
 import { registerDatanetRoutes } from './api/datanets.ts'
+import { JobManager, jobRecordSchema, registerJobRoutes } from './api/jobs.ts'
 import { registerModelRoutes } from './api/models.ts'
 import { createApi } from './api/server.ts'
 import { type ChainClients, connectChain } from './chain.ts'
 import type { NodeConfig } from './config.ts'
-import { paths } from './datadir.ts'
+import { ensureApiToken, paths } from './datadir.ts'
 import { asyncValidatingPubsub, GossipRouter } from './gossip.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { createNetwork, type Network } from './network.ts'
@@ -62,6 +64,7 @@ export class OpenLedgerNode {
   blockSync?: BlockSync
   models?: ModelService
   api?: FastifyInstance
+  jobs?: JobManager
   private dialer?: PeerDialer
   apiUrl = ''
   ready = false
@@ -98,6 +101,12 @@ export class OpenLedgerNode {
   private async startParts(): Promise<void> {
     const { config, log, dataDir } = this.init
     this.db = await NodeDatabase.open(paths(dataDir).db)
+    // Background jobs of the API (serve, fetch), kept in the database; resumed or marked interrupted below.
+    const jobs = new JobManager(Repository.json(this.db, Bucket.apiJobs, jobRecordSchema), {
+      onError: (err) => log.warn({ err: (err as Error).message }, 'job bookkeeping failed'),
+    })
+    this.jobs = jobs
+    const apiToken = await ensureApiToken(dataDir)
 
     // The API port is bound first: it is cheap to undo, and a busy port is the commonest start failure.
     const api = createApi(
@@ -113,13 +122,16 @@ export class OpenLedgerNode {
             app,
             () => this.datanets,
             () => this.replicator,
+            jobs,
           ),
-        (app) => registerModelRoutes(app, () => this.models),
+        (app) => registerModelRoutes(app, () => this.models, { jobs, modelsDir: join(dataDir, 'models') }),
+        (app) => registerJobRoutes(app, jobs),
         (app) =>
           registerContentRoutes(app, () =>
             this.network ? (cid, options) => unixfs(this.network!).cat(cid, options) : undefined,
           ),
       ],
+      { token: apiToken, apiHost: config.api_host, allowedHosts: config.api_allowed_hosts },
     )
     try {
       await api.listen({ host: config.api_host, port: config.api_port })
@@ -201,6 +213,7 @@ export class OpenLedgerNode {
 
     this.dialer = new PeerDialer(libp2p, config.min_peers, log.child({ module: 'dialer' }))
     this.dialer.start()
+    await jobs.start()
     this.ready = true
   }
 
@@ -322,6 +335,7 @@ export class OpenLedgerNode {
   async stop(): Promise<void> {
     this.ready = false
     this.dialer?.stop()
+    await this.jobs?.stop()
     // Queued gossip work is aborted, not awaited.
     this.gossip?.stop()
     await this.status?.stop()

@@ -1,7 +1,10 @@
 // GET /v1/content/:cid: UnixFS file bytes from this node's Helia (fetched over bitswap when absent), so
-// tools (attribution indexes, model training) can read a Datanet version through the node.
+// tools (attribution indexes, model training) can read a Datanet version through the node. It needs the
+// API token: it makes the node fetch and store blocks from the network.
 import type { FastifyInstance } from 'fastify'
 import { CID } from 'multiformats/cid'
+import { OpenLedgerError } from '../../protocols/common/errors.ts'
+import { apiError } from './errors.ts'
 
 export const CONTENT_MAX_BYTES = 64 * 1024 * 1024
 export const CONTENT_TIMEOUT_MS = 30_000
@@ -14,25 +17,30 @@ export function registerContentRoutes(app: FastifyInstance, getCat: () => Cat | 
     try {
       cid = CID.parse((req.params as { cid: string }).cid)
     } catch {
-      return reply.code(400).send({ error: 'BAD_CID', message: 'not a CID' })
+      throw apiError('BAD_CID', 'not a CID')
     }
     const cat = getCat()
-    if (!cat) return reply.code(503).send({ error: 'NOT_READY', message: 'the node is starting' })
+    if (!cat) throw apiError('NOT_READY', 'the node is starting')
     const chunks: Uint8Array[] = []
     let length = 0
+    const signal = AbortSignal.timeout(CONTENT_TIMEOUT_MS)
     try {
-      for await (const chunk of cat(cid, { signal: AbortSignal.timeout(CONTENT_TIMEOUT_MS) })) {
+      for await (const chunk of cat(cid, { signal })) {
         length += chunk.length
         if (length > CONTENT_MAX_BYTES)
-          return reply
-            .code(413)
-            .send({ error: 'CONTENT_TOO_LARGE', message: `over ${CONTENT_MAX_BYTES} bytes` })
+          throw apiError('CONTENT_TOO_LARGE', `${cid} is over ${CONTENT_MAX_BYTES} bytes`)
         chunks.push(chunk)
       }
     } catch (err) {
-      return reply
-        .code(504)
-        .send({ error: 'CONTENT_UNAVAILABLE', message: `${cid}: ${(err as Error).message}` })
+      if (err instanceof OpenLedgerError) throw err
+      // Our timeout, or the network failing to deliver: upstream. Anything else (a local store failing)
+      // is ours and goes to the error handler as a 500.
+      if (signal.aborted || (err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError')
+        throw apiError('CONTENT_UNAVAILABLE', `${cid}: not received within ${CONTENT_TIMEOUT_MS} ms`)
+      // @helia/unixfs: the CID names a directory or something that is not UnixFS.
+      if (/NotAFile|NotUnixFS|NoContent/.test((err as Error).name))
+        throw apiError('BAD_CID', `${cid} is not a UnixFS file: ${(err as Error).message}`)
+      throw err
     }
     reply.header('content-type', 'application/octet-stream')
     return reply.send(Buffer.concat(chunks))

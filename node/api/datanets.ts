@@ -1,10 +1,12 @@
-// Datanet routes. Reads are public; the writes (create, contribute, decide, publish, serve) act with this
-// node's account, so they are for the operator: the API listens on 127.0.0.1 unless configured otherwise.
+// Datanet routes. Reads are open (auth.ts PUBLIC_ROUTES); the writes (create, contribute, decide, publish,
+// serve) act with this node's account and need the API token. Serving is a background job (jobs.ts).
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { DatanetReplicator } from '../../protocols/datanet/replicator.ts'
 import type { DatanetService } from '../../protocols/datanet/service.ts'
-import { httpError, parseRequest } from './request.ts'
+import { apiError } from './errors.ts'
+import { accepted, type JobManager } from './jobs.ts'
+import { parseRequest } from './request.ts'
 
 /** Upper bound of a contribution upload; each Datanet's own rules usually set a lower one. */
 export const CONTRIBUTION_UPLOAD_LIMIT = 64 * 1024 * 1024
@@ -20,13 +22,13 @@ const createBody = z.object({
 export function registerDatanetRoutes(
   app: FastifyInstance,
   getService: () => DatanetService | undefined,
-  getReplicator: () => DatanetReplicator | undefined = () => undefined,
+  getReplicator: () => DatanetReplicator | undefined,
+  jobs: JobManager,
 ): void {
   const service = () => {
     const s = getService()
     if (!s)
-      throw httpError(
-        503,
+      throw apiError(
         'CHAIN_NOT_CONFIGURED',
         'this node has no chain configured (chain_rpc, datanet_registry_address)',
       )
@@ -58,8 +60,7 @@ export function registerDatanetRoutes(
   app.get('/v1/datanets/:id/versions/:v', async (req) => {
     const datanetId = id(req.params)
     const v = Number((req.params as { v: string }).v)
-    if (!Number.isSafeInteger(v) || v < 1)
-      throw httpError(400, 'BAD_REQUEST', 'version must be a positive integer')
+    if (!Number.isSafeInteger(v) || v < 1) throw apiError('BAD_REQUEST', 'version must be a positive integer')
     const version = await service().version(datanetId, v)
     const manifest = await service()
       .manifest(version.manifestCid)
@@ -78,16 +79,16 @@ export function registerDatanetRoutes(
   app.post('/v1/datanets/:id/contributions', async (req, reply) => {
     const datanetId = id(req.params)
     const query = req.query as { name?: string; license?: string }
-    if (!query.name) throw httpError(400, 'BAD_REQUEST', 'query parameter "name" (the file name) is required')
+    if (!query.name) throw apiError('BAD_REQUEST', 'query parameter "name" (the file name) is required')
     if (!Buffer.isBuffer(req.body))
-      throw httpError(415, 'BAD_REQUEST', 'send the content as application/octet-stream')
+      throw apiError('UNSUPPORTED_MEDIA_TYPE', 'send the content as application/octet-stream')
     const record = await service().contribute(datanetId, query.name, new Uint8Array(req.body), query.license)
     return reply.code(201).send(record)
   })
   app.get('/v1/datanets/:id/contributions', async (req) => {
     const status = (req.query as { status?: string }).status
     if (status !== undefined && !['pending', 'accepted', 'rejected'].includes(status)) {
-      throw httpError(400, 'BAD_REQUEST', 'status must be pending, accepted or rejected')
+      throw apiError('BAD_REQUEST', 'status must be pending, accepted or rejected')
     }
     return { contributions: await service().list(id(req.params), status as 'pending' | undefined) }
   })
@@ -103,13 +104,25 @@ export function registerDatanetRoutes(
   const replicator = () => {
     service()
     const r = getReplicator()
-    if (!r) throw httpError(503, 'NOT_READY', 'replication is not running')
+    if (!r) throw apiError('NOT_READY', 'replication is not running')
     return r
   }
-  // Serving fetches the whole latest version, pins it and announces it; the answer says what is held.
-  app.post(
-    '/v1/datanets/:id/serve',
-    async (req) => (await replicator().serve(id(req.params))) ?? { waiting: 'no version published yet' },
-  )
+  // Serving fetches the whole latest version, pins it and announces it: a background job whose result
+  // says what is held. It is resumable: after a restart it runs again and finds the blocks already held.
+  jobs.define('datanet.serve', {
+    resumable: true,
+    run: async (params, ctx) => {
+      const result = await replicator().serve(params.datanetId!, { signal: ctx.signal })
+      if (!result) return { waiting: 'no version published yet' }
+      ctx.progress({ unit: 'blocks', done: result.blocks, total: result.blocks })
+      return result
+    },
+  })
+  app.post('/v1/datanets/:id/serve', async (req, reply) => {
+    const datanetId = id(req.params).toString()
+    replicator() // refuse at once (503) when replication is not running, rather than in the job
+    const job = await jobs.submit('datanet.serve', { datanetId }, datanetId)
+    return reply.code(202).send(accepted(job))
+  })
   app.get('/v1/datanets/:id/status', async (req) => replicator().status(id(req.params)))
 }

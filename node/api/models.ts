@@ -1,37 +1,15 @@
-// Model routes. Reads are public; register and fetch act with this node's account and on its own disk
-// (the folder paths are the node's), so they are for the operator: the API listens on 127.0.0.1 unless
-// configured otherwise.
-import { isAbsolute } from 'node:path'
+// Model routes. Reads are open (auth.ts PUBLIC_ROUTES); register and fetch act with this node's account and
+// on its own disk, so they need the API token. Register reads a folder the operator names on the node's
+// disk. Fetch writes only under the node's data dir (DIR/models/NAME; NAME is one plain folder name, never
+// a path), as a background job (jobs.ts); the CLI copies the folder elsewhere when asked to.
+import { mkdir } from 'node:fs/promises'
+import { isAbsolute, join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { ModelService } from '../../protocols/model/service.ts'
-import { httpError, parseRequest } from './request.ts'
-
-/** HTTP status of each model error code; merged into STATUS_BY_CODE in server.ts (unlisted codes are 400). */
-export const MODEL_STATUS_BY_CODE: Record<string, number> = {
-  UNKNOWN_MODEL: 404,
-  NOT_MODEL_OWNER: 403,
-  MODEL_RETIRED: 409,
-  UNKNOWN_DATANET_VERSION: 422,
-  MODEL_EMPTY_FIELD: 400,
-  MODEL_INVALID_ARGUMENT: 400,
-  MODEL_INVALID_PRICE: 400,
-  MODEL_NO_WALLET: 503,
-  MODEL_TX_REVERTED: 502,
-  MODEL_CHAIN_ERROR: 502,
-  ADAPTER_BASE_MISMATCH: 422,
-  OUT_DIR_NOT_EMPTY: 409,
-  ARTIFACT_INVALID: 502,
-  MODEL_TOO_LARGE: 413,
-  MODEL_FETCH_TIMEOUT: 504,
-  FETCHED_MODEL_INVALID: 502,
-  // A local folder refused by loadModel at registration (protocols/model/errors.ts).
-  MODEL_FILE_CORRUPTED: 422,
-  MODEL_FILE_MISSING: 422,
-  MODEL_FILE_UNKNOWN: 422,
-  MODEL_FORMAT_INVALID: 422,
-  MODEL_ADAPTER_SHAPE_MISMATCH: 422,
-}
+import { apiError } from './errors.ts'
+import { accepted, type JobManager } from './jobs.ts'
+import { parseRequest } from './request.ts'
 
 const absolutePath = z
   .string()
@@ -42,22 +20,55 @@ const price = z.string().regex(/^\d+(\.\d{1,18})?$/, { error: 'OPEN per 1,000 to
 const idParam = z.object({
   id: z.string().regex(/^[1-9]\d{0,76}$/, { error: 'model id must be a positive integer' }),
 })
+/** One folder name: no separators, no `..`, no leading dot (the service's partial folders start with one). */
+export const MODEL_FOLDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
+const folderName = z
+  .string()
+  .regex(MODEL_FOLDER_NAME, {
+    error: 'must be a folder name (letters, digits, . _ -; no path): the model goes to DATA_DIR/models/NAME',
+  })
+  .refine((name) => !name.includes('..'), { error: 'must not contain ".."' })
 const registerBody = z.object({ dir: absolutePath, priceIn: price, priceOut: price })
-const fetchBody = z.object({ outDir: absolutePath })
+const fetchBody = z.strictObject({ name: folderName.optional() })
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) })
 
-export function registerModelRoutes(app: FastifyInstance, getService: () => ModelService | undefined): void {
+export interface ModelRouteOptions {
+  jobs: JobManager
+  /** DATA_DIR/models: the only place fetch writes to. */
+  modelsDir: string
+}
+
+export function registerModelRoutes(
+  app: FastifyInstance,
+  getService: () => ModelService | undefined,
+  { jobs, modelsDir }: ModelRouteOptions,
+): void {
   const service = () => {
     const s = getService()
     if (!s) {
-      throw httpError(
-        503,
+      throw apiError(
         'CHAIN_NOT_CONFIGURED',
         'this node has no model registry configured (chain_rpc, model_registry_address)',
       )
     }
     return s
   }
+
+  // Not resumable: a fetch cut short leaves nothing (the service writes to a partial folder first), but
+  // running it again unasked could collide with a folder the operator has since created; it is marked
+  // interrupted and the operator starts it again.
+  jobs.define('model.fetch', {
+    resumable: false,
+    run: async (params, ctx) => {
+      await mkdir(modelsDir, { recursive: true })
+      return service().fetch({
+        modelId: params.modelId!,
+        outDir: join(modelsDir, params.name!),
+        signal: ctx.signal,
+        onProgress: (bytes) => ctx.progress({ unit: 'bytes', done: bytes }),
+      })
+    },
+  })
 
   app.get('/v1/models', async (req) => ({
     models: await service().list(parseRequest(listQuery, req.query ?? {})),
@@ -67,9 +78,11 @@ export function registerModelRoutes(app: FastifyInstance, getService: () => Mode
     const body = parseRequest(registerBody, req.body ?? {})
     return reply.code(201).send(await service().register(body))
   })
-  app.post('/v1/models/:id/fetch', async (req) => {
+  app.post('/v1/models/:id/fetch', async (req, reply) => {
     const { id } = parseRequest(idParam, req.params)
-    const { outDir } = parseRequest(fetchBody, req.body ?? {})
-    return service().fetch({ modelId: id, outDir })
+    const { name = `model-${id}` } = parseRequest(fetchBody, req.body ?? {})
+    service()
+    const job = await jobs.submit('model.fetch', { modelId: id, name }, `${id}/${name}`)
+    return reply.code(202).send(accepted(job))
   })
 }

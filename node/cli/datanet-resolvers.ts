@@ -1,11 +1,11 @@
 // Resolvers that let `attribute` and `model train|adapt` name a Datanet version instead of files.
-import { callApi } from './api-client.ts'
+import { type ApiTarget, callApi } from './api-client.ts'
 import { indexCacheDir, readDatanetVersion } from './datanet-source.ts'
 
 /** Builds (once) and returns the directory of the attribution index of a Datanet version. */
 export async function resolveAttributionIndex(
   ref: { id: string; version: string | null },
-  api: string,
+  api: ApiTarget | string,
 ): Promise<string> {
   const version = ref.version === null ? undefined : Number(ref.version)
   const v = version ?? (await callApi(api, 'GET', `/v1/datanets/${ref.id}`)).versionCount
@@ -21,7 +21,10 @@ export async function resolveAttributionIndex(
 }
 
 /** The accepted contributions of a Datanet version as training documents. */
-export async function resolveTrainingDocuments(ref: { datanetId: string; version?: number }, api: string) {
+export async function resolveTrainingDocuments(
+  ref: { datanetId: string; version?: number },
+  api: ApiTarget | string,
+) {
   const text = await readDatanetVersion(api, ref.datanetId, ref.version)
   return {
     datanetId: text.datanetId,

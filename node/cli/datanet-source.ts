@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { ApiError, callApi } from './api-client.ts'
+import { ApiError, type ApiTarget, callApi, requestApi } from './api-client.ts'
 
 export interface DatanetText {
   datanetId: string
@@ -14,7 +14,7 @@ export interface DatanetText {
 }
 
 export async function readDatanetVersion(
-  api: string,
+  api: ApiTarget | string,
   datanetId: string,
   version?: number,
 ): Promise<DatanetText> {
@@ -29,12 +29,8 @@ export async function readDatanetVersion(
     )
   const contributions = []
   for (const entry of body.contributions as { contentCid: string; contributor: `0x${string}` }[]) {
-    const res = await fetch(`${api}/v1/content/${entry.contentCid}`, { signal: AbortSignal.timeout(60_000) })
-    if (!res.ok)
-      throw new ApiError(
-        { code: 'CONTENT_UNAVAILABLE', status: res.status },
-        `content ${entry.contentCid}: HTTP ${res.status}`,
-      )
+    // Needs the API token (OPENLEDGER_API_TOKEN for a bare URL): reading content makes the node fetch it.
+    const res = await requestApi(api, 'GET', `/v1/content/${entry.contentCid}`, { timeoutMs: 60_000 })
     contributions.push({
       id: entry.contentCid,
       contributor: entry.contributor,

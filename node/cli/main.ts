@@ -9,6 +9,7 @@ import { registerAttributeCommand } from './commands/attribute.ts'
 import { registerDatanetCommands } from './commands/datanet.ts'
 import { registerIdCommand } from './commands/id.ts'
 import { registerInitCommand } from './commands/init.ts'
+import { registerJobCommands } from './commands/job.ts'
 import { registerModelCommands } from './commands/model.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerTestnetCommands } from './commands/testnet.ts'
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerStartCommand(program)
   registerTestnetCommands(program)
   registerDatanetCommands(program)
+  registerJobCommands(program)
   registerAttributeCommand(program, { resolveDatanet: resolveAttributionIndex })
   registerModelCommands(program, {
     ...modelCommandDeps(),

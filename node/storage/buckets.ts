@@ -2,6 +2,8 @@
 export enum Bucket {
   meta = 0x01,
   peerStatus = 0x02,
+  // Background jobs of the HTTP API (node/api/jobs.ts), keyed by job id.
+  apiJobs = 0x03,
   datanetContributions = 0x10,
   // 0x20.. receipts, 0x30.. consensus and the signing guard
 }

@@ -208,7 +208,13 @@ export class ModelService {
    * over bitswap, and verifies every file against the manifest before the folder appears at `outDir`.
    * Files are written to a sibling temporary folder first, so a failed fetch leaves no folder behind.
    */
-  async fetch(input: { modelId: ModelId; outDir: string; signal?: AbortSignal }): Promise<FetchResult> {
+  async fetch(input: {
+    modelId: ModelId
+    outDir: string
+    signal?: AbortSignal
+    /** Called as file bytes arrive, with the running total (the model's size is not known up front). */
+    onProgress?: (bytesWritten: number) => void
+  }): Promise<FetchResult> {
     const model = await this.c.registry.getModel(input.modelId)
     const modelId = model.modelId.toString()
     await assertEmptyOrAbsent(input.outDir)
@@ -218,7 +224,7 @@ export class ModelService {
       dirname(input.outDir),
       `.${basename(input.outDir)}.partial-${randomBytes(4).toString('hex')}`,
     )
-    const budget = { bytes: 0, files: 0 }
+    const budget = { bytes: 0, files: 0, written: 0, onProgress: input.onProgress }
     try {
       await mkdir(partial, { recursive: true })
       const artifact = parseCid(model.artifactCid, modelId)
@@ -314,7 +320,7 @@ export class ModelService {
     ctx: {
       modelId: string
       signal: AbortSignal
-      budget: { bytes: number; files: number }
+      budget: { bytes: number; files: number; written: number; onProgress?: (bytes: number) => void }
       allowed: Set<string> | null
     },
   ): Promise<void> {
@@ -347,6 +353,8 @@ export class ModelService {
       const source = async function* () {
         for await (const chunk of self.c.unixfs.cat(entry.cid, { signal })) {
           written += chunk.length
+          budget.written += chunk.length
+          budget.onProgress?.(budget.written)
           // The stat size comes from the network too: hold the stream to it.
           if (written > limit) self.charge(budget, written - limit, modelId)
           yield chunk

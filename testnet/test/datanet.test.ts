@@ -34,7 +34,7 @@ test.after(async () => {
 
 const api = (i: number) => net.nodes[i]!.apiUrl
 async function cli(i: number, ...args: string[]) {
-  const res = await runCli([...args, '--api', api(i), '--json'])
+  const res = await runCli([...args, '--api', api(i), '--node-dir', net.nodes[i]!.dir, '--json'])
   return { ...res, json: res.code === 0 ? JSON.parse(res.stdout) : undefined }
 }
 
@@ -217,9 +217,22 @@ test('the owner accepts, rejects one by hand, and publishes a version that is re
 
 test('text copied from a published contribution is attributed to its contributor (through node 3)', async () => {
   const text = (await readFile(join(BOOK, 'ch01-03-hello-cargo.md'), 'utf8')).slice(1500, 2300)
-  const res = await runCli(['attribute', '--datanet', `${datanetId}@1`, '--api', api(3), '--json', text], {
-    XDG_CACHE_HOME: join(root, 'cache'),
-  })
+  const res = await runCli(
+    [
+      'attribute',
+      '--datanet',
+      `${datanetId}@1`,
+      '--api',
+      api(3),
+      '--node-dir',
+      net.nodes[3]!.dir,
+      '--json',
+      text,
+    ],
+    {
+      XDG_CACHE_HOME: join(root, 'cache'),
+    },
+  )
   assert.is(res.code, 0, res.stderr)
   const result = JSON.parse(res.stdout)
   assert.is(result.entries[0].contributor.toLowerCase(), net.nodes[2]!.account.toLowerCase())

@@ -15,7 +15,7 @@ import {
   saveIndex,
 } from '../../../protocols/attribution/index.ts'
 import { ConfigError } from '../../config.ts'
-import { apiOption } from '../api-client.ts'
+import { type ApiTarget, addTokenOptions, apiOption, apiTarget } from '../api-client.ts'
 
 export interface DatanetRef {
   readonly id: string
@@ -28,7 +28,7 @@ export interface AttributeCommandDeps {
    * Maps `--datanet ID[@version]` to the directory holding that version's persisted attribution index.
    * Left out until Datanets exist; --datanet then fails with a clear message.
    */
-  readonly resolveDatanet?: (ref: DatanetRef, api: string) => Promise<string>
+  readonly resolveDatanet?: (ref: DatanetRef, api: ApiTarget) => Promise<string>
   /** Where output goes (default process.stdout); ANSI highlighting only when isTTY. */
   readonly stdout?: { write(chunk: string): unknown; isTTY?: boolean }
 }
@@ -42,6 +42,8 @@ interface Options {
   top?: string
   saveIndex?: string
   api: string
+  apiToken?: string
+  nodeDir?: string
 }
 
 const ZERO_ADDRESS = `0x${'0'.repeat(40)}`
@@ -117,7 +119,7 @@ async function openIndex(opts: Options, deps: AttributeCommandDeps): Promise<Att
       '--datanet is not available in this build yet: use --index DIR (a persisted index) or --corpus DIR',
     )
   }
-  return loadIndex(await deps.resolveDatanet(ref, opts.api))
+  return loadIndex(await deps.resolveDatanet(ref, await apiTarget(opts)))
 }
 
 const ANSI_ON = '\u001b[1;33m'
@@ -173,7 +175,7 @@ export function formatHuman(text: string, result: AttributionResult, ansi: boole
 }
 
 export function registerAttributeCommand(program: Command, deps: AttributeCommandDeps = {}): void {
-  program
+  const command = program
     .command('attribute')
     .description('attribute text to the Datanet contributions it draws on (suffix-array span matching)')
     .argument('[text...]', 'the text to attribute (or --file)')
@@ -226,4 +228,6 @@ export function registerAttributeCommand(program: Command, deps: AttributeComman
       if (opts.json) out.write(`${JSON.stringify(result, null, 2)}\n`)
       else out.write(formatHuman(text, result, out.isTTY === true))
     })
+  // --datanet reads content through the node, which needs its API token.
+  addTokenOptions(command)
 }

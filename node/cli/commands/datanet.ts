@@ -7,7 +7,8 @@ import { Readable } from 'node:stream'
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import type { ContributionRecord } from '../../../protocols/datanet/service.ts'
-import { apiOption, callApi } from '../api-client.ts'
+import { type ApiTarget, addTokenOptions, apiOption, apiTarget, callApi } from '../api-client.ts'
+import { waitForJob } from '../job-wait.ts'
 
 function print(value: unknown, json: boolean | undefined, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
@@ -27,7 +28,7 @@ function table(rows: string[][]): string {
 }
 
 async function upload(
-  api: string,
+  api: ApiTarget,
   datanet: string,
   file: string,
   license: string | undefined,
@@ -83,7 +84,7 @@ export function registerDatanetCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const rules = opts.rules ? JSON.parse(await readFile(opts.rules, 'utf8')) : undefined
-      const res = await callApi(opts.api, 'POST', '/v1/datanets', {
+      const res = await callApi(await apiTarget(opts), 'POST', '/v1/datanets', {
         json: {
           metadata: { name: opts.name, description: opts.description, ...(rules ? { rules } : {}) },
           curators: opts.curator,
@@ -102,9 +103,9 @@ export function registerDatanetCommands(program: Command): void {
     .option(...apiOption())
     .option('--json', 'print JSON')
     .action(async (files: string[], opts) => {
+      const api = await apiTarget(opts)
       const results: ContributionRecord[] = []
-      for (const file of files)
-        results.push(await upload(opts.api, opts.datanet, file, opts.license, opts.quiet))
+      for (const file of files) results.push(await upload(api, opts.datanet, file, opts.license, opts.quiet))
       print(results, opts.json, () =>
         results.map((r) => `${r.name}: ${r.contentCid} (${r.bytes} bytes, ${r.status})`).join('\n'),
       )
@@ -119,7 +120,7 @@ export function registerDatanetCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const res = await callApi(
-        opts.api,
+        await apiTarget(opts),
         'GET',
         `/v1/datanets/${opts.datanet}/contributions${opts.all ? '' : '?status=pending'}`,
       )
@@ -155,15 +156,13 @@ export function registerDatanetCommands(program: Command): void {
       .option('--json', 'print JSON')
     if (!accept) cmd.requiredOption('--reason <text>', 'why, shown to the contributor')
     cmd.action(async (cids: string[], opts) => {
+      const api = await apiTarget(opts)
       const out: ContributionRecord[] = []
       for (const cid of cids) {
         out.push(
-          await callApi(
-            opts.api,
-            'POST',
-            `/v1/datanets/${opts.datanet}/contributions/${cid}/${name}`,
-            accept ? {} : { json: { reason: opts.reason } },
-          ),
+          await callApi(api, 'POST', `/v1/datanets/${opts.datanet}/contributions/${cid}/${name}`, {
+            json: accept ? {} : { reason: opts.reason },
+          }),
         )
       }
       print(out, opts.json, () => out.map((r) => `${r.contentCid}: ${r.status}`).join('\n'))
@@ -177,7 +176,9 @@ export function registerDatanetCommands(program: Command): void {
     .option(...apiOption())
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const res = await callApi(opts.api, 'POST', `/v1/datanets/${opts.datanet}/publish`)
+      const res = await callApi(await apiTarget(opts), 'POST', `/v1/datanets/${opts.datanet}/publish`, {
+        json: {},
+      })
       print(
         res,
         opts.json,
@@ -192,7 +193,7 @@ export function registerDatanetCommands(program: Command): void {
     .option(...apiOption())
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const res = await callApi(opts.api, 'GET', '/v1/datanets')
+      const res = await callApi(await apiTarget(opts), 'GET', '/v1/datanets')
       print(res.datanets, opts.json, () =>
         table([
           ['id', 'owner', 'versions', 'type', 'metadata'],
@@ -218,7 +219,7 @@ export function registerDatanetCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts) => {
       const path = opts.version ? `/v1/datanets/${id}/versions/${opts.version}` : `/v1/datanets/${id}`
-      const res = await callApi(opts.api, 'GET', path)
+      const res = await callApi(await apiTarget(opts), 'GET', path)
       print(res, opts.json, () => JSON.stringify(res, null, 2))
     })
 
@@ -229,9 +230,23 @@ export function registerDatanetCommands(program: Command): void {
     )
     .argument('<id>', 'Datanet id')
     .option(...apiOption())
+    .option('--no-wait', 'return the job id at once; follow it with `openledger job show ID`')
+    .option('--quiet', 'no progress bar')
     .option('--json', 'print JSON')
     .action(async (id: string, opts) => {
-      const res = await callApi(opts.api, 'POST', `/v1/datanets/${id}/serve`)
+      const api = await apiTarget(opts)
+      const started = await callApi(api, 'POST', `/v1/datanets/${id}/serve`, { json: {} })
+      if (!opts.wait) {
+        print(started, opts.json, () => `serving Datanet ${id}: job ${started.jobId} (${started.state})`)
+        return
+      }
+      const res = await waitForJob<{
+        waiting?: string
+        version?: number
+        blocks?: number
+        bytes?: number
+        manifestCid?: string
+      }>(api, started.jobId, { label: `serve ${id}`, quiet: opts.quiet })
       print(res, opts.json, () =>
         res.waiting
           ? `serving Datanet ${id}: ${res.waiting}`
@@ -246,7 +261,7 @@ export function registerDatanetCommands(program: Command): void {
     .option(...apiOption())
     .option('--json', 'print JSON')
     .action(async (id: string, opts) => {
-      const res = await callApi(opts.api, 'GET', `/v1/datanets/${id}/status`)
+      const res = await callApi(await apiTarget(opts), 'GET', `/v1/datanets/${id}/status`)
       print(res, opts.json, () =>
         [
           `Datanet ${id}: ${res.versions.length} version(s), latest manifest ${res.latestManifestCid ?? '-'}, ${res.served ? 'served here' : 'not served here'}`,
@@ -261,4 +276,6 @@ export function registerDatanetCommands(program: Command): void {
           .join('\n'),
       )
     })
+  // Every datanet command acts through the API: each takes the token options.
+  for (const cmd of datanet.commands) addTokenOptions(cmd)
 }

@@ -7,7 +7,7 @@ import { join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { ModelError, ModelErrorCode } from '../../../protocols/model/errors.ts'
 import type { DatanetRef, ModelDocument, TrainingProgress } from '../../../protocols/model/index.ts'
-import { apiOption } from '../api-client.ts'
+import { apiOption, apiToken } from '../api-client.ts'
 
 export interface ResolvedDatanet {
   datanetId: string
@@ -20,17 +20,32 @@ export interface ResolvedDatanet {
 export interface ModelCommandDeps {
   /** Reads a Datanet version's accepted contributions; absent until the node wires Datanets in. */
   resolveDatanet?: (ref: { datanetId: string; version?: number }) => Promise<ResolvedDatanet>
-  /** Adds the folder to Helia and registers it on chain; returns the model id. `api`: the node to act through. */
+  /**
+   * Adds the folder to Helia and registers it on chain; returns the model id. `api`: the node to act
+   * through, `token` its API token (each hook falls back to its own when absent).
+   */
   registerModel?: (opts: {
     dir: string
     priceIn: string
     priceOut: string
     api?: string
+    token?: string
   }) => Promise<{ modelId: string }>
-  listModels?: (opts?: { api?: string }) => Promise<unknown[]>
-  showModel?: (modelId: string, opts?: { api?: string }) => Promise<unknown>
-  /** Fetches a registered model by id into a new folder, verified file by file. */
-  fetchModel?: (opts: { modelId: string; outDir: string; api?: string }) => Promise<{ dir: string }>
+  listModels?: (opts?: { api?: string; token?: string }) => Promise<unknown[]>
+  showModel?: (modelId: string, opts?: { api?: string; token?: string }) => Promise<unknown>
+  /**
+   * Fetches a registered model by id into DATA_DIR/models/NAME on the node (a background job), verified
+   * file by file; with `outDir`, copies it there. `wait: false` returns the job id at once.
+   */
+  fetchModel?: (opts: {
+    modelId: string
+    name?: string
+    outDir?: string
+    api?: string
+    token?: string
+    wait?: boolean
+    quiet?: boolean
+  }) => Promise<{ dir?: string; jobId?: string; state?: string }>
 }
 
 /** Parses `ID[@version]`. */
@@ -140,6 +155,16 @@ async function progressBar(label: string, quiet: boolean | undefined) {
 
 // No default here: the hooks fall back to their own node address (OPENLEDGER_API or the default).
 const apiFlag = apiOption().slice(0, 2) as [string, string]
+const tokenFlag: [string, string] = [
+  '--api-token <token>',
+  'API token of the node (default: read from --node-dir, then env OPENLEDGER_API_TOKEN)',
+]
+// The node's data dir is --node-dir in every command that calls the API (here --dir is a model folder).
+const dirFlag: [string, string] = [
+  '--node-dir <dir>',
+  "the node's data dir, to read its API token from DIR/api-token",
+]
+const token = (opts: { apiToken?: string; nodeDir?: string }) => apiToken(opts)
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
@@ -308,6 +333,8 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
     .requiredOption('--price-in <x>', 'price in OPEN per 1,000 input tokens (decimal, e.g. 0.5)')
     .requiredOption('--price-out <y>', 'price in OPEN per 1,000 output tokens (decimal)')
     .option(...apiFlag)
+    .option(...tokenFlag)
+    .option(...dirFlag)
     .action(async (opts) => {
       if (!deps.registerModel) notConfigured('register')
       const { loadModel } = await import('../../../protocols/model/index.ts')
@@ -317,6 +344,7 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
         priceIn: opts.priceIn,
         priceOut: opts.priceOut,
         api: opts.api,
+        token: await token(opts),
       })
       process.stdout.write(`${modelId}\n`)
     })
@@ -325,31 +353,57 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
     .command('ls')
     .description('list registered models')
     .option(...apiFlag)
+    .option(...tokenFlag)
+    .option(...dirFlag)
     .action(async (opts) => {
       if (!deps.listModels) notConfigured('ls')
-      process.stdout.write(`${JSON.stringify(await deps.listModels!({ api: opts.api }), null, 2)}\n`)
+      const listed = await deps.listModels!({ api: opts.api, token: await token(opts) })
+      process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`)
     })
 
   model
     .command('show <modelId>')
     .description('show one registered model')
     .option(...apiFlag)
+    .option(...tokenFlag)
+    .option(...dirFlag)
     .action(async (modelId: string, opts) => {
       if (!deps.showModel) notConfigured('show')
-      process.stdout.write(`${JSON.stringify(await deps.showModel!(modelId, { api: opts.api }), null, 2)}\n`)
+      const shown = await deps.showModel!(modelId, { api: opts.api, token: await token(opts) })
+      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
     })
 
   model
     .command('fetch')
-    .description('fetch a registered model by id from IPFS into a new folder, verifying every file')
+    .description(
+      "fetch a registered model by id from IPFS into the node's data dir (DIR/models/NAME), verifying every file",
+    )
     .requiredOption('--model <id>', 'model id')
-    .requiredOption('--out <dir>', 'new (or empty) folder to write the model to')
+    .option('--name <name>', "folder name under the node's DIR/models (default model-ID)")
+    .option(
+      '--out <dir>',
+      'also copy the fetched folder here (new or empty; the CLI must run on the node machine)',
+    )
     .option(...apiFlag)
+    .option(...tokenFlag)
+    .option(...dirFlag)
+    .option('--no-wait', 'return the job id at once; follow it with `openledger job wait ID`')
+    .option('--quiet', 'no progress bar')
     .option('--json', 'print the result as JSON')
     .action(async (opts) => {
       if (!deps.fetchModel) notConfigured('fetch')
-      const result = await deps.fetchModel!({ modelId: opts.model, outDir: resolve(opts.out), api: opts.api })
+      const result = await deps.fetchModel!({
+        modelId: opts.model,
+        name: opts.name,
+        outDir: opts.out === undefined ? undefined : resolve(opts.out),
+        api: opts.api,
+        token: await token(opts),
+        wait: opts.wait,
+        quiet: opts.quiet,
+      })
       if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`)
+      else if (result.dir === undefined)
+        process.stdout.write(`fetching model ${opts.model}: job ${result.jobId} (${result.state})\n`)
       else process.stdout.write(`model ${opts.model} written to ${result.dir}\n`)
     })
 

@@ -57,7 +57,8 @@ export function registerTestnetCommands(program: Command): void {
         for (const n of summary.nodes)
           rows.push([String(n.index), n.peerId, n.account, n.apiUrl, String(n.peers.length)])
         process.stdout.write(
-          `chain ${summary.chain.rpcUrl} (chain id ${summary.chain.chainId})\n${table(rows)}\n\nnetwork is up (${summary.readyMs} ms); logs in ${dir}/node-*/node.log; Ctrl-C stops everything\n`,
+          `chain ${summary.chain.rpcUrl} (chain id ${summary.chain.chainId})\n${table(rows)}\n\nnetwork is up (${summary.readyMs} ms); logs in ${dir}/node-*/node.log; Ctrl-C stops everything\n` +
+            `act through node 0: openledger datanet ls --api ${summary.nodes[0]?.apiUrl} --node-dir ${summary.nodes[0]?.dataDir} (--node-dir supplies the API token for writes)\n`,
         )
         await new Promise<void>((resolveStop) => {
           let stopping = false

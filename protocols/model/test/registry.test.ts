@@ -13,6 +13,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Address, Hex } from 'viem'
 import { type ChainClients, connect, deployAll } from '../../../contracts/deploy.ts'
+import { JobManager, jobRecordSchema, registerJobRoutes } from '../../../node/api/jobs.ts'
 import { registerModelRoutes } from '../../../node/api/models.ts'
 import { createApi } from '../../../node/api/server.ts'
 import { callApi } from '../../../node/cli/api-client.ts'
@@ -20,7 +21,9 @@ import { registerModelCommands } from '../../../node/cli/commands/model.ts'
 import { modelCommandDeps } from '../../../node/cli/model-hooks.ts'
 import { resolveConfig } from '../../../node/config.ts'
 import { createNetwork, type Network } from '../../../node/network.ts'
+import { Bucket } from '../../../node/storage/buckets.ts'
 import { NodeDatabase } from '../../../node/storage/database.ts'
+import { Repository } from '../../../node/storage/repository.ts'
 import { type Anvil, startAnvil } from '../../../testnet/anvil.ts'
 import { hasCode } from '../../common/errors.ts'
 import { DatanetRegistryClient } from '../../datanet/registry.ts'
@@ -329,15 +332,23 @@ test('blocks nobody provides: MODEL_FETCH_TIMEOUT and no folder left', async (ct
 })
 
 test('CLI through the HTTP API: model register, ls, show, fetch; typed errors come back by code', async (ctx) => {
+  const jobs = new JobManager(Repository.json(ctx.a.db, Bucket.apiJobs, jobRecordSchema))
+  const token = 'a'.repeat(64)
   const api = createApi(
     { ready: () => true, nodeInfo: () => ({}), peers: async () => [], metrics: new Registry() },
-    [(app) => registerModelRoutes(app, () => ctx.a.service)],
+    [
+      (app) =>
+        registerModelRoutes(app, () => ctx.a.service, { jobs, modelsDir: join(ctx.work, 'node-models') }),
+      (app) => registerJobRoutes(app, jobs),
+    ],
+    { token, apiHost: '127.0.0.1', allowedHosts: [] },
   )
+  await jobs.start()
   await api.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`
   const run = async (...args: string[]): Promise<string> => {
     const program = new Command('openledger').exitOverride()
-    registerModelCommands(program, modelCommandDeps(url))
+    registerModelCommands(program, modelCommandDeps({ url, token }))
     let out = ''
     const write = process.stdout.write
     process.stdout.write = ((chunk: string) => {
@@ -366,11 +377,14 @@ test('CLI through the HTTP API: model register, ls, show, fetch; typed errors co
     assert.ok(await exists(join(outDir, FILES.adapters, 'rust', FILES.adapterWeights)))
     await expectCode(run('model', 'show', '999'), 'UNKNOWN_MODEL')
     const refused = await expectCode(
-      callApi(url, 'POST', '/v1/models', { json: { dir: 'relative/path', priceIn: '1', priceOut: '1' } }),
+      callApi({ url, token }, 'POST', '/v1/models', {
+        json: { dir: 'relative/path', priceIn: '1', priceOut: '1' },
+      }),
       'BAD_REQUEST',
     )
     assert.is(refused.type.status, 400)
   } finally {
+    await jobs.stop()
     await api.close()
   }
 })
