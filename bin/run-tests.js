@@ -24,7 +24,7 @@ function findTests(dir) {
 }
 
 // A test file that runs longer than this is killed with everything it started and counted as failed.
-const FILE_TIMEOUT_MS = 15 * 60_000
+const FILE_TIMEOUT_MS = 8 * 60_000
 
 function runFile(file) {
   return new Promise((resolve) => {

@@ -65,12 +65,28 @@ async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`)
 }
 
+/**
+ * Every step that talks to a network or a chain gets a deadline, so a hang fails with the step's name
+ * instead of holding the file until the runner kills it.
+ */
+async function within<T>(what: string, work: Promise<T>, deadlineMs = DEADLINE_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish in ${deadlineMs} ms`)), deadlineMs)
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 async function startNode(ctx: Ctx, name: string): Promise<TestNode> {
   const dir = await mkdtemp(join(tmpdir(), `ol-repl-${name}-`))
   const db = await NodeDatabase.open(join(dir, 'db'))
   const config = resolveConfig({ listen_host: '127.0.0.1', listen_port: 0, api_port: 0 })
   const network = await createNetwork(config, await generateKeyPair('Ed25519'), db, `openledger-test/${name}`)
-  await network.start()
+  await within(`${name}: network start`, network.start())
   const replicator = new DatanetReplicator(
     { helia: network, registry: ctx.registry, peerCount: () => network.libp2p.getConnections().length },
     {
@@ -99,7 +115,7 @@ async function stopNode(node: TestNode) {
 }
 
 async function link(a: TestNode, b: TestNode) {
-  await a.network.libp2p.dial(b.network.libp2p.getMultiaddrs())
+  await within(`${a.name} dialling ${b.name}`, a.network.libp2p.dial(b.network.libp2p.getMultiaddrs()))
 }
 
 async function addContribution(node: TestNode, seed: number, length: number): Promise<ManifestEntry> {
@@ -163,15 +179,18 @@ async function providerIds(node: TestNode, cid: CID): Promise<PeerId[]> {
 
 test.before(async (ctx) => {
   ctx.nodes = []
-  ctx.anvil = await startAnvil({ accounts: 2 })
+  ctx.anvil = await within('anvil start', startAnvil({ accounts: 2 }), 60_000)
   const clients = await connect(ctx.anvil.rpcUrl, ctx.anvil.accounts[0].privateKey)
-  const { datanetRegistry } = await deployAll(clients)
+  const { datanetRegistry } = await within('contract deployment', deployAll(clients), 60_000)
   ctx.registry = new DatanetRegistryClient({ ...clients, address: datanetRegistry })
-  ctx.datanetId = await ctx.registry.createDatanet({ metadataCid: 'bafymeta', contributionType: 'text' })
+  ctx.datanetId = await within(
+    'datanet creation',
+    ctx.registry.createDatanet({ metadataCid: 'bafymeta', contributionType: 'text' }),
+  )
 })
 
 test.after(async (ctx) => {
-  for (const node of ctx.nodes) await stopNode(node).catch(() => {})
+  for (const node of ctx.nodes) await within(`${node.name} stop`, stopNode(node)).catch(() => {})
   await ctx.anvil?.stop()
 })
 
@@ -182,9 +201,9 @@ test('a node with no peers keeps retrying its announcement and succeeds once a p
     await addContribution(origin, 2, 200_000),
     await addContribution(origin, 3, 1_000),
   ]
-  ctx.manifestCid = await publish(ctx, origin, ctx.datanetId, 1, ctx.entries, null)
+  ctx.manifestCid = await within('publish v1', publish(ctx, origin, ctx.datanetId, 1, ctx.entries, null))
 
-  const served = await origin.replicator.serve(ctx.datanetId)
+  const served = await within('origin serving alone', origin.replicator.serve(ctx.datanetId))
   assert.is(served?.version, 1)
   assert.is(served?.manifestCid, ctx.manifestCid.toString())
   // manifest + 3 contributions: 300 kB = 5 leaves + root, 200 kB = 4 leaves + root, 1 kB = a single raw leaf
@@ -207,7 +226,7 @@ test('a node with no peers keeps retrying its announcement and succeeds once a p
     'a re-announcement',
     async () => ((await origin.replicator.status(ctx.datanetId)).lastProvidedAt ?? 0) > provided,
   )
-  ctx.blocks = (await origin.replicator.replicate(ctx.manifestCid)).blocks
+  ctx.blocks = (await within('origin walking v1', origin.replicator.replicate(ctx.manifestCid))).blocks
   assert.is(ctx.blocks.length, 13)
 })
 
@@ -216,10 +235,10 @@ test('two replicas hold every block (verified by CID) and an empty node finds bo
   const replica2 = await startNode(ctx, 'replica2')
   await link(replica2, origin)
   await link(replica2, replica1)
-  const [r1, r2] = await Promise.all([
-    replica1.replicator.serve(ctx.datanetId),
-    replica2.replicator.serve(ctx.datanetId),
-  ])
+  const [r1, r2] = await within(
+    'both replicas serving',
+    Promise.all([replica1.replicator.serve(ctx.datanetId), replica2.replicator.serve(ctx.datanetId)]),
+  )
   assert.is(r1?.blocks, 13)
   assert.is(r2?.blocks, 13)
   assert.is(await heldAndVerified(replica1, ctx.blocks), 13)
@@ -267,7 +286,7 @@ test('replicas follow a new version', async (ctx) => {
     assert.is(status.blocksHeld, 12 + 4 + 2)
   }
   ctx.manifestCid = v2
-  ctx.blocks = (await replica2.replicator.replicate(v2)).blocks
+  ctx.blocks = (await within('replica2 walking v2', replica2.replicator.replicate(v2))).blocks
 })
 
 test('after the origin and one replica are killed, a fresh node still fetches the whole version from the other', async (ctx) => {
@@ -277,7 +296,7 @@ test('after the origin and one replica are killed, a fresh node still fetches th
   const fresh = await startNode(ctx, 'fresh')
   // Connected only to a node that holds nothing: the replica is found through the DHT.
   await link(fresh, empty)
-  const served = await fresh.replicator.serve(ctx.datanetId)
+  const served = await within('fresh node serving', fresh.replicator.serve(ctx.datanetId), 60_000)
   assert.is(served?.version, 2)
   assert.is(await heldAndVerified(fresh, ctx.blocks), ctx.blocks.length)
   assert.ok(
