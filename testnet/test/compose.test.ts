@@ -33,4 +33,37 @@ test('docker/docker-compose.yml is valid and describes anvil, setup and 4 nodes'
   assert.ok(config.services.setup.command.includes('prepare'))
 })
 
+// docker-compose 1.x prints a port as "HOST_IP:PUBLISHED:TARGET/tcp" or {published, target}; 2.x as
+// {host_ip, published, target}. Normalized to [hostIp, target].
+function publishedPorts(service: { ports?: unknown[] }): [string, number][] {
+  return (service.ports ?? []).map((p) => {
+    if (typeof p === 'string') {
+      const parts = p.replace(/\/\w+$/, '').split(':')
+      return [parts.length === 3 ? parts[0]! : '0.0.0.0', Number(parts.at(-1))]
+    }
+    const o = p as { host_ip?: string; target: number }
+    return [o.host_ip ?? '0.0.0.0', Number(o.target)]
+  })
+}
+
+test('the chain RPC and every node API are published on loopback only; only libp2p is public', () => {
+  const res = spawnSync(
+    'docker-compose',
+    ['--env-file', 'docker/default.env', '-f', 'docker/docker-compose.yml', 'config'],
+    { cwd: root, encoding: 'utf8' },
+  )
+  assert.ok(!res.error, `docker-compose is not installed (.ci/run installs it): ${res.error?.message}`)
+  const config = parse(res.stdout)
+  let published = 0
+  for (const [name, service] of Object.entries<{ ports?: unknown[] }>(config.services)) {
+    for (const [hostIp, target] of publishedPorts(service)) {
+      published++
+      if (target === 9400) continue
+      assert.is(hostIp, '127.0.0.1', `${name} publishes port ${target} on ${hostIp}`)
+    }
+  }
+  assert.is(published, 6)
+  assert.is(config.services['node-1'].environment.OPENLEDGER_API_ALLOWED_HOSTS, 'localhost,127.0.0.1')
+})
+
 test.run()
