@@ -1,5 +1,5 @@
-// Deploys the whole chain side of the network: OPEN, Timelock + Governor, Staking, the two registries and
-// the Ledger, then hands every governed parameter to the Timelock. Used by tests, benchmarks and
+// Deploys the whole chain side of the network: OPEN, GOPEN (OPEN wrapped for votes), Timelock + Governor,
+// Staking, the two registries and the Ledger, then hands every governed parameter to the Timelock. Used by tests, benchmarks and
 // `openledger testnet up`, which writes the returned addresses into each node's config.
 import {
   type Account,
@@ -22,6 +22,8 @@ import { privateKeyToAccount } from 'viem/accounts'
 import {
   datanetRegistryAbi,
   datanetRegistryBytecode,
+  governanceTokenAbi,
+  governanceTokenBytecode,
   ledgerAbi,
   ledgerBytecode,
   modelRegistryAbi,
@@ -39,9 +41,19 @@ import {
 export interface FeeSplit {
   node: number
   modelOwner: number
+  adapterOwner: number
   contributors: number
   validators: number
   treasury: number
+}
+
+/** The Ledger's governed timing (seconds; `inactivityWindow` in checkpoints). Bounds: Ledger.sol. */
+export interface LedgerParams {
+  authorizationWindow: number
+  epochDuration: number
+  withdrawalDelay: number
+  escapeDelay: number
+  inactivityWindow: number
 }
 
 export interface DeployOptions {
@@ -53,8 +65,7 @@ export interface DeployOptions {
   slashBps?: number
   maxValidators?: number
   feeSplit?: FeeSplit
-  /** checkpoints a client waits between requesting and executing a withdrawal */
-  withdrawalDelayEpochs?: bigint
+  ledgerParams?: Partial<LedgerParams>
   governance?: {
     /** blocks between proposal and voting */
     votingDelay?: number
@@ -72,6 +83,8 @@ export interface OpenLedgerAddresses {
   chainId: number
   deployer: Address
   token: Address
+  /** GOPEN: OPEN wrapped 1:1 for governance votes */
+  governanceToken: Address
   timelock: Address
   governor: Address
   staking: Address
@@ -88,8 +101,14 @@ export const DEFAULTS = {
   unbondingDelay: 7n * 24n * 3600n,
   slashBps: 1_000,
   maxValidators: 128,
-  feeSplit: { node: 4_000, modelOwner: 2_000, contributors: 3_000, validators: 500, treasury: 500 },
-  withdrawalDelayEpochs: 2n,
+  feeSplit: { node: 4_000, modelOwner: 1_500, adapterOwner: 500, contributors: 3_000, validators: 500, treasury: 500 },
+  ledgerParams: {
+    authorizationWindow: 600,
+    epochDuration: 60,
+    withdrawalDelay: 900,
+    escapeDelay: 86_400,
+    inactivityWindow: 8,
+  } satisfies LedgerParams,
   governance: {
     votingDelay: 1,
     votingPeriod: 20,
@@ -167,6 +186,7 @@ export async function deployAll(
   }
 
   const token = await deploy(openTokenAbi, openTokenBytecode, [options.tokenHolder ?? deployer])
+  const governanceToken = await deploy(governanceTokenAbi, governanceTokenBytecode, [token])
   // Executor role open to anyone (address 0): once a proposal passed and waited, anyone may execute it.
   const timelock = await deploy(openTimelockAbi, openTimelockBytecode, [
     gov.timelockDelay,
@@ -175,7 +195,7 @@ export async function deployAll(
     deployer,
   ])
   const governor = await deploy(openGovernorAbi, openGovernorBytecode, [
-    token,
+    governanceToken,
     timelock,
     gov.votingDelay,
     gov.votingPeriod,
@@ -197,7 +217,7 @@ export async function deployAll(
     staking,
     timelock,
     options.feeSplit ?? DEFAULTS.feeSplit,
-    options.withdrawalDelayEpochs ?? DEFAULTS.withdrawalDelayEpochs,
+    { ...DEFAULTS.ledgerParams, ...options.ledgerParams },
   ])
 
   // Wire the Ledger as the only slasher, then hand Staking to governance.
@@ -215,6 +235,7 @@ export async function deployAll(
     chainId: await publicClient.getChainId(),
     deployer,
     token,
+    governanceToken,
     timelock,
     governor,
     staking,

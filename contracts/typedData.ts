@@ -22,7 +22,18 @@ export const checkpointTypes = {
     { name: 'stateRoot', type: 'bytes32' },
     { name: 'receiptsRoot', type: 'bytes32' },
     { name: 'receiptsCid', type: 'string' },
+    { name: 'validatorSetHash', type: 'bytes32' },
+    { name: 'feeSplit', type: 'FeeSplit' },
+    { name: 'totalEarned', type: 'uint128' },
     { name: 'totals', type: 'Spend[]' },
+  ],
+  FeeSplit: [
+    { name: 'node', type: 'uint16' },
+    { name: 'modelOwner', type: 'uint16' },
+    { name: 'adapterOwner', type: 'uint16' },
+    { name: 'contributors', type: 'uint16' },
+    { name: 'validators', type: 'uint16' },
+    { name: 'treasury', type: 'uint16' },
   ],
   Spend: [
     { name: 'client', type: 'address' },
@@ -36,7 +47,21 @@ export interface Spend {
   spent: bigint
 }
 
-/** The Ledger's `Checkpoint` struct and the vote message; `totals` sorted by client address. */
+/** Shares of every fee in basis points (sum 10,000), as `Ledger.feeSplitFor(epoch)` returns them. */
+export interface FeeSplitMessage {
+  node: number
+  modelOwner: number
+  adapterOwner: number
+  contributors: number
+  validators: number
+  treasury: number
+}
+
+/**
+ * The Ledger's `Checkpoint` struct and the vote message; `totals` sorted by client address. The vote
+ * commits to the epoch's validator set (`Staking.setHashFor(epoch)`), its fee split
+ * (`Ledger.feeSplitFor(epoch)`) and the sum of `earned` over the state tree's leaves.
+ */
 export interface CheckpointMessage {
   epoch: bigint
   round: number
@@ -44,10 +69,13 @@ export interface CheckpointMessage {
   stateRoot: Hex
   receiptsRoot: Hex
   receiptsCid: string
+  validatorSetHash: Hex
+  feeSplit: FeeSplitMessage
+  totalEarned: bigint
   totals: readonly Spend[]
 }
 
-/** One active-set entry, as `Staking.activeValidators()` returns it. */
+/** One validator-set entry, as `Staking.activeValidators()` and `ValidatorSetCommitted` carry it. */
 export interface ValidatorEntry {
   signer: Address
   stake: bigint
@@ -71,7 +99,7 @@ export function checkpointTypedData(domain: TypedDataDomain, message: Checkpoint
     domain,
     types: checkpointTypes,
     primaryType: CHECKPOINT_PRIMARY_TYPE,
-    message: { ...message, totals: [...message.totals] },
+    message: { ...message, feeSplit: { ...message.feeSplit }, totals: [...message.totals] },
   } as const
 }
 

@@ -31,6 +31,11 @@ export const ledgerAbi = [
           },
           {
             "internalType": "uint16",
+            "name": "adapterOwner",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
             "name": "contributors",
             "type": "uint16"
           },
@@ -50,9 +55,36 @@ export const ledgerAbi = [
         "type": "tuple"
       },
       {
-        "internalType": "uint64",
-        "name": "withdrawalDelayEpochs_",
-        "type": "uint64"
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "authorizationWindow",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "epochDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "withdrawalDelay",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "escapeDelay",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "inactivityWindow",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct Ledger.Params",
+        "name": "params_",
+        "type": "tuple"
       }
     ],
     "stateMutability": "nonpayable",
@@ -82,17 +114,12 @@ export const ledgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "available",
-        "type": "uint256"
+        "internalType": "uint64",
+        "name": "requestEpoch",
+        "type": "uint64"
       }
     ],
-    "name": "ClaimExceedsSettled",
+    "name": "AwaitingCheckpoint",
     "type": "error"
   },
   {
@@ -110,16 +137,48 @@ export const ledgerAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "totalEarned",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "totalSpent",
+        "type": "uint256"
+      }
+    ],
+    "name": "EarningsExceedSpending",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "FeeSplitMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "position",
+        "type": "uint256"
+      }
+    ],
+    "name": "InactivityNotProven",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "requested",
         "type": "uint256"
       },
       {
         "internalType": "uint256",
-        "name": "free",
+        "name": "available",
         "type": "uint256"
       }
     ],
-    "name": "InsufficientFreeBalance",
+    "name": "InsufficientAvailable",
     "type": "error"
   },
   {
@@ -144,7 +203,24 @@ export const ledgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      }
+    ],
+    "name": "InvalidParameter",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
     "name": "InvalidProof",
     "type": "error"
   },
@@ -156,11 +232,6 @@ export const ledgerAbi = [
   {
     "inputs": [],
     "name": "InvalidSignature",
-    "type": "error"
-  },
-  {
-    "inputs": [],
-    "name": "InvalidWithdrawalDelay",
     "type": "error"
   },
   {
@@ -289,27 +360,6 @@ export const ledgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "address",
-        "name": "client",
-        "type": "address"
-      },
-      {
-        "internalType": "uint128",
-        "name": "spent",
-        "type": "uint128"
-      },
-      {
-        "internalType": "uint128",
-        "name": "funded",
-        "type": "uint128"
-      }
-    ],
-    "name": "TotalsExceedDeposits",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "uint64",
         "name": "expected",
         "type": "uint64"
@@ -321,6 +371,17 @@ export const ledgerAbi = [
       }
     ],
     "name": "UnexpectedEpoch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "UnknownRoot",
     "type": "error"
   },
   {
@@ -357,7 +418,18 @@ export const ledgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "expected",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "got",
+        "type": "bytes32"
+      }
+    ],
     "name": "ValidatorSetMismatch",
     "type": "error"
   },
@@ -370,16 +442,11 @@ export const ledgerAbi = [
     "inputs": [
       {
         "internalType": "uint64",
-        "name": "unlockEpoch",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "lastEpoch",
+        "name": "unlockAt",
         "type": "uint64"
       }
     ],
-    "name": "WithdrawalNotReady",
+    "name": "WithdrawalLocked",
     "type": "error"
   },
   {
@@ -438,6 +505,18 @@ export const ledgerAbi = [
       },
       {
         "indexed": false,
+        "internalType": "bytes32",
+        "name": "validatorSetHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "signedBitmap",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
         "internalType": "uint256",
         "name": "spentAdded",
         "type": "uint256"
@@ -459,12 +538,6 @@ export const ledgerAbi = [
         "indexed": false,
         "internalType": "uint256",
         "name": "amount",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "earned",
         "type": "uint256"
       }
     ],
@@ -550,6 +623,11 @@ export const ledgerAbi = [
           },
           {
             "internalType": "uint16",
+            "name": "adapterOwner",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
             "name": "contributors",
             "type": "uint16"
           },
@@ -568,9 +646,34 @@ export const ledgerAbi = [
         "internalType": "struct Ledger.FeeSplit",
         "name": "split",
         "type": "tuple"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "fromEpoch",
+        "type": "uint64"
       }
     ],
-    "name": "FeeSplitChanged",
+    "name": "FeeSplitScheduled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "staker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "lastEpoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "InactiveJailed",
     "type": "event"
   },
   {
@@ -596,13 +699,65 @@ export const ledgerAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "authorizationWindow",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "epochDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "withdrawalDelay",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "escapeDelay",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "inactivityWindow",
+            "type": "uint16"
+          }
+        ],
         "indexed": false,
-        "internalType": "uint64",
-        "name": "epochs",
-        "type": "uint64"
+        "internalType": "struct Ledger.Params",
+        "name": "params",
+        "type": "tuple"
       }
     ],
-    "name": "WithdrawalDelayChanged",
+    "name": "ParamsChanged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "client",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint128",
+        "name": "signed",
+        "type": "uint128"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint128",
+        "name": "capped",
+        "type": "uint128"
+      }
+    ],
+    "name": "SpendingCapped",
     "type": "event"
   },
   {
@@ -623,7 +778,13 @@ export const ledgerAbi = [
       {
         "indexed": false,
         "internalType": "uint64",
-        "name": "unlockEpoch",
+        "name": "unlockAt",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "requestEpoch",
         "type": "uint64"
       }
     ],
@@ -657,6 +818,149 @@ export const ledgerAbi = [
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "FEE_SPLIT_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_AUTHORIZATION_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_EPOCH_DURATION",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_ESCAPE_DELAY",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_INACTIVITY_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_WITHDRAWAL_DELAY",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_AUTHORIZATION_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_EPOCH_DURATION",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_ESCAPE_DELAY",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_INACTIVITY_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "ROOT_HISTORY",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -708,6 +1012,53 @@ export const ledgerAbi = [
             "internalType": "string",
             "name": "receiptsCid",
             "type": "string"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "validatorSetHash",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint16",
+                "name": "node",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "modelOwner",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "adapterOwner",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "contributors",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "validators",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "treasury",
+                "type": "uint16"
+              }
+            ],
+            "internalType": "struct Ledger.FeeSplit",
+            "name": "feeSplit",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint128",
+            "name": "totalEarned",
+            "type": "uint128"
           },
           {
             "components": [
@@ -811,6 +1162,53 @@ export const ledgerAbi = [
             "type": "string"
           },
           {
+            "internalType": "bytes32",
+            "name": "validatorSetHash",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint16",
+                "name": "node",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "modelOwner",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "adapterOwner",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "contributors",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "validators",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "treasury",
+                "type": "uint16"
+              }
+            ],
+            "internalType": "struct Ledger.FeeSplit",
+            "name": "feeSplit",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint128",
+            "name": "totalEarned",
+            "type": "uint128"
+          },
+          {
             "components": [
               {
                 "internalType": "address",
@@ -847,6 +1245,16 @@ export const ledgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
         "internalType": "uint256",
         "name": "earned",
         "type": "uint256"
@@ -862,8 +1270,60 @@ export const ledgerAbi = [
         "type": "bytes32[]"
       }
     ],
-    "name": "claim",
-    "outputs": [],
+    "name": "claimFor",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "account",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "earned",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "spent",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct Ledger.Claim[]",
+        "name": "claims",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "claimMany",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "total",
+        "type": "uint256"
+      }
+    ],
     "stateMutability": "nonpayable",
     "type": "function"
   },
@@ -907,9 +1367,24 @@ export const ledgerAbi = [
         "type": "uint128"
       },
       {
+        "internalType": "uint128",
+        "name": "reserved",
+        "type": "uint128"
+      },
+      {
         "internalType": "uint256",
-        "name": "free",
+        "name": "available",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint64",
+        "name": "unlockAt",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "requestEpoch",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -1019,6 +1494,19 @@ export const ledgerAbi = [
   },
   {
     "inputs": [],
+    "name": "escapeOpen",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "executeWithdrawal",
     "outputs": [
       {
@@ -1031,8 +1519,14 @@ export const ledgerAbi = [
     "type": "function"
   },
   {
-    "inputs": [],
-    "name": "feeSplit",
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "feeSplitFor",
     "outputs": [
       {
         "components": [
@@ -1044,6 +1538,11 @@ export const ledgerAbi = [
           {
             "internalType": "uint16",
             "name": "modelOwner",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "adapterOwner",
             "type": "uint16"
           },
           {
@@ -1065,6 +1564,66 @@ export const ledgerAbi = [
         "internalType": "struct Ledger.FeeSplit",
         "name": "",
         "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "staker",
+        "type": "address"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "signer",
+                "type": "address"
+              },
+              {
+                "internalType": "uint96",
+                "name": "stake",
+                "type": "uint96"
+              }
+            ],
+            "internalType": "struct Validator[]",
+            "name": "validators",
+            "type": "tuple[]"
+          },
+          {
+            "internalType": "uint256",
+            "name": "signedBitmap",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "index",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct Ledger.Participation[]",
+        "name": "recent",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "jailInactive",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "lastCheckpointAt",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -1097,24 +1656,52 @@ export const ledgerAbi = [
     "type": "function"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "client",
-        "type": "address"
-      }
-    ],
-    "name": "pendingWithdrawal",
+    "inputs": [],
+    "name": "params",
     "outputs": [
       {
-        "internalType": "uint128",
-        "name": "amount",
-        "type": "uint128"
+        "internalType": "uint32",
+        "name": "authorizationWindow",
+        "type": "uint32"
       },
       {
+        "internalType": "uint32",
+        "name": "epochDuration",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "withdrawalDelay",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "escapeDelay",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint16",
+        "name": "inactivityWindow",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
-        "name": "unlockEpoch",
+        "name": "epoch",
         "type": "uint64"
+      }
+    ],
+    "name": "participationOf",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
       }
     ],
     "stateMutability": "view",
@@ -1143,6 +1730,25 @@ export const ledgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "rootOf",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "components": [
           {
             "internalType": "uint16",
@@ -1152,6 +1758,11 @@ export const ledgerAbi = [
           {
             "internalType": "uint16",
             "name": "modelOwner",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "adapterOwner",
             "type": "uint16"
           },
           {
@@ -1183,12 +1794,39 @@ export const ledgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint64",
-        "name": "epochs",
-        "type": "uint64"
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "authorizationWindow",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "epochDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "withdrawalDelay",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "escapeDelay",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "inactivityWindow",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct Ledger.Params",
+        "name": "params_",
+        "type": "tuple"
       }
     ],
-    "name": "setWithdrawalDelay",
+    "name": "setParams",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -1226,6 +1864,53 @@ export const ledgerAbi = [
             "internalType": "string",
             "name": "receiptsCid",
             "type": "string"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "validatorSetHash",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint16",
+                "name": "node",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "modelOwner",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "adapterOwner",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "contributors",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "validators",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "treasury",
+                "type": "uint16"
+              }
+            ],
+            "internalType": "struct Ledger.FeeSplit",
+            "name": "feeSplit",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint128",
+            "name": "totalEarned",
+            "type": "uint128"
           },
           {
             "components": [
@@ -1297,6 +1982,53 @@ export const ledgerAbi = [
             "internalType": "string",
             "name": "receiptsCid",
             "type": "string"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "validatorSetHash",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint16",
+                "name": "node",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "modelOwner",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "adapterOwner",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "contributors",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "validators",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "treasury",
+                "type": "uint16"
+              }
+            ],
+            "internalType": "struct Ledger.FeeSplit",
+            "name": "feeSplit",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint128",
+            "name": "totalEarned",
+            "type": "uint128"
           },
           {
             "components": [
@@ -1409,19 +2141,6 @@ export const ledgerAbi = [
   },
   {
     "inputs": [],
-    "name": "totalClaimed",
-    "outputs": [
-      {
-        "internalType": "uint128",
-        "name": "",
-        "type": "uint128"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "totalSpent",
     "outputs": [
       {
@@ -1445,20 +2164,7 @@ export const ledgerAbi = [
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "withdrawalDelayEpochs",
-    "outputs": [
-      {
-        "internalType": "uint64",
-        "name": "",
-        "type": "uint64"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
   }
 ] as const
 
-export const ledgerBytecode = '0x6101a0604052348015610010575f5ffd5b506040516136b13803806136b183398101604081905261002f91610460565b826040518060400160405280600a81526020016927b832b72632b233b2b960b11b815250604051806040016040528060018152602001603160f81b81525061007c8261018760201b60201c565b6101205261008981610187565b61014052815160208084019190912060e052815190820120610100524660a05261011560e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c0526001600160a01b03811661014c57604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b610155816101c4565b506001600160a01b038086166101605284166101805261017482610215565b61017d81610395565b50505050506105d5565b5f5f829050601f815111156101b1578260405163305a27a960e01b81526004016101439190610555565b80516101bc8261058a565b179392505050565b600280546001600160a01b038381166001600160a01b0319831681179093556040519116919082907f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e0905f90a35050565b806080015161ffff16816060015161ffff16826040015161ffff16836020015161ffff16845f015161ffff1661024b91906105b0565b61025591906105b0565b61025f91906105b0565b61026991906105b0565b6127101461028a57604051630601f69760e01b815260040160405180910390fd5b80516006805460208401516040808601516060870151608088015161ffff908116680100000000000000000261ffff60401b1992821666010000000000000261ffff60301b19948316640100000000029490941663ffffffff60201b19968316620100000263ffffffff1990981692909916919091179590951793909316959095179490941716179055517f8daa4975766af9d45a40637542b6c0825407948953c61c3c09be64eb3e560c589061038a9083905f60a08201905061ffff835116825261ffff602084015116602083015261ffff604084015116604083015261ffff606084015116606083015261ffff608084015116608083015292915050565b60405180910390a150565b806001600160401b03165f036103be57604051633cb2b8d760e11b815260040160405180910390fd5b60048054600160401b600160801b031916680100000000000000006001600160401b038416908102919091179091556040519081527fbe42695f6ec8a8d619e43e1c8988eaf50b19526f0317344689a000a079468c9f9060200161038a565b6001600160a01b0381168114610431575f5ffd5b50565b805161ffff81168114610445575f5ffd5b919050565b80516001600160401b0381168114610445575f5ffd5b5f5f5f5f5f858703610120811215610476575f5ffd5b86516104818161041d565b60208801519096506104928161041d565b60408801519095506104a38161041d565b935060a0605f19820112156104b6575f5ffd5b5060405160a081016001600160401b03811182821017156104e557634e487b7160e01b5f52604160045260245ffd5b6040526104f460608801610434565b815261050260808801610434565b602082015261051360a08801610434565b604082015261052460c08801610434565b606082015261053560e08801610434565b60808201529150610549610100870161044a565b90509295509295909350565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b805160208083015191908110156105aa575f198160200360031b1b821691505b50919050565b808201808211156105cf57634e487b7160e01b5f52601160045260245ffd5b92915050565b60805160a05160c05160e051610100516101205161014051610160516101805161304661066b5f395f818161029d01528181610b1301528181610d160152611d6a01525f81816105d9015281816106ed015281816110120152818161149501526115f001525f61185f01525f61183401525f61247301525f61244b01525f6123a601525f6123d001525f6123fa01526130465ff3fe608060405234801561000f575f5ffd5b50600436106101c6575f3560e01c80638da5cb5b116100fe578063d54ad2a11161009e578063f698da251161006e578063f698da25146105aa578063fa45aa00146105b2578063fb346eab146105ba578063fc0c546a146105d4575f5ffd5b8063d54ad2a114610532578063e1193e4c1461055d578063e8777cb214610584578063f2fde38b14610597575f5ffd5b8063a3e1a208116100d9578063a3e1a208146104cd578063ae0b51df146104e0578063c884ef83146104f3578063d154d8d214610512575f5ffd5b80638da5cb5b146104a05780639588eca2146104b1578063a0d12ebf146104ba575f5ffd5b80636424288711610169578063715018a611610144578063715018a61461045757806373add0fd1461045f57806384b0196e1461047257806389fed98c1461048d575f5ffd5b806364242887146103dd5780636ca4410d146104125780636dc770ba14610425575f5ffd5b80634cf088d9116101a45780634cf088d91461029857806354469aea146102d75780635a4baeea146102ec5780636373ea69146102ff575f5ffd5b806306a4c983146101ca5780630964c95b146101fc57806313949ba31461025f575b5f5ffd5b6004546101de9067ffffffffffffffff1681565b60405167ffffffffffffffff90911681526020015b60405180910390f35b61023761020a36600461284c565b60086020525f90815260409020546001600160801b03811690600160801b900467ffffffffffffffff1682565b604080516001600160801b03909316835267ffffffffffffffff9091166020830152016101f3565b61027261026d36600461284c565b6105fb565b604080516001600160801b039485168152939092166020840152908201526060016101f3565b6102bf7f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b0390911681526020016101f3565b6102ea6102e5366004612882565b610643565b005b6102ea6102fa36600461289b565b610684565b6103886040805160a0810182525f80825260208201819052918101829052606081018290526080810191909152506040805160a08101825260065461ffff80821683526201000082048116602084015264010000000082048116938301939093526601000000000000810483166060830152680100000000000000009004909116608082015290565b6040516101f391905f60a08201905061ffff835116825261ffff602084015116602083015261ffff604084015116604083015261ffff606084015116606083015261ffff608084015116608083015292915050565b6104047fe479ac12b6b404cc4906d957aec45fafc6172a69d034c80b11e2c78d9df3304981565b6040519081526020016101f3565b6102ea610420366004612882565b610785565b6104476104333660046128ec565b600a6020525f908152604090205460ff1681565b60405190151581526020016101f3565b6102ea6108e6565b6102ea61046d366004612903565b6108f9565b61047a61090a565b6040516101f39796959493929190612958565b61040461049b366004612a30565b610968565b6002546001600160a01b03166102bf565b61040460035481565b6102ea6104c8366004612ab7565b610e0e565b6104046104db366004612ad0565b610e2d565b6102ea6104ee366004612b0a565b610e40565b61040461050136600461284c565b60096020525f908152604090205481565b6004546101de9068010000000000000000900467ffffffffffffffff1681565b600554610545906001600160801b031681565b6040516001600160801b0390911681526020016101f3565b6104047f6bce55199b2fe1cb8003eb057ad3bfd534ecaa1f496b0e458d3664d6b840725481565b6102ea610592366004612bd1565b6110ab565b6102ea6105a536600461284c565b611256565b6104046112a9565b6104046112b7565b60045461054590600160801b90046001600160801b031681565b6102bf7f000000000000000000000000000000000000000000000000000000000000000081565b6001600160a01b0381165f9081526007602052604081208054829182916001600160801b0380821691600160801b90041661063583611534565b935093509350509193909250565b61064b611563565b610654816115ba565b6106816108f75f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f006115b4565b50565b61068c611563565b6040517fd505accf0000000000000000000000000000000000000000000000000000000081523360048201523060248201526001600160801b03861660448201526064810185905260ff8416608482015260a4810183905260c481018290527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063d505accf9060e4015f604051808303815f87803b158015610736575f5ffd5b505af1925050508015610747575060015b50610751856115ba565b61077e6108f75f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f006115b4565b5050505050565b806001600160801b03165f036107ae57604051631f2a200560e01b815260040160405180910390fd5b335f9081526007602052604081206107c590611534565b905080826001600160801b0316111561080857604051634aeb0dcb60e01b81526001600160801b0383166004820152602481018290526044015b60405180910390fd5b6004545f9061082f9067ffffffffffffffff68010000000000000000820481169116612cb1565b6040805180820182526001600160801b0386811680835267ffffffffffffffff8581166020808601828152335f81815260088452899020975188549251909516600160801b027fffffffffffffffff00000000000000000000000000000000000000000000000090921694909616939093179290921790945584519182528101929092529293507fbf6730b5b5d9fd45cdb42f69910317da629fd6e12b3ab41aa1708cd916385dfc910160405180910390a2505050565b6108ee6116bf565b6108f75f611705565b565b6109016116bf565b6106818161176e565b5f6060805f5f5f606061091b61182d565b610923611858565b604080515f808252602082019092527f0f000000000000000000000000000000000000000000000000000000000000009b939a50919850469750309650945092509050565b5f6109766020840184612903565b67ffffffffffffffff1661098d6020870187612903565b67ffffffffffffffff161415806109ce57506109af6040840160208501612ce5565b63ffffffff166109c56040870160208801612ce5565b63ffffffff1614155b15610a05576040517fe34ab43100000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5f610a17610a1287611883565b611ad0565b90505f610a26610a1286611883565b9050808203610a61576040517fb60dbd6500000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5f610a6c8388611b17565b90505f610a798387611b17565b9050806001600160a01b0316826001600160a01b031614610ad9576040517fec6d4d300000000000000000000000000000000000000000000000000000000081526001600160a01b038084166004830152821660248201526044016107ff565b6040517ff2738d970000000000000000000000000000000000000000000000000000000081526001600160a01b0383811660048301525f917f00000000000000000000000000000000000000000000000000000000000000009091169063f2738d9790602401602060405180830381865afa158015610b5a573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610b7e9190612d08565b90506001600160a01b038116610bcb576040517fd7e8a2c20000000000000000000000000000000000000000000000000000000081526001600160a01b03841660048201526024016107ff565b5f83610bda60208d018d612903565b610bea60408e0160208f01612ce5565b604080516001600160a01b03909416602085015267ffffffffffffffff9092169183019190915263ffffffff16606082015260800160408051601f1981840301815291815281516020928301205f818152600a90935291205490915060ff1615610cc65783610c5c60208d018d612903565b610c6c60408e0160208f01612ce5565b6040517fc72c02e80000000000000000000000000000000000000000000000000000000081526001600160a01b03909316600484015267ffffffffffffffff909116602483015263ffffffff1660448201526064016107ff565b5f818152600a602052604090819020805460ff19166001179055517fc96be4cb0000000000000000000000000000000000000000000000000000000081526001600160a01b0383811660048301527f0000000000000000000000000000000000000000000000000000000000000000169063c96be4cb906024016020604051808303815f875af1158015610d5c573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610d809190612d23565b96506001600160a01b038085169083167fa01e44362ca5c032198f85a54c55d3d5e3313b478f4ece4dcf69ffdcc9a7cd88610dbe60208f018f612903565b8e6020016020810190610dd19190612ce5565b6040805167ffffffffffffffff909316835263ffffffff909116602083015281018b905260600160405180910390a3505050505050949350505050565b610e166116bf565b610681610e2836839003830183612d4b565b611b80565b5f610e3a610a1283611883565b92915050565b610e48611563565b60408051336020820152908101859052606081018490525f90608001604051602081830303815290604052805190602001209050610e8a838360035484611d17565b610ec0576040517f09bde33900000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b335f90815260096020526040902054808611610f12576040517fdb2e106300000000000000000000000000000000000000000000000000000000815260048101879052602481018290526044016107ff565b5f610f1d8288612de5565b6005549091505f90610f399083906001600160801b0316612df8565b600454909150600160801b90046001600160801b0316811115610fc0576005546004548391610f7c916001600160801b0391821691600160801b90910416612e0b565b6040517fe5aae95c00000000000000000000000000000000000000000000000000000000815260048101929092526001600160801b031660248201526044016107ff565b335f818152600960205260409020899055600580547fffffffffffffffffffffffffffffffff00000000000000000000000000000000166001600160801b038416179055611039906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169084611d2e565b60408051838152602081018a905233917f987d620f307ff6b94d58743cb7a7509f24071586a77759b77c2d4e29f75a2f9a910160405180910390a2505050506110a56108f75f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f006115b4565b50505050565b6004545f906110c59067ffffffffffffffff166001612cb1565b905067ffffffffffffffff81166110df6020880188612903565b67ffffffffffffffff161461114257806110fc6020880188612903565b6040517f3e481fd300000000000000000000000000000000000000000000000000000000815267ffffffffffffffff9283166004820152911660248201526044016107ff565b60035486604001351461119157600354604080517ff8bef082000000000000000000000000000000000000000000000000000000008152600481019290925287013560248201526044016107ff565b6111a96111a0610a1288611883565b86868686611d68565b5f6111bf6111ba60c0890189612e2a565b6120e1565b60608801356003556004805467ffffffffffffffff191667ffffffffffffffff85169081179091559091507f0ce110d002e0377e4e47251e72f6d6c239676059a470b4662b7ddeda38e9756361121b60408a0160208b01612ce5565b60608a013560808b013561123260a08d018d612e70565b8760405161124596959493929190612eb3565b60405180910390a250505050505050565b61125e6116bf565b6001600160a01b0381166112a0576040517f1e4fbdf70000000000000000000000000000000000000000000000000000000081525f60048201526024016107ff565b61068181611705565b5f6112b261239a565b905090565b5f6112c0611563565b335f9081526008602090815260408083208151808301909252546001600160801b038116808352600160801b90910467ffffffffffffffff16928201929092529103611338576040517f9121b84f00000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b602081015160045467ffffffffffffffff918216911610156113a7576020810151600480546040517ff5f542ae00000000000000000000000000000000000000000000000000000000815267ffffffffffffffff938416928101929092529190911660248201526044016107ff565b335f908152600760205260408120906113bf82611534565b9050805f036113f5578251604051634aeb0dcb60e01b81526001600160801b0390911660048201525f60248201526044016107ff565b82516001600160801b0316811161140c5780611418565b82516001600160801b03165b335f90815260086020526040812080547fffffffffffffffff0000000000000000000000000000000000000000000000001690558354919550859184919061146a9084906001600160801b0316612e0b565b92506101000a8154816001600160801b0302191690836001600160801b031602179055506114cc33857f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316611d2e9092919063ffffffff16565b60405184815233907f7084f5476618d8e60b11ef0d7d3f06914655adb8793e28ff7f018d4c76d505d59060200160405180910390a25050506115316108f75f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f006115b4565b90565b80545f90611554906001600160801b03600160801b820481169116612e0b565b6001600160801b031692915050565b61158d7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c6124c3565b6108f760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b906124fa565b806001600160801b03165f036115e357604051631f2a200560e01b815260040160405180910390fd5b6116216001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001633306001600160801b038516612501565b335f90815260076020526040812080548392906116489084906001600160801b0316612f05565b92506101000a8154816001600160801b0302191690836001600160801b03160217905550336001600160a01b03167f2da466a7b24304f47e87fa2e1e5a81b9831ce54fec19055ce277ca2f39ba42c4826040516116b491906001600160801b0391909116815260200190565b60405180910390a250565b6002546001600160a01b031633146108f7576040517f118cdaa70000000000000000000000000000000000000000000000000000000081523360048201526024016107ff565b600280546001600160a01b038381167fffffffffffffffffffffffff0000000000000000000000000000000000000000831681179093556040519116919082907f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e0905f90a35050565b8067ffffffffffffffff165f036117b1576040517f796571ae00000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b600480547fffffffffffffffffffffffffffffffff0000000000000000ffffffffffffffff166801000000000000000067ffffffffffffffff8416908102919091179091556040519081527fbe42695f6ec8a8d619e43e1c8988eaf50b19526f0317344689a000a079468c9f906020015b60405180910390a150565b60606112b27f0000000000000000000000000000000000000000000000000000000000000000612537565b60606112b27f0000000000000000000000000000000000000000000000000000000000000000612537565b5f368161189360c0850185612e2a565b90925090505f8167ffffffffffffffff8111156118b2576118b2612cd1565b6040519080825280602002602001820160405280156118db578160200160208202803683370190505b5090505f5b828110156119cb577fe479ac12b6b404cc4906d957aec45fafc6172a69d034c80b11e2c78d9df3304984848381811061191b5761191b612f24565b611931926020604090920201908101915061284c565b85858481811061194357611943612f24565b905060400201602001602081019061195b9190612882565b604051602001611990939291909283526001600160a01b039190911660208301526001600160801b0316604082015260600190565b604051602081830303815290604052805190602001208282815181106119b8576119b8612f24565b60209081029190910101526001016118e0565b507f6bce55199b2fe1cb8003eb057ad3bfd534ecaa1f496b0e458d3664d6b84072546119fa6020870187612903565b611a0a6040880160208901612ce5565b6040880135606089013560808a0135611a2660a08c018c612e70565b604051611a34929190612f38565b604051809103902087604051602001611a4d9190612f47565b60408051601f1981840301815282825280516020918201209083019990995267ffffffffffffffff9097169681019690965263ffffffff9094166060860152608085019290925260a084015260c083015260e082015261010081019190915261012001604051602081830303815290604052805190602001209350505050919050565b5f610e3a611adc61239a565b836040517f19010000000000000000000000000000000000000000000000000000000000008152600281019290925260228201526042902090565b5f80611b298484356020860135612574565b5090925090505f816003811115611b4257611b42612f7c565b14611b79576040517f8baa579f00000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5092915050565b806080015161ffff16816060015161ffff16826040015161ffff16836020015161ffff16845f015161ffff16611bb69190612df8565b611bc09190612df8565b611bca9190612df8565b611bd49190612df8565b61271014611c0e576040517f0601f69700000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b80516006805460208401516040808601516060870151608088015161ffff908116680100000000000000000269ffff00000000000000001992821666010000000000000267ffff00000000000019948316640100000000029490941667ffffffff0000000019968316620100000263ffffffff1990981692909916919091179590951793909316959095179490941716179055517f8daa4975766af9d45a40637542b6c0825407948953c61c3c09be64eb3e560c58906118229083905f60a08201905061ffff835116825261ffff602084015116602083015261ffff604084015116604083015261ffff606084015116606083015261ffff608084015116608083015292915050565b5f82611d248686856125bf565b1495945050505050565b611d3b8383836001612600565b611d6357604051635274afe760e01b81526001600160a01b03841660048201526024016107ff565b505050565b7f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031663cdea29126040518163ffffffff1660e01b8152600401602060405180830381865afa158015611dc4573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611de89190612d23565b8484604051602001611dfb929190612fab565b6040516020818303038152906040528051906020012014611e48576040517f2dff06f000000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5f5f5b84811015611e9f57858582818110611e6557611e65612f24565b9050604002016020016020810190611e7d9190613016565b611e95906bffffffffffffffffffffffff1683612df8565b9150600101611e4b565b505f5f5f5b8481101561207f5736868683818110611ebf57611ebf612f24565b6060029190910191505080358811611eed576040516363387d7f60e01b8152600481018390526024016107ff565b5f5f611f028c84602001358560400135612574565b5090925090505f816003811115611f1b57611f1b612f7c565b141580611f6257508a8a8435818110611f3657611f36612f24565b611f4c926020604090920201908101915061284c565b6001600160a01b0316826001600160a01b031614155b15611f83576040516363387d7f60e01b8152600481018590526024016107ff565b846001600160a01b0316826001600160a01b03161161202757846001600160a01b0316826001600160a01b031603611ff2576040517fe021c4f20000000000000000000000000000000000000000000000000000000081526001600160a01b03831660048201526024016107ff565b6040517ff03b5948000000000000000000000000000000000000000000000000000000008152600481018590526024016107ff565b8194508a8a845f013581811061203f5761203f612f24565b90506040020160200160208101906120579190613016565b61206f906bffffffffffffffffffffffff1687612df8565b9550505050806001019050611ea4565b5061208b83600261302f565b61209683600361302f565b116120d7576040517f6a1ee67a00000000000000000000000000000000000000000000000000000000815260048101839052602481018490526044016107ff565b5050505050505050565b5f5f5f5b8381101561234a573685858381811061210057612100612f24565b604002919091019150506001600160a01b038316612121602083018361284c565b6001600160a01b031611612164576040517fe13c4bbe000000000000000000000000000000000000000000000000000000008152600481018390526024016107ff565b612171602082018261284c565b92505f600781612184602085018561284c565b6001600160a01b0316815260208082019290925260409081015f208054909350600160801b90046001600160801b03169182916121c691908601908601612882565b6001600160801b03161015612247576121e2602084018461284c565b816121f36040860160208701612882565b6040517f4a89c2330000000000000000000000000000000000000000000000000000000081526001600160a01b0390931660048401526001600160801b0391821660248401521660448201526064016107ff565b81546001600160801b03166122626040850160208601612882565b6001600160801b031611156122e45761227e602084018461284c565b61228e6040850160208601612882565b83546040517fe0d025ab0000000000000000000000000000000000000000000000000000000081526001600160a01b0390931660048401526001600160801b0391821660248401521660448201526064016107ff565b6122f46040840160208501612882565b82546001600160801b03918216600160801b0291161782558061231d6040850160208601612882565b6123279190612e0b565b61233a906001600160801b031687612df8565b95505050508060010190506120e5565b5081600460108282829054906101000a90046001600160801b031661236f9190612f05565b92506101000a8154816001600160801b0302191690836001600160801b031602179055505092915050565b5f306001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000161480156123f257507f000000000000000000000000000000000000000000000000000000000000000046145b1561241c57507f000000000000000000000000000000000000000000000000000000000000000090565b6112b2604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b156108f7576040517f3ee5aeb500000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b80825d5050565b61250f84848484600161267b565b6110a557604051635274afe760e01b81526001600160a01b03851660048201526024016107ff565b60605f61254383612701565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f80807f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff8416601b60ff86901c016125ae88828985612741565b945094509450505093509350939050565b5f81815b848110156125f7576125ed828787848181106125e1576125e1612f24565b90506020020135612809565b91506001016125c3565b50949350505050565b6040517fa9059cbb000000000000000000000000000000000000000000000000000000005f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f5114831661266f578383151615612663573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b6040517f23b872dd000000000000000000000000000000000000000000000000000000005f8181526001600160a01b038781166004528616602452604485905291602083606481808c5af1925060015f511483166126f05783831516156126e4573d5f823e3d81fd5b5f883b113d1516831692505b604052505f60605295945050505050565b5f60ff8216601f811115610e3a576040517fb3512b0c00000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a084111561277a57505f915060039050826127ff565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa1580156127cb573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b0381166127f657505f9250600191508290506127ff565b92505f91508190505b9450945094915050565b5f818310612823575f828152602084905260409020612831565b5f8381526020839052604090205b9392505050565b6001600160a01b0381168114610681575f5ffd5b5f6020828403121561285c575f5ffd5b813561283181612838565b80356001600160801b038116811461287d575f5ffd5b919050565b5f60208284031215612892575f5ffd5b61283182612867565b5f5f5f5f5f60a086880312156128af575f5ffd5b6128b886612867565b945060208601359350604086013560ff811681146128d4575f5ffd5b94979396509394606081013594506080013592915050565b5f602082840312156128fc575f5ffd5b5035919050565b5f60208284031215612913575f5ffd5b813567ffffffffffffffff81168114612831575f5ffd5b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b7fff000000000000000000000000000000000000000000000000000000000000008816815260e060208201525f61299260e083018961292a565b82810360408401526129a4818961292a565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152845180825260208087019350909101905f5b818110156129f95783518352602093840193909201916001016129db565b50909b9a5050505050505050505050565b5f60e08284031215612a1a575f5ffd5b50919050565b5f60408284031215612a1a575f5ffd5b5f5f5f5f60c08587031215612a43575f5ffd5b843567ffffffffffffffff811115612a59575f5ffd5b612a6587828801612a0a565b945050612a758660208701612a20565b9250606085013567ffffffffffffffff811115612a90575f5ffd5b612a9c87828801612a0a565b925050612aac8660808701612a20565b905092959194509250565b5f60a0828403128015612ac8575f5ffd5b509092915050565b5f60208284031215612ae0575f5ffd5b813567ffffffffffffffff811115612af6575f5ffd5b612b0284828501612a0a565b949350505050565b5f5f5f5f60608587031215612b1d575f5ffd5b8435935060208501359250604085013567ffffffffffffffff811115612b41575f5ffd5b8501601f81018713612b51575f5ffd5b803567ffffffffffffffff811115612b67575f5ffd5b8760208260051b8401011115612b7b575f5ffd5b949793965060200194505050565b5f5f83601f840112612b99575f5ffd5b50813567ffffffffffffffff811115612bb0575f5ffd5b602083019150836020606083028501011115612bca575f5ffd5b9250929050565b5f5f5f5f5f60608688031215612be5575f5ffd5b853567ffffffffffffffff811115612bfb575f5ffd5b612c0788828901612a0a565b955050602086013567ffffffffffffffff811115612c23575f5ffd5b8601601f81018813612c33575f5ffd5b803567ffffffffffffffff811115612c49575f5ffd5b8860208260061b8401011115612c5d575f5ffd5b60209190910194509250604086013567ffffffffffffffff811115612c80575f5ffd5b612c8c88828901612b89565b969995985093965092949392505050565b634e487b7160e01b5f52601160045260245ffd5b67ffffffffffffffff8181168382160190811115610e3a57610e3a612c9d565b634e487b7160e01b5f52604160045260245ffd5b5f60208284031215612cf5575f5ffd5b813563ffffffff81168114612831575f5ffd5b5f60208284031215612d18575f5ffd5b815161283181612838565b5f60208284031215612d33575f5ffd5b5051919050565b803561ffff8116811461287d575f5ffd5b5f60a0828403128015612d5c575f5ffd5b5060405160a0810167ffffffffffffffff81118282101715612d8c57634e487b7160e01b5f52604160045260245ffd5b604052612d9883612d3a565b8152612da660208401612d3a565b6020820152612db760408401612d3a565b6040820152612dc860608401612d3a565b6060820152612dd960808401612d3a565b60808201529392505050565b81810381811115610e3a57610e3a612c9d565b80820180821115610e3a57610e3a612c9d565b6001600160801b038281168282160390811115610e3a57610e3a612c9d565b5f5f8335601e19843603018112612e3f575f5ffd5b83018035915067ffffffffffffffff821115612e59575f5ffd5b6020019150600681901b3603821315612bca575f5ffd5b5f5f8335601e19843603018112612e85575f5ffd5b83018035915067ffffffffffffffff821115612e9f575f5ffd5b602001915036819003821315612bca575f5ffd5b63ffffffff8716815285602082015284604082015260a060608201528260a0820152828460c08301375f60c084830101525f60c0601f19601f8601168301019050826080830152979650505050505050565b6001600160801b038181168382160190811115610e3a57610e3a612c9d565b634e487b7160e01b5f52603260045260245ffd5b818382375f9101908152919050565b81515f90829060208501835b82811015612f71578151845260209384019390910190600101612f53565b509195945050505050565b634e487b7160e01b5f52602160045260245ffd5b80356bffffffffffffffffffffffff8116811461287d575f5ffd5b602080825281018290525f8360408301825b8581101561300c578235612fd081612838565b6001600160a01b031682526bffffffffffffffffffffffff612ff460208501612f90565b16602083015260409283019290910190600101612fbd565b5095945050505050565b5f60208284031215613026575f5ffd5b61283182612f90565b8082028115828204841417610e3a57610e3a612c9d56' as const
+export const ledgerBytecode = '0x6101a0604052348015610010575f5ffd5b50604051614f2f380380614f2f83398101604081905261002f91610801565b826040518060400160405280600a81526020016927b832b72632b233b2b960b11b815250604051806040016040528060018152602001603160f81b81525061007c8261025260201b60201c565b6101205261008981610252565b61014052815160208084019190912060e052815190820120610100524660a05261011560e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c0526001600160a01b03811661014c57604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b6101558161028f565b506001600160a01b0380861661016052841661018052610174826102e0565b815160058054602085015160408601516060870151608088015160a089015161ffff9081166a01000000000000000000000261ffff60501b1992821668010000000000000000029290921663ffffffff60401b1993821666010000000000000261ffff60301b19958316640100000000029590951663ffffffff60201b19968316620100000263ffffffff19909816929099169190911795909517939093169590951717939093161791909117905561022c81610370565b5050600380546001600160401b031916426001600160401b031617905550610960915050565b5f5f829050601f8151111561027c578260405163305a27a960e01b815260040161014391906108e0565b805161028782610915565b179392505050565b600280546001600160a01b038381166001600160a01b0319831681179093556040519116919082907f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e0905f90a35050565b5f8160a0015161ffff16826080015161ffff16836060015161ffff16846040015161ffff16856020015161ffff16865f015161ffff16610320919061093b565b61032a919061093b565b610334919061093b565b61033e919061093b565b610348919061093b565b9050806127101461036c57604051630601f69760e01b815260040160405180910390fd5b5050565b8051603c63ffffffff9091161080610393575080516201518063ffffffff909116115b156103e1576040516305519d6f60e51b815260206004820152601360248201527f617574686f72697a6174696f6e57696e646f77000000000000000000000000006044820152606401610143565b600a63ffffffff16816020015163ffffffff16108061041257506201518063ffffffff16816020015163ffffffff16115b15610450576040516305519d6f60e51b815260206004820152600d60248201526c32b837b1b4223ab930ba34b7b760991b6044820152606401610143565b6020810151815161046a9163ffffffff908116911661093b565b816040015163ffffffff16111580610494575062278d0063ffffffff16816040015163ffffffff16115b156104d4576040516305519d6f60e51b815260206004820152600f60248201526e7769746864726177616c44656c617960881b6044820152606401610143565b6201518063ffffffff16816060015163ffffffff1610806105085750806040015163ffffffff16816060015163ffffffff16105b8061052557506276a70063ffffffff16816060015163ffffffff16115b15610561576040516305519d6f60e51b815260206004820152600b60248201526a65736361706544656c617960a81b6044820152606401610143565b600461ffff16816080015161ffff16108061058d575060406001600160401b0316816080015161ffff16115b156105ce576040516305519d6f60e51b815260206004820152601060248201526f696e616374697669747957696e646f7760801b6044820152606401610143565b80516004805460208401516040808601516060870151608088015161ffff16600160801b0261ffff60801b1963ffffffff9283166c010000000000000000000000000263ffffffff60601b19948416680100000000000000000294909416600160401b600160801b0319968416640100000000026001600160401b031990981693909916929092179590951793909316959095179490941716179055517f1c84ac7d4545e54ac23ae4d59c31ad19e84305d5a9e235f9ee33c32a3dd26e16906106e89083905f60a08201905063ffffffff835116825263ffffffff602084015116602083015263ffffffff604084015116604083015263ffffffff606084015116606083015261ffff608084015116608083015292915050565b60405180910390a150565b6001600160a01b0381168114610707575f5ffd5b50565b60405160c081016001600160401b038111828210171561073857634e487b7160e01b5f52604160045260245ffd5b60405290565b805161ffff8116811461074f575f5ffd5b919050565b805163ffffffff8116811461074f575f5ffd5b5f60a08284031215610777575f5ffd5b60405160a081016001600160401b03811182821017156107a557634e487b7160e01b5f52604160045260245ffd5b6040529050806107b483610754565b81526107c260208401610754565b60208201526107d360408401610754565b60408201526107e460608401610754565b60608201526107f56080840161073e565b60808201525092915050565b5f5f5f5f5f8587036101c0811215610817575f5ffd5b8651610822816106f3565b6020880151909650610833816106f3565b6040880151909550610844816106f3565b935060c0605f1982011215610857575f5ffd5b5061086061070a565b61086c6060880161073e565b815261087a6080880161073e565b602082015261088b60a0880161073e565b604082015261089c60c0880161073e565b60608201526108ad60e0880161073e565b60808201526108bf610100880161073e565b60a082015291506108d4876101208801610767565b90509295509295909350565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b80516020808301519190811015610935575f198160200360031b1b821691505b50919050565b8082018082111561095a57634e487b7160e01b5f52601160045260245ffd5b92915050565b60805160a05160c05160e0516101005161012051610140516101605161018051614524610a0b5f395f81816103e60152818161096f01528181610ae5015281816116ee01528181611c6e0152611e6f01525f81816107d201528181610cca01528181611126015281816112c001528181612206015261267301525f61282301525f6127f801525f61355301525f61352b01525f61348601525f6134b001525f6134da01526145245ff3fe608060405234801561000f575f5ffd5b50600436106102e2575f3560e01c8063984aef7c11610187578063cf66824c116100dd578063f037d7b411610093578063fa45aa001161006e578063fa45aa0014610793578063fb346eab1461079b578063fc0c546a146107cd575f5ffd5b8063f037d7b414610770578063f2fde38b14610778578063f698da251461078b575f5ffd5b8063d0087345116100c3578063d00873451461072e578063d127a32114610420578063e1193e4c14610749575f5ffd5b8063cf66824c14610685578063cff0ab96146106ac575f5ffd5b8063a9c58bcd1161013d578063c064ded011610118578063c064ded014610656578063c3dc8fc11461065e578063c884ef8314610666575f5ffd5b8063a9c58bcd1461061d578063b44bf94814610630578063bc91c33414610643575f5ffd5b806399ec9de61161016d57806399ec9de61461057e5780639d7384d9146105f4578063a238f9df14610613575f5ffd5b8063984aef7c1461055857806399e28e371461056b575f5ffd5b806365cdce191161023c57806381713fd2116101f25780638da5cb5b116101cd5780638da5cb5b1461050e5780639182a6ee1461051f5780639588eca214610532575f5ffd5b806381713fd21461042057806384b0196e146104e95780638671320114610504575f5ffd5b80636dc770ba116102225780636dc770ba146104a7578063715018a6146104d95780637f266250146104e1575f5ffd5b806365cdce191461048c5780636ca4410d14610494575f5ffd5b806331ca298e1161029c57806354469aea1161027757806354469aea1461043f5780635a4baeea146104525780636424288714610465575f5ffd5b806331ca298e146103ce5780634cf088d9146103e15780634f17a2fa14610420575f5ffd5b8063125f7c51116102cc578063125f7c511461034a57806313949ba31461035f5780631667bcec146103bb575f5ffd5b8062601416146102e657806306a4c98314610318575b5f5ffd5b6103056102f4366004613933565b60096020525f908152604090205481565b6040519081526020015b60405180910390f35b60025461033290600160a01b90046001600160401b031681565b6040516001600160401b03909116815260200161030f565b61035d6103583660046139a7565b6107f4565b005b61037261036d3660046139f7565b610b8a565b604080516001600160801b0397881681529587166020870152939095169284019290925260608301526001600160401b03908116608083015290911660a082015260c00161030f565b600354610332906001600160401b031681565b6103056103dc366004613a29565b610c08565b6104087f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b03909116815260200161030f565b61042a6201518081565b60405163ffffffff909116815260200161030f565b61035d61044d366004613a78565b610c20565b61035d610460366004613a91565b610c61565b6103057fe479ac12b6b404cc4906d957aec45fafc6172a69d034c80b11e2c78d9df3304981565b61042a600a81565b61035d6104a2366004613a78565b610d62565b6104c96104b5366004613ae2565b600c6020525f908152604090205460ff1681565b604051901515815260200161030f565b61035d610f2c565b610332601081565b6104f1610f3f565b60405161030f9796959493929190613b27565b61042a6276a70081565b6002546001600160a01b0316610408565b61030561052d366004613bd9565b610f9d565b600254600160a01b90046001600160401b03165f90815260086020526040902054610305565b610305610566366004613bf4565b6111b1565b61035d610579366004613c68565b611336565b61059161058c366004613933565b611448565b60405161030f91905f60c08201905061ffff835116825261ffff602084015116602083015261ffff604084015116604083015261ffff606084015116606083015261ffff608084015116608083015261ffff60a08401511660a083015292915050565b610305610602366004613933565b60086020525f908152604090205481565b61042a62278d0081565b61035d61062b366004613c81565b611581565b61035d61063e366004613cd2565b6115a0565b610305610651366004613daa565b611aca565b61042a603c81565b6104c9611f66565b6103056106743660046139f7565b600b6020525f908152604090205481565b6103057f86f00c4f9926dcff269d31c3f5d813b788694649de6839fefb6712bc66b294e381565b6004546106f39063ffffffff808216916401000000008104821691600160401b82048116916c01000000000000000000000000810490911690600160801b900461ffff1685565b6040805163ffffffff9687168152948616602086015292851692840192909252909216606082015261ffff909116608082015260a00161030f565b610736600481565b60405161ffff909116815260200161030f565b6103057f548ff76d87a7aa3bb17bad0e14a420792fdaeb311ab2a9a54f62259db0a8a41181565b610332604081565b61035d6107863660046139f7565b611f9f565b610305611ff2565b610305612000565b6003546107b590600160401b90046001600160801b031681565b6040516001600160801b03909116815260200161030f565b6104087f000000000000000000000000000000000000000000000000000000000000000081565b600454600254600160801b90910461ffff1690600160a01b90046001600160401b03168181108061082e57506001600160401b0382168314155b15610854576040516316c1595f60e01b8152600481018490526024015b60405180910390fd5b5f5b826001600160401b0316811015610aac573685858381811061087a5761087a613e2f565b905060200281019061088c9190613e43565b90505f6108998280613e61565b6040516020016108aa929190613ec1565b60405160208183030381529060405280519060200120905060095f84866108d19190613f40565b6001600160401b03166001600160401b031681526020019081526020015f2054818360200135604051602001610911929190918252602082015260400190565b6040516020818303038152906040528051906020012014610948576040516316c1595f60e01b81526004810184905260240161084b565b6109528280613e61565b90508260400135101580610a5257506001600160a01b03808916907f00000000000000000000000000000000000000000000000000000000000000001663f2738d9761099e8580613e61565b86604001358181106109b2576109b2613e2f565b6109c892602060409092020190810191506139f7565b6040517fffffffff0000000000000000000000000000000000000000000000000000000060e084901b1681526001600160a01b039091166004820152602401602060405180830381865afa158015610a22573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610a469190613f5f565b6001600160a01b031614155b15610a73576040516316c1595f60e01b81526004810184905260240161084b565b6001602083013560408401351c1615610aa2576040516316c1595f60e01b81526004810184905260240161084b565b5050600101610856565b506040517f9bcbea520000000000000000000000000000000000000000000000000000000081526001600160a01b0386811660048301527f00000000000000000000000000000000000000000000000000000000000000001690639bcbea52906024015f604051808303815f87803b158015610b26575f5ffd5b505af1158015610b38573d5f5f3e3d5ffd5b50506040516001600160401b03841681526001600160a01b03881692507fa7d5f149210093fe24b32922ca13bb6fd5ef14e3e526379ab56f65115d48f825915060200160405180910390a25050505050565b6001600160a01b0381165f908152600a60205260408120805460018201548392839283928392839290916001600160801b0380831692600160801b900481169116610bd4846122a4565b60019490940154929b919a5098509196506001600160401b03600160801b820481169650600160c01b909104169350915050565b5f610c1a610c1583612303565b61259f565b92915050565b610c286125e6565b610c318161263d565b610c5e610f3d5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00612637565b50565b610c696125e6565b6040517fd505accf0000000000000000000000000000000000000000000000000000000081523360048201523060248201526001600160801b03861660448201526064810185905260ff8416608482015260a4810183905260c481018290527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063d505accf9060e4015f604051808303815f87803b158015610d13575f5ffd5b505af1925050508015610d24575060015b50610d2e8561263d565b610d5b610f3d5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00612637565b5050505050565b806001600160801b03165f03610d8b57604051631f2a200560e01b815260040160405180910390fd5b335f908152600a6020526040812090610da3826122a4565b905080836001600160801b03161115610dfa576040517ffffd34380000000000000000000000000000000000000000000000000000000081526001600160801b03841660048201526024810182905260440161084b565b6001820180548491905f90610e199084906001600160801b0316613f7a565b82546001600160801b039182166101009390930a928302919092021990911617905550600454610e579063ffffffff600160401b9091041642613f99565b6001830180546001600160401b03928316600160801b9081027fffffffffffffffff0000000000000000ffffffffffffffffffffffffffffffff831681178455600254600160c01b600160a01b9091048616810277ffffffffffffffffffffffffffffffffffffffffffffffff9092166001600160801b03948516179190911793849055604080519389168452918404851660208401529092049092169082015233907fa616499f434e14d942afc6846b376785ba4e6fa7dfac5617749dbc0d60e87a0d9060600160405180910390a2505050565b610f34612742565b610f3d5f612788565b565b5f6060805f5f5f6060610f506127f1565b610f5861281c565b604080515f808252602082019092527f0f000000000000000000000000000000000000000000000000000000000000009b939a50919850469750309650945092509050565b6001600160401b0383165f9081526008602052604081205480610fdd57604051621e8e5560e11b81526001600160401b038616600482015260240161084b565b5f5b838110156111a85736858583818110610ffa57610ffa613e2f565b905060200281019061100c9190613fcc565b905061105461101e6060830183613fe0565b8561104f61102f60208701876139f7565b604080519182526020808901359083015280880135908201526060902090565b612847565b61108a5761106560208201826139f7565b604051639a06a13f60e01b81526001600160a01b03909116600482015260240161084b565b5f600b8161109b60208501856139f7565b6001600160a01b03166001600160a01b031681526020019081526020015f20549050808260200135116110cf5750506111a0565b60208201803590600b905f906110e590866139f7565b6001600160a01b031681526020808201929092526040015f209190915582018035829003958601959061114d9061111c90856139f7565b6001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016908361285e565b61115a60208401846139f7565b6001600160a01b03167fd8138f8a3f377c5259ca548e70e4c2de94f129f5a11036a15b69513cba2b426a8260405161119491815260200190565b60405180910390a25050505b600101610fdf565b50509392505050565b6001600160401b0385165f90815260086020526040812054806111f157604051621e8e5560e11b81526001600160401b038816600482015260240161084b565b61121784848361104f8c8b8b604080519384526020840192909252908201526060902090565b61123f57604051639a06a13f60e01b81526001600160a01b038916600482015260240161084b565b6001600160a01b0388165f908152600b602052604090205480871161129a576040517fdb2e1063000000000000000000000000000000000000000000000000000000008152600481018890526024810182905260440161084b565b6001600160a01b03808a165f908152600b6020526040902088905581880393506112e7907f0000000000000000000000000000000000000000000000000000000000000000168a8561285e565b886001600160a01b03167fd8138f8a3f377c5259ca548e70e4c2de94f129f5a11036a15b69513cba2b426a8460405161132291815260200190565b60405180910390a250509695505050505050565b61133e612742565b6113556113503683900383018361403f565b612898565b6007546001600160401b03161580159061139b575060025461138890600160a01b90046001600160401b03166001613f99565b6007546001600160401b03918216911611155b156113a8576113a8612941565b8060066113b58282614101565b5050600280546113d691600160a01b9091046001600160401b031690613f99565b6007805467ffffffffffffffff19166001600160401b03928316179055600280547f3aaac6bf191368e5a1a05fbd86c6218a525003f15d6c2d24f22cf48622b330d492849261142f92600160a01b900490911690613f99565b60405161143d929190614205565b60405180910390a150565b6040805160c0810182525f80825260208201819052918101829052606081018290526080810182905260a08101919091526007546001600160401b0316158015906114a257506007546001600160401b0390811690831610155b156115145750506040805160c08101825260065461ffff80821683526201000082048116602084015264010000000082048116938301939093526601000000000000810483166060830152600160401b8104831660808301526a0100000000000000000000900490911660a082015290565b50506040805160c08101825260055461ffff80821683526201000082048116602084015264010000000082048116938301939093526601000000000000810483166060830152600160401b8104831660808301526a0100000000000000000000900490911660a082015290565b611589612742565b610c5e61159b368390038301836142b3565b612a00565b6002545f906115c090600160a01b90046001600160401b03166001613f99565b90506001600160401b0381166115d96020880188613933565b6001600160401b03161461163a57806115f56020880188613933565b6040517f3e481fd30000000000000000000000000000000000000000000000000000000081526001600160401b0392831660048201529116602482015260440161084b565b5f600881611649600185613f40565b6001600160401b03166001600160401b031681526020019081526020015f20549050808760400135146116b557604080517ff8bef0820000000000000000000000000000000000000000000000000000000081526004810183905290880135602482015260440161084b565b6040517fcd56eecb0000000000000000000000000000000000000000000000000000000081526001600160401b03831660048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063cd56eecb90602401602060405180830381865afa15801561173b573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061175f919061434e565b9050808860c001351461179257604051630fd572b560e01b81526004810182905260c0890135602482015260440161084b565b6117a361179e84611448565b612df8565b6117b861179e368b90038b0160e08c0161403f565b146117ef576040517fd6f75d4200000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5f6118096117ff610c158b612303565b838a8a8a8a612e9d565b90505f61182261181d6101c08c018c613e61565b6131bd565b6003549091505f90611845908390600160401b90046001600160801b0316614365565b90508061185a6101c08d016101a08e01613a78565b6001600160801b031611156118c05761187b6101c08c016101a08d01613a78565b6040517f337298470000000000000000000000000000000000000000000000000000000081526001600160801b0390911660048201526024810182905260440161084b565b6001600160401b0386165f81815260086020526040902060608d01359055601010156119175760085f6118f4601089613f40565b6001600160401b03166001600160401b031681526020019081526020015f205f90555b604080516020810186905290810184905260600160408051601f1981840301815291815281516020928301206001600160401b0389165f8181526009909452928290205510156119925760095f61196f604089613f40565b6001600160401b03166001600160401b031681526020019081526020015f205f90555b600280546001600160401b03808916600160a01b027fffffffff0000000000000000ffffffffffffffffffffffffffffffffffffffff90921691909117909155600380546001600160801b038416600160401b027fffffffffffffffff000000000000000000000000000000000000000000000000909116428416171790556007541615801590611a3c5750611a29866001613f99565b6007546001600160401b03918216911611155b15611a4957611a49612941565b6001600160401b0386167f3165180329397839917e23e8e0b4903d91953292724a68f362e69a21d33add2b611a8460408e0160208f01614378565b8d606001358e608001358f8060a00190611a9e9190614391565b8a8a8a604051611ab59897969594939291906143d3565b60405180910390a25050505050505050505050565b5f611ad86020840184613933565b6001600160401b0316611aee6020870187613933565b6001600160401b0316141580611b2e5750611b0f6040840160208501614378565b63ffffffff16611b256040870160208801614378565b63ffffffff1614155b15611b65576040517fe34ab43100000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5f611b72610c1587612303565b90505f611b81610c1586612303565b9050808203611bbc576040517fb60dbd6500000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5f611bc78388613411565b90505f611bd48387613411565b9050806001600160a01b0316826001600160a01b031614611c34576040517fec6d4d300000000000000000000000000000000000000000000000000000000081526001600160a01b0380841660048301528216602482015260440161084b565b6040517ff2738d970000000000000000000000000000000000000000000000000000000081526001600160a01b0383811660048301525f917f00000000000000000000000000000000000000000000000000000000000000009091169063f2738d9790602401602060405180830381865afa158015611cb5573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611cd99190613f5f565b90506001600160a01b038116611d26576040517fd7e8a2c20000000000000000000000000000000000000000000000000000000081526001600160a01b038416600482015260240161084b565b5f83611d3560208d018d613933565b611d4560408e0160208f01614378565b604080516001600160a01b0390941660208501526001600160401b039092169183019190915263ffffffff16606082015260800160408051601f1981840301815291815281516020928301205f818152600c90935291205490915060ff1615611e1f5783611db660208d018d613933565b611dc660408e0160208f01614378565b6040517fc72c02e80000000000000000000000000000000000000000000000000000000081526001600160a01b0390931660048401526001600160401b03909116602483015263ffffffff16604482015260640161084b565b5f818152600c602052604090819020805460ff19166001179055517fc96be4cb0000000000000000000000000000000000000000000000000000000081526001600160a01b0383811660048301527f0000000000000000000000000000000000000000000000000000000000000000169063c96be4cb906024016020604051808303815f875af1158015611eb5573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611ed9919061434e565b96506001600160a01b038085169083167fa01e44362ca5c032198f85a54c55d3d5e3313b478f4ece4dcf69ffdcc9a7cd88611f1760208f018f613933565b8e6020016020810190611f2a9190614378565b604080516001600160401b03909316835263ffffffff909116602083015281018b905260600160405180910390a3505050505050949350505050565b6004546003545f91611f98916c0100000000000000000000000090910463ffffffff16906001600160401b0316614365565b4211905090565b611fa7612742565b6001600160a01b038116611fe9576040517f1e4fbdf70000000000000000000000000000000000000000000000000000000081525f600482015260240161084b565b610c5e81612788565b5f611ffb61347a565b905090565b5f6120096125e6565b335f908152600a60205260408120600181015490916001600160801b039091169003612061576040517f9121b84f00000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b612069611f66565b612144576001810154600160801b90046001600160401b03164210156120d25760018101546040517faaf94011000000000000000000000000000000000000000000000000000000008152600160801b9091046001600160401b0316600482015260240161084b565b6001810154600254600160c01b9091046001600160401b03908116600160a01b90920416116121445760018101546040517f29cee939000000000000000000000000000000000000000000000000000000008152600160c01b9091046001600160401b0316600482015260240161084b565b80545f90612164906001600160801b03600160801b820481169116614436565b60018301546001600160801b0391821692501681116121835780612192565b60018201546001600160801b03165b6001830180547fffffffffffffffffffffffffffffffff000000000000000000000000000000001690558254909350839083905f906121db9084906001600160801b0316614436565b92506101000a8154816001600160801b0302191690836001600160801b0316021790555061223d33847f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031661285e9092919063ffffffff16565b60405183815233907f7084f5476618d8e60b11ef0d7d3f06914655adb8793e28ff7f018d4c76d505d59060200160405180910390a250506122a1610f3d5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00612637565b90565b600181015481545f9182916122cc916001600160801b0390811691600160801b900416614365565b83549091506001600160801b031681106122e6575f6122fc565b82546122fc9082906001600160801b0316614455565b9392505050565b5f36816123146101c0850185613e61565b90925090505f816001600160401b0381111561233257612332613fb8565b60405190808252806020026020018201604052801561235b578160200160208202803683370190505b5090505f5b8281101561244b577fe479ac12b6b404cc4906d957aec45fafc6172a69d034c80b11e2c78d9df3304984848381811061239b5761239b613e2f565b6123b192602060409092020190810191506139f7565b8585848181106123c3576123c3613e2f565b90506040020160200160208101906123db9190613a78565b604051602001612410939291909283526001600160a01b039190911660208301526001600160801b0316604082015260600190565b6040516020818303038152906040528051906020012082828151811061243857612438613e2f565b6020908102919091010152600101612360565b505f7f548ff76d87a7aa3bb17bad0e14a420792fdaeb311ab2a9a54f62259db0a8a41161247b6020880188613933565b61248b6040890160208a01614378565b6040805160208101949094526001600160401b039092168383015263ffffffff16606083810191909152908801356080838101919091529088013560a083015287013560c082015260e00160408051601f198184030181529190529050806124f660a0880188614391565b604051612504929190614468565b60405190819003902060c088013561252761179e368b90038b0160e08c0161403f565b6125396101c08b016101a08c01613a78565b6001600160801b0316866040516020016125539190614477565b6040516020818303038152906040528051906020012060405160200161257e969594939291906144ac565b60405160208183030381529060405280519060200120945050505050919050565b5f610c1a6125ab61347a565b836040517f19010000000000000000000000000000000000000000000000000000000000008152600281019290925260228201526042902090565b6126107f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c6135a3565b610f3d60017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b906135da565b806001600160801b03165f0361266657604051631f2a200560e01b815260040160405180910390fd5b6126a46001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001633306001600160801b0385166135e1565b335f908152600a6020526040812080548392906126cb9084906001600160801b0316613f7a565b92506101000a8154816001600160801b0302191690836001600160801b03160217905550336001600160a01b03167f2da466a7b24304f47e87fa2e1e5a81b9831ce54fec19055ce277ca2f39ba42c48260405161273791906001600160801b0391909116815260200190565b60405180910390a250565b6002546001600160a01b03163314610f3d576040517f118cdaa700000000000000000000000000000000000000000000000000000000815233600482015260240161084b565b600280546001600160a01b038381167fffffffffffffffffffffffff0000000000000000000000000000000000000000831681179093556040519116919082907f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e0905f90a35050565b6060611ffb7f000000000000000000000000000000000000000000000000000000000000000061361d565b6060611ffb7f000000000000000000000000000000000000000000000000000000000000000061361d565b5f8261285486868561365a565b1495945050505050565b61286b838383600161369b565b61289357604051635274afe760e01b81526001600160a01b038416600482015260240161084b565b505050565b5f8160a0015161ffff16826080015161ffff16836060015161ffff16846040015161ffff16856020015161ffff16865f015161ffff166128d89190614365565b6128e29190614365565b6128ec9190614365565b6128f69190614365565b6129009190614365565b9050806127101461293d576040517f0601f69700000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5050565b600680546005805461ffff80841663ffffffff1990921691909117620100008085048316021767ffffffff00000000191664010000000080850483160267ffff0000000000001916176601000000000000808504831602176bffffffff00000000000000001916600160401b8085048316026bffff000000000000000000001916176a0100000000000000000000808504929092169091021790556bffffffffffffffffffffffff191690556007805467ffffffffffffffff19169055565b8051603c63ffffffff9091161080612a23575080516201518063ffffffff909116115b15612a71576040516305519d6f60e51b815260206004820152601360248201527f617574686f72697a6174696f6e57696e646f7700000000000000000000000000604482015260640161084b565b600a63ffffffff16816020015163ffffffff161080612aa257506201518063ffffffff16816020015163ffffffff16115b15612af0576040516305519d6f60e51b815260206004820152600d60248201527f65706f63684475726174696f6e00000000000000000000000000000000000000604482015260640161084b565b60208101518151612b0a9163ffffffff9081169116614365565b816040015163ffffffff16111580612b34575062278d0063ffffffff16816040015163ffffffff16115b15612b82576040516305519d6f60e51b815260206004820152600f60248201527f7769746864726177616c44656c61790000000000000000000000000000000000604482015260640161084b565b6201518063ffffffff16816060015163ffffffff161080612bb65750806040015163ffffffff16816060015163ffffffff16105b80612bd357506276a70063ffffffff16816060015163ffffffff16115b15612c21576040516305519d6f60e51b815260206004820152600b60248201527f65736361706544656c6179000000000000000000000000000000000000000000604482015260640161084b565b600461ffff16816080015161ffff161080612c4d575060406001600160401b0316816080015161ffff16115b15612c9b576040516305519d6f60e51b815260206004820152601060248201527f696e616374697669747957696e646f7700000000000000000000000000000000604482015260640161084b565b80516004805460208401516040808601516060870151608088015161ffff16600160801b027fffffffffffffffffffffffffffff0000ffffffffffffffffffffffffffffffff63ffffffff9283166c01000000000000000000000000027fffffffffffffffffffffffffffffffff00000000ffffffffffffffffffffffff948416600160401b02949094167fffffffffffffffffffffffffffffffff0000000000000000ffffffffffffffff9684166401000000000267ffffffffffffffff1990981693909916929092179590951793909316959095179490941716179055517f1c84ac7d4545e54ac23ae4d59c31ad19e84305d5a9e235f9ee33c32a3dd26e169061143d9083905f60a08201905063ffffffff835116825263ffffffff602084015116602083015263ffffffff604084015116604083015263ffffffff606084015116606083015261ffff608084015116608083015292915050565b5f7f86f00c4f9926dcff269d31c3f5d813b788694649de6839fefb6712bc66b294e3825f015183602001518460400151856060015186608001518760a00151604051602001612e80979695949392919096875261ffff95861660208801529385166040870152918416606086015283166080850152821660a08401521660c082015260e00190565b604051602081830303815290604052805190602001209050919050565b5f858585604051602001612eb2929190613ec1565b6040516020818303038152906040528051906020012014612f1b57858585604051602001612ee1929190613ec1565b60405160208183030381529060405280519060200120604051630fd572b560e01b815260040161084b929190918252602082015260400190565b5f5f5b85811015612f7257868682818110612f3857612f38613e2f565b9050604002016020016020810190612f5091906144e0565b612f68906bffffffffffffffffffffffff1683614365565b9150600101612f1e565b505f5f5f5b858110156131585736878783818110612f9257612f92613e2f565b6060029190910191505080358911612fc0576040516363387d7f60e01b81526004810183905260240161084b565b5f5f612fd58e84602001358560400135613716565b5090925090505f816003811115612fee57612fee6144f9565b14158061303557508b8b843581811061300957613009613e2f565b61301f92602060409092020190810191506139f7565b6001600160a01b0316826001600160a01b031614155b15613056576040516363387d7f60e01b81526004810185905260240161084b565b846001600160a01b0316826001600160a01b0316116130fa57846001600160a01b0316826001600160a01b0316036130c5576040517fe021c4f20000000000000000000000000000000000000000000000000000000081526001600160a01b038316600482015260240161084b565b6040517ff03b59480000000000000000000000000000000000000000000000000000000081526004810185905260240161084b565b8194508b8b845f013581811061311257613112613e2f565b905060400201602001602081019061312a91906144e0565b613142906bffffffffffffffffffffffff1687614365565b6001933584901b98909817979550505001612f77565b5061316483600261450d565b61316f83600361450d565b116131b0576040517f6a1ee67a000000000000000000000000000000000000000000000000000000008152600481018390526024810184905260440161084b565b5050509695505050505050565b5f5f5f5b8381101561340957368585838181106131dc576131dc613e2f565b604002919091019150506001600160a01b0383166131fd60208301836139f7565b6001600160a01b031611613240576040517fe13c4bbe0000000000000000000000000000000000000000000000000000000081526004810183905260240161084b565b61324d60208201826139f7565b92505f600a8161326060208501856139f7565b6001600160a01b0316815260208082019290925260409081015f208054909350600160801b90046001600160801b03169182916132a291908601908601613a78565b6001600160801b03161015613323576132be60208401846139f7565b816132cf6040860160208701613a78565b6040517f4a89c2330000000000000000000000000000000000000000000000000000000081526001600160a01b0390931660048401526001600160801b03918216602484015216604482015260640161084b565b5f6133346040850160208601613a78565b83549091506001600160801b0390811690821611156133c3575081546001600160801b031661336660208501856139f7565b6001600160a01b03167f78ed0b689dcb0dfc341f9e02742531718ea3398f2263f10f2a2b76ac862d02f96133a06040870160208801613a78565b604080516001600160801b03928316815291851660208301520160405180910390a25b82546001600160801b03808316600160801b0291161783556133e58282614436565b6133f8906001600160801b031688614365565b9650505050508060010190506131c1565b505092915050565b5f806134238484356020860135613716565b5090925090505f81600381111561343c5761343c6144f9565b14613473576040517f8baa579f00000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5092915050565b5f306001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000161480156134d257507f000000000000000000000000000000000000000000000000000000000000000046145b156134fc57507f000000000000000000000000000000000000000000000000000000000000000090565b611ffb604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b15610f3d576040517f3ee5aeb500000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b80825d5050565b6135ef848484846001613761565b61361757604051635274afe760e01b81526001600160a01b038516600482015260240161084b565b50505050565b60605f613629836137e7565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f81815b84811015613692576136888287878481811061367c5761367c613e2f565b90506020020135613827565b915060010161365e565b50949350505050565b6040517fa9059cbb000000000000000000000000000000000000000000000000000000005f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f5114831661370a5783831516156136fe573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b5f80807f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff8416601b60ff86901c0161375088828985613850565b945094509450505093509350939050565b6040517f23b872dd000000000000000000000000000000000000000000000000000000005f8181526001600160a01b038781166004528616602452604485905291602083606481808c5af1925060015f511483166137d65783831516156137ca573d5f823e3d81fd5b5f883b113d1516831692505b604052505f60605295945050505050565b5f60ff8216601f811115610c1a576040517fb3512b0c00000000000000000000000000000000000000000000000000000000815260040160405180910390fd5b5f818310613841575f8281526020849052604090206122fc565b505f9182526020526040902090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a084111561388957505f9150600390508261390e565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa1580156138da573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b03811661390557505f92506001915082905061390e565b92505f91508190505b9450945094915050565b80356001600160401b038116811461392e575f5ffd5b919050565b5f60208284031215613943575f5ffd5b6122fc82613918565b6001600160a01b0381168114610c5e575f5ffd5b5f5f83601f840112613970575f5ffd5b5081356001600160401b03811115613986575f5ffd5b6020830191508360208260051b85010111156139a0575f5ffd5b9250929050565b5f5f5f604084860312156139b9575f5ffd5b83356139c48161394c565b925060208401356001600160401b038111156139de575f5ffd5b6139ea86828701613960565b9497909650939450505050565b5f60208284031215613a07575f5ffd5b81356122fc8161394c565b5f6101e08284031215613a23575f5ffd5b50919050565b5f60208284031215613a39575f5ffd5b81356001600160401b03811115613a4e575f5ffd5b613a5a84828501613a12565b949350505050565b80356001600160801b038116811461392e575f5ffd5b5f60208284031215613a88575f5ffd5b6122fc82613a62565b5f5f5f5f5f60a08688031215613aa5575f5ffd5b613aae86613a62565b945060208601359350604086013560ff81168114613aca575f5ffd5b94979396509394606081013594506080013592915050565b5f60208284031215613af2575f5ffd5b5035919050565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b7fff000000000000000000000000000000000000000000000000000000000000008816815260e060208201525f613b6160e0830189613af9565b8281036040840152613b738189613af9565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152845180825260208087019350909101905f5b81811015613bc8578351835260209384019390920191600101613baa565b50909b9a5050505050505050505050565b5f5f5f60408486031215613beb575f5ffd5b6139c484613918565b5f5f5f5f5f5f60a08789031215613c09575f5ffd5b8635613c148161394c565b9550613c2260208801613918565b9450604087013593506060870135925060808701356001600160401b03811115613c4a575f5ffd5b613c5689828a01613960565b979a9699509497509295939492505050565b5f60c0828403128015613c79575f5ffd5b509092915050565b5f60a0828403128015613c79575f5ffd5b5f5f83601f840112613ca2575f5ffd5b5081356001600160401b03811115613cb8575f5ffd5b6020830191508360206060830285010111156139a0575f5ffd5b5f5f5f5f5f60608688031215613ce6575f5ffd5b85356001600160401b03811115613cfb575f5ffd5b613d0788828901613a12565b95505060208601356001600160401b03811115613d22575f5ffd5b8601601f81018813613d32575f5ffd5b80356001600160401b03811115613d47575f5ffd5b8860208260061b8401011115613d5b575f5ffd5b6020919091019450925060408601356001600160401b03811115613d7d575f5ffd5b613d8988828901613c92565b969995985093965092949392505050565b5f60408284031215613a23575f5ffd5b5f5f5f5f60c08587031215613dbd575f5ffd5b84356001600160401b03811115613dd2575f5ffd5b613dde87828801613a12565b945050613dee8660208701613d9a565b925060608501356001600160401b03811115613e08575f5ffd5b613e1487828801613a12565b925050613e248660808701613d9a565b905092959194509250565b634e487b7160e01b5f52603260045260245ffd5b5f8235605e19833603018112613e57575f5ffd5b9190910192915050565b5f5f8335601e19843603018112613e76575f5ffd5b8301803591506001600160401b03821115613e8f575f5ffd5b6020019150600681901b36038213156139a0575f5ffd5b80356bffffffffffffffffffffffff8116811461392e575f5ffd5b602080825281018290525f8360408301825b85811015613f22578235613ee68161394c565b6001600160a01b031682526bffffffffffffffffffffffff613f0a60208501613ea6565b16602083015260409283019290910190600101613ed3565b5095945050505050565b634e487b7160e01b5f52601160045260245ffd5b6001600160401b038281168282160390811115610c1a57610c1a613f2c565b5f60208284031215613f6f575f5ffd5b81516122fc8161394c565b6001600160801b038181168382160190811115610c1a57610c1a613f2c565b6001600160401b038181168382160190811115610c1a57610c1a613f2c565b634e487b7160e01b5f52604160045260245ffd5b5f8235607e19833603018112613e57575f5ffd5b5f5f8335601e19843603018112613ff5575f5ffd5b8301803591506001600160401b0382111561400e575f5ffd5b6020019150600581901b36038213156139a0575f5ffd5b61ffff81168114610c5e575f5ffd5b803561392e81614025565b5f60c0828403128015614050575f5ffd5b5060405160c081016001600160401b038111828210171561407f57634e487b7160e01b5f52604160045260245ffd5b604052823561408d81614025565b8152602083013561409d81614025565b602082015260408301356140b081614025565b604082015260608301356140c381614025565b606082015260808301356140d681614025565b608082015260a08301356140e981614025565b60a08201529392505050565b5f8135610c1a81614025565b813561410c81614025565b8154602084013561411c81614025565b63ffff00008160101b1661ffff841663ffffffff198416171784555050505f604083013561414981614025565b825465ffff00000000191660209190911b65ffff0000000016178255505f606083013561417581614025565b825467ffff0000000000001916603082901b67ffff000000000000161783559050506141cc6141a6608084016140f5565b825469ffff0000000000000000191660409190911b69ffff000000000000000016178255565b61293d6141db60a084016140f5565b82546bffff00000000000000000000191660509190911b6bffff0000000000000000000016178255565b60e08101833561421481614025565b61ffff168252602084013561422881614025565b61ffff166020830152604084013561423f81614025565b61ffff166040830152606084013561425681614025565b61ffff16606083015261426b60808501614034565b61ffff16608083015261428060a08501614034565b61ffff1660a08301526001600160401b039290921660c090910152919050565b803563ffffffff8116811461392e575f5ffd5b5f60a08284031280156142c4575f5ffd5b5060405160a081016001600160401b03811182821017156142f357634e487b7160e01b5f52604160045260245ffd5b6040526142ff836142a0565b815261430d602084016142a0565b602082015261431e604084016142a0565b604082015261432f606084016142a0565b6060820152608083013561434281614025565b60808201529392505050565b5f6020828403121561435e575f5ffd5b5051919050565b80820180821115610c1a57610c1a613f2c565b5f60208284031215614388575f5ffd5b6122fc826142a0565b5f5f8335601e198436030181126143a6575f5ffd5b8301803591506001600160401b038211156143bf575f5ffd5b6020019150368190038213156139a0575f5ffd5b63ffffffff8916815287602082015286604082015260e060608201528460e082015284866101008301375f61010086830101525f610100601f19601f88011683010190508460808301528360a08301528260c08301529998505050505050505050565b6001600160801b038281168282160390811115610c1a57610c1a613f2c565b81810381811115610c1a57610c1a613f2c565b818382375f9101908152919050565b81515f90829060208501835b828110156144a1578151845260209384019390910190600101614483565b509195945050505050565b5f87518060208a01845e9190910195865250602085019390935260408401919091526060830152608082015260a001919050565b5f602082840312156144f0575f5ffd5b6122fc82613ea6565b634e487b7160e01b5f52602160045260245ffd5b8082028115828204841417610c1a57610c1a613f2c56' as const

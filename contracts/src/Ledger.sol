@@ -9,28 +9,41 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {IStaking, Validator} from "./IStaking.sol";
+import {IEpochClock, IStaking, Validator} from "./IStaking.sol";
 
 /// @title The Ledger: client deposits, validator checkpoints of the off-chain ledger, reward claims.
 /// @notice Validators recompute the ledger (cumulative earned and spent per account) every epoch and sign
 /// its root as EIP-712 `Checkpoint` typed data. This contract accepts a checkpoint signed by more than 2/3
-/// of active stake, then pays each account `earned - claimed` against a Merkle proof of its leaf.
+/// of the stake of the set fixed for that epoch, then pays each account `earned - claimed` against a
+/// Merkle proof of its leaf in any of the last `ROOT_HISTORY` roots.
 ///
-/// Money safety does not rest on the quorum alone:
-///  - each checkpoint lists every client whose cumulative spending changed (`totals`); a client's spending
-///    can only grow and never beyond what that client has deposited (checked per client, not in aggregate,
-///    so one rich client cannot cover another's overdraft);
-///  - claims in total never exceed settled spending (`totalClaimed <= totalSpent`), so the contract stays
-///    solvent for every client's unspent deposit whatever root is signed;
-///  - withdrawals wait `withdrawalDelayEpochs` checkpoints and pay at most what is still unspent, so a
-///    client cannot withdraw ahead of the payment authorizations it signed.
-contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
+/// What it promises, whatever a quorum signs:
+///  - a client's settled spending only grows and never exceeds what the client holds (an overdrawn
+///    client's spending is capped, never reverts the checkpoint);
+///  - a checkpoint's `totalEarned` (what its leaves can pay in all) never exceeds settled spending, so
+///    client deposits that were not spent stay covered;
+///  - an amount a client asked to withdraw stops being spendable at once, and leaves only after the
+///    withdrawal delay (longer than the authorization window plus one epoch) and a later checkpoint;
+///  - if no checkpoint lands for `escapeDelay`, requested withdrawals pay out without waiting;
+///  - the validator set and the fee split of an epoch are fixed before it starts, and the vote commits
+///    to both, so no stake change or governance act can invalidate votes in flight.
+contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
     using SafeERC20 for IERC20;
 
     /// @notice A client's cumulative spending after this checkpoint.
     struct Spend {
         address client;
         uint128 spent;
+    }
+
+    /// @notice Shares of every fee, in basis points; they sum to 10,000. Consensus reads them from here.
+    struct FeeSplit {
+        uint16 node;
+        uint16 modelOwner;
+        uint16 adapterOwner;
+        uint16 contributors;
+        uint16 validators;
+        uint16 treasury;
     }
 
     /// @notice What validators sign (EIP-712 primary type `Checkpoint`).
@@ -41,12 +54,14 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
         bytes32 stateRoot;
         bytes32 receiptsRoot;
         string receiptsCid; // the receipt batch in IPFS, so any node learns what the root covers
+        bytes32 validatorSetHash; // the set fixed for this epoch (Staking.setHashFor)
+        FeeSplit feeSplit; // the split fixed for this epoch (feeSplitFor)
+        uint128 totalEarned; // sum of `earned` over every leaf of `stateRoot`
         Spend[] totals; // sorted by client address, only clients whose spending changed
     }
 
-    /// @notice A vote's signature in EIP-2098 compact form (64 bytes of calldata instead of 65 + padding),
-    /// plus the position of its signer in the validator set, so matching a signer to its stake is one
-    /// calldata read instead of a search or an external call.
+    /// @notice A vote's signature in EIP-2098 compact form, plus the position of its signer in the set, so
+    /// matching a signer to its stake is one calldata read instead of a search or an external call.
     struct Signature {
         uint256 index;
         bytes32 r;
@@ -58,95 +73,142 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
         bytes32 vs;
     }
 
-    /// @notice Shares of every fee, in basis points; they sum to 10,000. Consensus reads them from here.
-    struct FeeSplit {
-        uint16 node;
-        uint16 modelOwner;
-        uint16 contributors;
-        uint16 validators;
-        uint16 treasury;
+    /// @notice One leaf to pay in `claimMany`.
+    struct Claim {
+        address account;
+        uint256 earned;
+        uint256 spent;
+        bytes32[] proof;
+    }
+
+    /// @notice One epoch of evidence for `jailInactive`: that epoch's set, who signed, and where the
+    /// validator sits in the set.
+    struct Participation {
+        Validator[] validators;
+        uint256 signedBitmap;
+        uint256 index;
     }
 
     struct Client {
         uint128 funded; // deposits minus executed withdrawals
         uint128 spent; // cumulative spending settled by checkpoints
+        uint128 reserved; // requested for withdrawal: no longer spendable
+        uint64 unlockAt; // the reserved amount may leave from this time ...
+        uint64 requestEpoch; // ... and after a checkpoint later than this one
     }
 
-    struct Withdrawal {
-        uint128 amount;
-        uint64 unlockEpoch;
+    /// @notice Governed timing, in seconds (`inactivityWindow` in checkpoints).
+    struct Params {
+        uint32 authorizationWindow; // the furthest a payment authorization's deadline may lie ahead
+        uint32 epochDuration; // the consensus epoch clock's target
+        uint32 withdrawalDelay; // > authorizationWindow + epochDuration
+        uint32 escapeDelay; // no checkpoint for this long opens the escape hatch
+        uint16 inactivityWindow; // a validator signing none of this many checkpoints can be jailed
     }
+
+    /// @notice Claims verify against the roots of the last this-many checkpoints.
+    uint64 public constant ROOT_HISTORY = 16;
+    uint64 public constant MAX_INACTIVITY_WINDOW = 64;
+    // Parameter bounds (governance included).
+    uint32 public constant MIN_AUTHORIZATION_WINDOW = 60;
+    uint32 public constant MAX_AUTHORIZATION_WINDOW = 1 days;
+    uint32 public constant MIN_EPOCH_DURATION = 10;
+    uint32 public constant MAX_EPOCH_DURATION = 1 days;
+    uint32 public constant MAX_WITHDRAWAL_DELAY = 30 days;
+    uint32 public constant MIN_ESCAPE_DELAY = 1 days;
+    uint32 public constant MAX_ESCAPE_DELAY = 90 days;
+    uint16 public constant MIN_INACTIVITY_WINDOW = 4;
 
     bytes32 public constant SPEND_TYPEHASH = keccak256("Spend(address client,uint128 spent)");
+    bytes32 public constant FEE_SPLIT_TYPEHASH = keccak256(
+        "FeeSplit(uint16 node,uint16 modelOwner,uint16 adapterOwner,uint16 contributors,uint16 validators,uint16 treasury)"
+    );
     bytes32 public constant CHECKPOINT_TYPEHASH = keccak256(
-        "Checkpoint(uint64 epoch,uint32 round,bytes32 parentRoot,bytes32 stateRoot,bytes32 receiptsRoot,string receiptsCid,Spend[] totals)Spend(address client,uint128 spent)"
+        "Checkpoint(uint64 epoch,uint32 round,bytes32 parentRoot,bytes32 stateRoot,bytes32 receiptsRoot,string receiptsCid,bytes32 validatorSetHash,FeeSplit feeSplit,uint128 totalEarned,Spend[] totals)FeeSplit(uint16 node,uint16 modelOwner,uint16 adapterOwner,uint16 contributors,uint16 validators,uint16 treasury)Spend(address client,uint128 spent)"
     );
 
     // checkpoints
     error UnexpectedEpoch(uint64 expected, uint64 got);
     error WrongParent(bytes32 expected, bytes32 got);
-    error ValidatorSetMismatch();
+    error ValidatorSetMismatch(bytes32 expected, bytes32 got);
+    error FeeSplitMismatch();
     error SignerNotInSet(uint256 position);
     error DuplicateSigner(address signer);
     error UnsortedSigners(uint256 position);
     error InsufficientQuorum(uint256 signedStake, uint256 totalStake);
     error UnsortedTotals(uint256 position);
     error SpentDecreased(address client, uint128 settled, uint128 claimed);
-    error TotalsExceedDeposits(address client, uint128 spent, uint128 funded);
+    error EarningsExceedSpending(uint256 totalEarned, uint256 totalSpent);
     // claims
-    error InvalidProof();
+    error UnknownRoot(uint64 epoch);
+    error InvalidProof(address account);
     error NothingToClaim(uint256 earned, uint256 alreadyClaimed);
-    error ClaimExceedsSettled(uint256 amount, uint256 available);
     // deposits and withdrawals
     error ZeroAmount();
-    error InsufficientFreeBalance(uint256 requested, uint256 free);
+    error InsufficientAvailable(uint256 requested, uint256 available);
     error NoPendingWithdrawal();
-    error WithdrawalNotReady(uint64 unlockEpoch, uint64 lastEpoch);
-    // slashing
+    error WithdrawalLocked(uint64 unlockAt);
+    error AwaitingCheckpoint(uint64 requestEpoch);
+    // slashing and jailing
     error NotSameEpochRound();
     error VotesNotConflicting();
     error InvalidSignature();
     error SignersDiffer(address first, address second);
     error UnknownSigner(address signer);
     error AlreadySlashed(address signer, uint64 epoch, uint32 round);
+    error InactivityNotProven(uint256 position);
     // governance
     error InvalidFeeSplit();
-    error InvalidWithdrawalDelay();
+    error InvalidParameter(string name);
 
     event Deposited(address indexed client, uint256 amount);
-    event WithdrawalRequested(address indexed client, uint256 amount, uint64 unlockEpoch);
+    event WithdrawalRequested(address indexed client, uint256 amount, uint64 unlockAt, uint64 requestEpoch);
     event Withdrawn(address indexed client, uint256 amount);
     event Checkpointed(
-        uint64 indexed epoch, uint32 round, bytes32 stateRoot, bytes32 receiptsRoot, string receiptsCid, uint256 spentAdded
+        uint64 indexed epoch,
+        uint32 round,
+        bytes32 stateRoot,
+        bytes32 receiptsRoot,
+        string receiptsCid,
+        bytes32 validatorSetHash,
+        uint256 signedBitmap,
+        uint256 spentAdded
     );
-    event Claimed(address indexed account, uint256 amount, uint256 earned);
+    event SpendingCapped(address indexed client, uint128 signed, uint128 capped);
+    event Claimed(address indexed account, uint256 amount);
     event EquivocationSlashed(address indexed staker, address indexed signer, uint64 epoch, uint32 round, uint256 burned);
-    event FeeSplitChanged(FeeSplit split);
-    event WithdrawalDelayChanged(uint64 epochs);
+    event InactiveJailed(address indexed staker, uint64 lastEpoch);
+    event FeeSplitScheduled(FeeSplit split, uint64 fromEpoch);
+    event ParamsChanged(Params params);
 
     IERC20 public immutable token;
     IStaking public immutable staking;
 
-    bytes32 public stateRoot; // bytes32(0) is the empty genesis state, the parent of epoch 1
+    // One slot: what a checkpoint reads and writes.
     uint64 public lastEpoch;
-    uint64 public withdrawalDelayEpochs;
-    uint128 public totalSpent; // settled client spending: the most claims can ever pay
-    uint128 public totalClaimed;
+    uint64 public lastCheckpointAt;
+    uint128 public totalSpent; // settled client spending: the most all roots' leaves can pay
+    Params public params;
     FeeSplit private _feeSplit;
+    FeeSplit private _nextFeeSplit;
+    uint64 private _nextFeeSplitFrom;
 
+    mapping(uint64 epoch => bytes32) public rootOf; // the last ROOT_HISTORY epochs only
+    mapping(uint64 epoch => bytes32) public participationOf; // keccak256(abi.encode(setHash, signedBitmap))
     mapping(address client => Client) private _clients;
-    mapping(address client => Withdrawal) public pendingWithdrawal;
     mapping(address account => uint256) public claimed;
     mapping(bytes32 signerEpochRound => bool) public slashedFor;
 
-    constructor(IERC20 token_, IStaking staking_, address owner_, FeeSplit memory split, uint64 withdrawalDelayEpochs_)
+    constructor(IERC20 token_, IStaking staking_, address owner_, FeeSplit memory split, Params memory params_)
         EIP712("OpenLedger", "1")
         Ownable(owner_)
     {
         token = token_;
         staking = staking_;
-        _setFeeSplit(split);
-        _setWithdrawalDelay(withdrawalDelayEpochs_);
+        _checkFeeSplit(split);
+        _feeSplit = split;
+        _setParams(params_);
+        lastCheckpointAt = uint64(block.timestamp);
     }
 
     // ---------------------------------------------------------------- client funds
@@ -162,28 +224,32 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
         _deposit(amount);
     }
 
-    /// @notice Starts a withdrawal of unspent funds; it can execute after `withdrawalDelayEpochs` more
-    /// checkpoints. The amount stays spendable meanwhile: receipts the client signed before asking are
-    /// settled first, and the withdrawal pays only what they leave. A new request replaces the old one.
+    /// @notice Reserves `amount` of the available balance for withdrawal: from now on nodes must not
+    /// accept payments against it. It can leave after `withdrawalDelay` (longer than any authorization
+    /// signed before this call can stay valid, plus an epoch to checkpoint it) and after a checkpoint
+    /// later than the current one. A new request adds to the reservation and restarts the clock.
     function requestWithdrawal(uint128 amount) external {
         if (amount == 0) revert ZeroAmount();
-        uint256 free = _free(_clients[msg.sender]);
-        if (amount > free) revert InsufficientFreeBalance(amount, free);
-        uint64 unlockEpoch = lastEpoch + withdrawalDelayEpochs;
-        pendingWithdrawal[msg.sender] = Withdrawal(amount, unlockEpoch);
-        emit WithdrawalRequested(msg.sender, amount, unlockEpoch);
+        Client storage c = _clients[msg.sender];
+        uint256 available = _available(c);
+        if (amount > available) revert InsufficientAvailable(amount, available);
+        c.reserved += amount;
+        c.unlockAt = uint64(block.timestamp) + params.withdrawalDelay;
+        c.requestEpoch = lastEpoch;
+        emit WithdrawalRequested(msg.sender, amount, c.unlockAt, c.requestEpoch);
     }
 
-    /// @notice Pays the pending withdrawal, capped at what checkpoints since the request left unspent.
+    /// @notice Pays the reserved amount, less whatever receipts signed before the request settled into it.
     function executeWithdrawal() external nonReentrant returns (uint256 paid) {
-        Withdrawal memory w = pendingWithdrawal[msg.sender];
-        if (w.amount == 0) revert NoPendingWithdrawal();
-        if (lastEpoch < w.unlockEpoch) revert WithdrawalNotReady(w.unlockEpoch, lastEpoch);
         Client storage c = _clients[msg.sender];
-        uint256 free = _free(c);
-        if (free == 0) revert InsufficientFreeBalance(w.amount, 0);
-        paid = w.amount < free ? w.amount : free;
-        delete pendingWithdrawal[msg.sender];
+        if (c.reserved == 0) revert NoPendingWithdrawal();
+        if (!escapeOpen()) {
+            if (block.timestamp < c.unlockAt) revert WithdrawalLocked(c.unlockAt);
+            if (lastEpoch <= c.requestEpoch) revert AwaitingCheckpoint(c.requestEpoch);
+        }
+        uint256 unspent = c.funded - c.spent;
+        paid = c.reserved < unspent ? c.reserved : unspent;
+        c.reserved = 0;
         c.funded -= uint128(paid);
         token.safeTransfer(msg.sender, paid);
         emit Withdrawn(msg.sender, paid);
@@ -192,41 +258,87 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- checkpoints
 
     /// @notice Records the ledger root of epoch `lastEpoch + 1`.
-    /// @param validators the active set exactly as `Staking.activeValidators()` returns it. Passing it in
-    /// calldata and checking one hash against Staking costs ~600 gas per validator, where reading each
-    /// signer's stake from Staking would cost an external call and cold storage reads (~5,000+) per signer.
+    /// @param validators the set fixed for this epoch (its hash is `cp.validatorSetHash`), in commit order.
+    /// Passing it in calldata and checking one hash costs ~600 gas per validator, where reading each
+    /// signer's stake from Staking would cost an external call and cold reads per signer.
     /// @param signatures sorted by strictly increasing signer address, which rejects duplicates in the same
     /// pass (Polygon's StakeManager.checkSignatures does the same).
     function checkpoint(Checkpoint calldata cp, Validator[] calldata validators, Signature[] calldata signatures)
         external
     {
-        uint64 expected = lastEpoch + 1;
-        if (cp.epoch != expected) revert UnexpectedEpoch(expected, cp.epoch);
-        if (cp.parentRoot != stateRoot) revert WrongParent(stateRoot, cp.parentRoot);
-        _verifyQuorum(_hashTypedDataV4(_hashCheckpoint(cp)), validators, signatures);
+        uint64 epoch = lastEpoch + 1;
+        if (cp.epoch != epoch) revert UnexpectedEpoch(epoch, cp.epoch);
+        bytes32 parent = rootOf[epoch - 1];
+        if (cp.parentRoot != parent) revert WrongParent(parent, cp.parentRoot);
+        bytes32 setHash = staking.setHashFor(epoch);
+        if (cp.validatorSetHash != setHash) revert ValidatorSetMismatch(setHash, cp.validatorSetHash);
+        if (_feeSplitHash(cp.feeSplit) != _feeSplitHash(feeSplitFor(epoch))) revert FeeSplitMismatch();
+        uint256 bitmap = _verifyQuorum(_hashTypedDataV4(_hashCheckpoint(cp)), setHash, validators, signatures);
+
         uint256 spentAdded = _settle(cp.totals);
-        stateRoot = cp.stateRoot;
-        lastEpoch = expected;
-        emit Checkpointed(expected, cp.round, cp.stateRoot, cp.receiptsRoot, cp.receiptsCid, spentAdded);
+        uint256 newTotal = totalSpent + spentAdded;
+        if (cp.totalEarned > newTotal) revert EarningsExceedSpending(cp.totalEarned, newTotal);
+
+        rootOf[epoch] = cp.stateRoot;
+        if (epoch > ROOT_HISTORY) delete rootOf[epoch - ROOT_HISTORY];
+        participationOf[epoch] = keccak256(abi.encode(setHash, bitmap));
+        if (epoch > MAX_INACTIVITY_WINDOW) delete participationOf[epoch - MAX_INACTIVITY_WINDOW];
+        lastEpoch = epoch;
+        lastCheckpointAt = uint64(block.timestamp);
+        totalSpent = uint128(newTotal);
+        if (_nextFeeSplitFrom != 0 && _nextFeeSplitFrom <= epoch + 1) _promoteFeeSplit();
+        emit Checkpointed(epoch, cp.round, cp.stateRoot, cp.receiptsRoot, cp.receiptsCid, setHash, bitmap, spentAdded);
     }
 
-    /// @notice Pays `earned - claimed` to the caller; `earned` and `spent` are the caller's cumulative
-    /// figures in the current state root. Claiming again later pays only what was earned since.
-    function claim(uint256 earned, uint256 spent, bytes32[] calldata proof) external nonReentrant {
-        bytes32 leaf = keccak256(abi.encode(msg.sender, earned, spent));
-        if (!MerkleProof.verifyCalldata(proof, stateRoot, leaf)) revert InvalidProof();
-        uint256 already = claimed[msg.sender];
+    // ---------------------------------------------------------------- claims
+
+    /// @notice Pays `account` (the one named in the leaf: anyone may relay) `earned - claimed[account]`,
+    /// where `earned` and `spent` are its cumulative figures in the root of `epoch`, one of the last
+    /// `ROOT_HISTORY` checkpoints. Cumulative accounting keeps old roots safe: a later claim pays only what
+    /// was earned since, and a claim against an older root than one already used pays nothing.
+    /// @dev No reentrancy guard: the token is the immutable OPEN (OpenZeppelin ERC-20, no transfer hooks),
+    /// and `claimed` is written before the transfer.
+    function claimFor(address account, uint64 epoch, uint256 earned, uint256 spent, bytes32[] calldata proof)
+        external
+        returns (uint256 amount)
+    {
+        bytes32 root = rootOf[epoch];
+        if (root == bytes32(0)) revert UnknownRoot(epoch);
+        if (!MerkleProof.verifyCalldata(proof, root, _leaf(account, earned, spent))) revert InvalidProof(account);
+        uint256 already = claimed[account];
         if (earned <= already) revert NothingToClaim(earned, already);
-        uint256 amount = earned - already;
-        uint256 newTotal = totalClaimed + amount;
-        if (newTotal > totalSpent) revert ClaimExceedsSettled(amount, totalSpent - totalClaimed);
-        claimed[msg.sender] = earned;
-        totalClaimed = uint128(newTotal);
-        token.safeTransfer(msg.sender, amount);
-        emit Claimed(msg.sender, amount, earned);
+        claimed[account] = earned;
+        unchecked {
+            amount = earned - already;
+        }
+        token.safeTransfer(account, amount);
+        emit Claimed(account, amount);
     }
 
-    // ---------------------------------------------------------------- slashing
+    /// @notice Pays many leaves of one root in one transaction (a relayer's batch). A leaf with nothing
+    /// left to claim is skipped rather than failing the batch; an invalid proof fails it.
+    function claimMany(uint64 epoch, Claim[] calldata claims) external returns (uint256 total) {
+        bytes32 root = rootOf[epoch];
+        if (root == bytes32(0)) revert UnknownRoot(epoch);
+        for (uint256 i; i < claims.length; ++i) {
+            Claim calldata c = claims[i];
+            if (!MerkleProof.verifyCalldata(c.proof, root, _leaf(c.account, c.earned, c.spent))) {
+                revert InvalidProof(c.account);
+            }
+            uint256 already = claimed[c.account];
+            if (c.earned <= already) continue;
+            claimed[c.account] = c.earned;
+            uint256 amount;
+            unchecked {
+                amount = c.earned - already;
+                total += amount;
+            }
+            token.safeTransfer(c.account, amount);
+            emit Claimed(c.account, amount);
+        }
+    }
+
+    // ---------------------------------------------------------------- slashing and jailing
 
     /// @notice Anyone may submit two checkpoint votes by one signer for the same (epoch, round) that differ:
     /// an honest validator never signs two (its signing guard records the vote before signing).
@@ -252,25 +364,72 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
         emit EquivocationSlashed(staker, signer, a.epoch, a.round, burned);
     }
 
-    // ---------------------------------------------------------------- governance (Timelock)
-
-    function setFeeSplit(FeeSplit calldata split) external onlyOwner {
-        _setFeeSplit(split);
+    /// @notice Anyone may show that `staker` was in the set of each of the last `inactivityWindow`
+    /// checkpoints and signed none: it leaves the set (its stake unbonds; it may register again).
+    /// @param recent one entry per epoch, newest (`lastEpoch`) first; each is checked against the
+    /// participation record the checkpoint stored.
+    function jailInactive(address staker, Participation[] calldata recent) external {
+        uint64 window = params.inactivityWindow;
+        uint64 last = lastEpoch;
+        if (last < window || recent.length != window) revert InactivityNotProven(recent.length);
+        for (uint256 k; k < window; ++k) {
+            Participation calldata p = recent[k];
+            bytes32 setHash = keccak256(abi.encode(p.validators));
+            if (keccak256(abi.encode(setHash, p.signedBitmap)) != participationOf[last - uint64(k)]) {
+                revert InactivityNotProven(k);
+            }
+            if (p.index >= p.validators.length || staking.stakerOf(p.validators[p.index].signer) != staker) {
+                revert InactivityNotProven(k);
+            }
+            if ((p.signedBitmap >> p.index) & 1 != 0) revert InactivityNotProven(k);
+        }
+        staking.jail(staker);
+        emit InactiveJailed(staker, last);
     }
 
-    function setWithdrawalDelay(uint64 epochs) external onlyOwner {
-        _setWithdrawalDelay(epochs);
+    // ---------------------------------------------------------------- governance (Timelock)
+
+    /// @notice Schedules a new fee split for the epoch after next, so the epoch being voted on keeps the
+    /// split its validators computed with.
+    function setFeeSplit(FeeSplit calldata split) external onlyOwner {
+        _checkFeeSplit(split);
+        if (_nextFeeSplitFrom != 0 && _nextFeeSplitFrom <= lastEpoch + 1) _promoteFeeSplit();
+        _nextFeeSplit = split;
+        _nextFeeSplitFrom = lastEpoch + 2;
+        emit FeeSplitScheduled(split, lastEpoch + 2);
+    }
+
+    function setParams(Params calldata params_) external onlyOwner {
+        _setParams(params_);
     }
 
     // ---------------------------------------------------------------- reads
 
-    function feeSplit() external view returns (FeeSplit memory) {
+    /// @notice The fee split validators use for `epoch`.
+    function feeSplitFor(uint64 epoch) public view returns (FeeSplit memory) {
+        if (_nextFeeSplitFrom != 0 && epoch >= _nextFeeSplitFrom) return _nextFeeSplit;
         return _feeSplit;
     }
 
-    function clientBalance(address client) external view returns (uint128 funded, uint128 spent, uint256 free) {
+    /// @notice The latest checkpointed root (bytes32(0) before the first checkpoint).
+    function stateRoot() external view returns (bytes32) {
+        return rootOf[lastEpoch];
+    }
+
+    /// @notice True once no checkpoint has landed for `escapeDelay`: withdrawals then skip their wait.
+    function escapeOpen() public view returns (bool) {
+        return block.timestamp > uint256(lastCheckpointAt) + params.escapeDelay;
+    }
+
+    /// @notice What nodes and validators check before accepting a payment: `available` = funded − settled
+    /// spending − reserved for withdrawal (receipts not yet checkpointed must be subtracted off chain).
+    function clientBalance(address client)
+        external
+        view
+        returns (uint128 funded, uint128 spent, uint128 reserved, uint256 available, uint64 unlockAt, uint64 requestEpoch)
+    {
         Client storage c = _clients[client];
-        return (c.funded, c.spent, _free(c));
+        return (c.funded, c.spent, c.reserved, _available(c), c.unlockAt, c.requestEpoch);
     }
 
     /// @notice The EIP-712 digest validators sign for `cp`; for clients and tests.
@@ -291,8 +450,26 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
         emit Deposited(msg.sender, amount);
     }
 
-    function _free(Client storage c) private view returns (uint256) {
-        return c.funded - c.spent;
+    function _available(Client storage c) private view returns (uint256) {
+        uint256 used = uint256(c.spent) + c.reserved;
+        return c.funded > used ? c.funded - used : 0;
+    }
+
+    function _leaf(address account, uint256 earned, uint256 spent) private pure returns (bytes32 leaf) {
+        // keccak256(abi.encode(account, earned, spent)) without a memory allocation.
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, account)
+            mstore(add(p, 0x20), earned)
+            mstore(add(p, 0x40), spent)
+            leaf := keccak256(p, 0x60)
+        }
+    }
+
+    function _feeSplitHash(FeeSplit memory s) private pure returns (bytes32) {
+        return keccak256(
+            abi.encode(FEE_SPLIT_TYPEHASH, s.node, s.modelOwner, s.adapterOwner, s.contributors, s.validators, s.treasury)
+        );
     }
 
     function _hashCheckpoint(Checkpoint calldata cp) private pure returns (bytes32) {
@@ -301,27 +478,30 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
         for (uint256 i; i < totals.length; ++i) {
             spendHashes[i] = keccak256(abi.encode(SPEND_TYPEHASH, totals[i].client, totals[i].spent));
         }
+        bytes memory head = abi.encode(
+            CHECKPOINT_TYPEHASH, cp.epoch, cp.round, cp.parentRoot, cp.stateRoot, cp.receiptsRoot
+        );
         return keccak256(
-            abi.encode(
-                CHECKPOINT_TYPEHASH,
-                cp.epoch,
-                cp.round,
-                cp.parentRoot,
-                cp.stateRoot,
-                cp.receiptsRoot,
+            abi.encodePacked(
+                head,
                 keccak256(bytes(cp.receiptsCid)),
+                cp.validatorSetHash,
+                _feeSplitHash(cp.feeSplit),
+                uint256(cp.totalEarned),
                 keccak256(abi.encodePacked(spendHashes))
             )
         );
     }
 
-    /// @dev Per signature: one calldata index, one ecrecover, one comparison. Nothing per signer touches
-    /// storage; the only storage read is Staking's set hash, once.
-    function _verifyQuorum(bytes32 digest, Validator[] calldata validators, Signature[] calldata signatures)
-        private
-        view
-    {
-        if (keccak256(abi.encode(validators)) != staking.validatorSetHash()) revert ValidatorSetMismatch();
+    /// @dev Per signature: one calldata index, one ecrecover, one comparison, one bit. Nothing per signer
+    /// touches storage. Returns the bitmap of signers' positions (the set is at most 256).
+    function _verifyQuorum(
+        bytes32 digest,
+        bytes32 setHash,
+        Validator[] calldata validators,
+        Signature[] calldata signatures
+    ) private pure returns (uint256 bitmap) {
+        if (keccak256(abi.encode(validators)) != setHash) revert ValidatorSetMismatch(setHash, keccak256(abi.encode(validators)));
         uint256 totalStake;
         for (uint256 i; i < validators.length; ++i) {
             totalStake += validators[i].stake;
@@ -339,11 +519,14 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
             }
             previous = signer;
             signedStake += validators[s.index].stake;
+            bitmap |= 1 << s.index;
         }
         if (signedStake * 3 <= totalStake * 2) revert InsufficientQuorum(signedStake, totalStake);
     }
 
-    /// @dev Applies each listed client's new cumulative spending; clients sorted so each appears once.
+    /// @dev Applies each listed client's new cumulative spending, capped at what the client holds, so one
+    /// overdrawn client never reverts a checkpoint. Validators apply the same cap (they read `funded` at the
+    /// snapshot block), so the root they sign matches.
     function _settle(Spend[] calldata totals) private returns (uint256 spentAdded) {
         address previous;
         for (uint256 i; i < totals.length; ++i) {
@@ -353,11 +536,14 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
             Client storage c = _clients[t.client];
             uint128 settled = c.spent;
             if (t.spent < settled) revert SpentDecreased(t.client, settled, t.spent);
-            if (t.spent > c.funded) revert TotalsExceedDeposits(t.client, t.spent, c.funded);
-            c.spent = t.spent;
-            spentAdded += t.spent - settled;
+            uint128 spent = t.spent;
+            if (spent > c.funded) {
+                spent = c.funded;
+                emit SpendingCapped(t.client, t.spent, spent);
+            }
+            c.spent = spent;
+            spentAdded += spent - settled;
         }
-        totalSpent += uint128(spentAdded);
     }
 
     function _recover(bytes32 digest, CompactSignature calldata sig) private pure returns (address signer) {
@@ -366,19 +552,35 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient {
         if (err != ECDSA.RecoverError.NoError) revert InvalidSignature();
     }
 
-    function _setFeeSplit(FeeSplit memory s) private {
-        if (uint256(s.node) + s.modelOwner + s.contributors + s.validators + s.treasury != 10_000) {
-            revert InvalidFeeSplit();
-        }
-        _feeSplit = s;
-        emit FeeSplitChanged(s);
+    function _promoteFeeSplit() private {
+        _feeSplit = _nextFeeSplit;
+        delete _nextFeeSplit;
+        _nextFeeSplitFrom = 0;
     }
 
-    function _setWithdrawalDelay(uint64 epochs) private {
-        // At least one epoch: a withdrawal must always wait for the checkpoint that settles what the
-        // client signed before asking.
-        if (epochs == 0) revert InvalidWithdrawalDelay();
-        withdrawalDelayEpochs = epochs;
-        emit WithdrawalDelayChanged(epochs);
+    function _checkFeeSplit(FeeSplit memory s) private pure {
+        uint256 sum = uint256(s.node) + s.modelOwner + s.adapterOwner + s.contributors + s.validators + s.treasury;
+        if (sum != 10_000) revert InvalidFeeSplit();
+    }
+
+    function _setParams(Params memory p) private {
+        if (p.authorizationWindow < MIN_AUTHORIZATION_WINDOW || p.authorizationWindow > MAX_AUTHORIZATION_WINDOW) {
+            revert InvalidParameter("authorizationWindow");
+        }
+        if (p.epochDuration < MIN_EPOCH_DURATION || p.epochDuration > MAX_EPOCH_DURATION) {
+            revert InvalidParameter("epochDuration");
+        }
+        if (
+            p.withdrawalDelay <= uint256(p.authorizationWindow) + p.epochDuration
+                || p.withdrawalDelay > MAX_WITHDRAWAL_DELAY
+        ) revert InvalidParameter("withdrawalDelay");
+        if (p.escapeDelay < MIN_ESCAPE_DELAY || p.escapeDelay < p.withdrawalDelay || p.escapeDelay > MAX_ESCAPE_DELAY) {
+            revert InvalidParameter("escapeDelay");
+        }
+        if (p.inactivityWindow < MIN_INACTIVITY_WINDOW || p.inactivityWindow > MAX_INACTIVITY_WINDOW) {
+            revert InvalidParameter("inactivityWindow");
+        }
+        params = p;
+        emit ParamsChanged(p);
     }
 }

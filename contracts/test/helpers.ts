@@ -1,5 +1,7 @@
 // Shared test setup for the contract tests: a real anvil, everything deployed with deployAll, typed
 // contract handles, snapshot/revert, and helpers that sign checkpoints and assert named reverts.
+// Attacks are sent with `minedRevert`: a fixed gas limit skips viem's gas estimation, so the transaction
+// is really mined and reverts on chain; the revert reason is read by replaying it on the parent block.
 import * as assert from 'uvu/assert'
 import {
   type Address,
@@ -14,6 +16,7 @@ import {
   parseEther,
   toHex,
 } from 'viem'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { privateKeyToAccount } from 'viem/accounts'
 import { openLedgerDomain } from '../../protocols/common/eip712.ts'
 import { type Anvil, startAnvil } from '../../testnet/anvil.ts'
@@ -27,6 +30,7 @@ import {
 import * as generated from '../generated/index.ts'
 import {
   datanetRegistryAbi,
+  governanceTokenAbi,
   ledgerAbi,
   modelRegistryAbi,
   openGovernorAbi,
@@ -40,6 +44,8 @@ import {
   orderSignatures,
   type ValidatorEntry,
 } from '../typedData.ts'
+import { signRegistration, stakingDomain } from '../registration.ts'
+import { validatorSetForEpoch } from '../validator-set.ts'
 
 export const ZERO32 = `0x${'00'.repeat(32)}` as Hex
 export const MIN_STAKE = parseEther('1000')
@@ -74,6 +80,9 @@ const allErrors = (Object.values(generated) as unknown[])
   .filter((v): v is readonly { type: string }[] => Array.isArray(v))
   .flatMap((abi) => abi.filter((item) => item.type === 'error'))
 
+/** Gas limit for attack transactions: enough for any call here, and given, so nothing is estimated. */
+export const ATTACK_GAS = 3_000_000n
+
 function decodeAnyError(raw: Hex) {
   try {
     return decodeErrorResult({ abi: allErrors as never, data: raw })
@@ -101,6 +110,7 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
     return {
       address: clients[i].walletClient.account.address,
       token: getContract({ address: addresses.token, abi: openTokenAbi, client }),
+      gopen: getContract({ address: addresses.governanceToken, abi: governanceTokenAbi, client }),
       ledger: getContract({ address: addresses.ledger, abi: ledgerAbi, client }),
       staking: getContract({ address: addresses.staking, abi: stakingAbi, client }),
       datanets: getContract({ address: addresses.datanetRegistry, abi: datanetRegistryAbi, client }),
@@ -129,13 +139,54 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
     return mined(as[0].token.write.transfer([as[i].address, amount]))
   }
 
-  /** Registers account i as validator with signer `signerKey(i)`. */
-  async function addValidator(i: number, stake = MIN_STAKE) {
+  const registrationDomain = stakingDomain(anvil.chainId, addresses.staking)
+
+  /** Proofs of possession for account i registering `signerKey(i)` (or `key`) and a fresh libp2p key. */
+  async function registration(i: number, key: Hex = signerKey(i)) {
+    return signRegistration(
+      registrationDomain,
+      as[i].address,
+      privateKeyToAccount(key),
+      await generateKeyPair('Ed25519'),
+    )
+  }
+
+  /** Registers account i as validator with signer `signerKey(i)` and a fresh libp2p PeerId. */
+  async function addValidator(i: number, stake = MIN_STAKE, key: Hex = signerKey(i)) {
     await fund(i, stake)
     await mined(as[i].token.write.approve([addresses.staking, stake]))
-    const signer = privateKeyToAccount(signerKey(i)).address
-    await mined(as[i].staking.write.register([signer, toHex(`peer-${i}`), stake]))
-    return signer
+    const r = await registration(i, key)
+    await mined(as[i].staking.write.register([r.signer, r.peerId, stake, r.signerProof, r.peerIdProof]))
+    return r.signer
+  }
+
+  /**
+   * Sends a write with a fixed gas limit so it is mined even though it reverts, checks that it reverted
+   * on chain, and returns the custom error's arguments after asserting its name (replayed with eth_call
+   * on the parent block: anvil mines one transaction per block).
+   */
+  async function minedRevert(send: (opts: { gas: bigint }) => Promise<Hex>, errorName: string) {
+    const hash = await send({ gas: ATTACK_GAS })
+    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    assert.is(receipt.status, 'reverted', `expected ${errorName}, but the transaction succeeded`)
+    const tx = await publicClient.getTransaction({ hash })
+    try {
+      await publicClient.call({
+        account: tx.from,
+        to: tx.to!,
+        data: tx.input,
+        gas: tx.gas,
+        blockNumber: receipt.blockNumber - 1n,
+      })
+    } catch (err) {
+      const raw = (err as BaseError).walk((e) => typeof (e as { data?: unknown }).data === 'string') as
+        | { data?: Hex }
+        | undefined
+      const decoded = raw?.data ? decodeAnyError(raw.data) : undefined
+      assert.is(decoded?.errorName, errorName, `expected ${errorName}, got ${decoded?.errorName}`)
+      return decoded?.args
+    }
+    assert.unreachable(`${errorName}: the replay on block ${receipt.blockNumber - 1n} did not revert`)
   }
 
   async function deposit(i: number, amount: bigint) {
@@ -144,9 +195,20 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
     await mined(as[i].ledger.write.deposit([amount]))
   }
 
+  /** The live set (what Staking holds now; it signs from `pendingFromEpoch`). */
   async function activeSet(): Promise<ValidatorEntry[]> {
     const [set] = await as[0].staking.read.activeValidators()
     return set.map((v) => ({ signer: v.signer, stake: v.stake }))
+  }
+
+  /** The set fixed for `epoch`, from Staking's events, checked against `setHashFor(epoch)`. */
+  async function setFor(epoch: bigint): Promise<ValidatorEntry[]> {
+    return (await validatorSetForEpoch(publicClient as never, addresses.staking, epoch, 0n)).validators
+  }
+
+  /** Mines empty checkpoints (all of `keys` signing) until the Ledger's last epoch is `epoch`. */
+  async function advanceTo(epoch: bigint, keys: Hex[]) {
+    while ((await as[0].ledger.read.lastEpoch()) < epoch) await checkpoint(await nextMessage(), keys)
   }
 
   async function sign(message: CheckpointMessage, keys: Hex[], domainOverride = domain) {
@@ -161,28 +223,48 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
     )
   }
 
-  /** Signs with `keys`, orders signatures as the contract wants, submits from account `from`. */
-  async function checkpoint(message: CheckpointMessage, keys: Hex[], from = 0) {
-    const set = await activeSet()
-    const sigs = orderSignatures(set, await sign(message, keys))
-    return mined(as[from].ledger.write.checkpoint([toStruct(message), set, sigs]))
+  /** The arguments of `Ledger.checkpoint` for `message` signed by `keys` (set: the epoch's). */
+  async function checkpointArgs(message: CheckpointMessage, keys: Hex[], set?: ValidatorEntry[]) {
+    const validators = set ?? (await setFor(message.epoch))
+    const sigs = orderSignatures(validators, await sign(message, keys))
+    return [toStruct(message), validators, sigs] as const
   }
 
+  /** Signs with `keys`, orders signatures as the contract wants, submits from account `from`. */
+  async function checkpoint(message: CheckpointMessage, keys: Hex[], from = 0) {
+    return mined(as[from].ledger.write.checkpoint(await checkpointArgs(message, keys)))
+  }
+
+  /** The next epoch's vote: its fixed set hash and fee split read from the chain, an arbitrary root. */
   async function nextMessage(overrides: Partial<CheckpointMessage> = {}): Promise<CheckpointMessage> {
     const [lastEpoch, parentRoot] = await Promise.all([
       as[0].ledger.read.lastEpoch(),
       as[0].ledger.read.stateRoot(),
     ])
+    const epoch = lastEpoch + 1n
+    const [validatorSetHash, feeSplit] = await Promise.all([
+      as[0].staking.read.setHashFor([epoch]),
+      as[0].ledger.read.feeSplitFor([epoch]),
+    ])
     return {
-      epoch: lastEpoch + 1n,
+      epoch,
       round: 0,
       parentRoot,
-      stateRoot: keccak256(toHex(`state-${lastEpoch + 1n}`)),
-      receiptsRoot: keccak256(toHex(`receipts-${lastEpoch + 1n}`)),
+      stateRoot: keccak256(toHex(`state-${epoch}`)),
+      receiptsRoot: keccak256(toHex(`receipts-${epoch}`)),
       receiptsCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+      validatorSetHash,
+      feeSplit: { ...feeSplit },
+      totalEarned: 0n,
       totals: [],
       ...overrides,
     }
+  }
+
+  /** Moves chain time forward (and mines a block). */
+  async function increaseTime(seconds: number | bigint) {
+    await testClient.increaseTime({ seconds: Number(seconds) })
+    await testClient.mine({ blocks: 1 })
   }
 
   async function snapshot(): Promise<Hex> {
@@ -199,7 +281,7 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
       balances: await Promise.all(
         [addresses.ledger, ...accounts].map((a) => as[0].token.read.balanceOf([a])),
       ),
-      ledger: await Promise.all([l.stateRoot(), l.lastEpoch(), l.totalSpent(), l.totalClaimed()]),
+      ledger: await Promise.all([l.stateRoot(), l.lastEpoch(), l.totalSpent(), l.lastCheckpointAt()]),
       clients: await Promise.all(accounts.map((a) => l.clientBalance([a]))),
       claimed: await Promise.all(accounts.map((a) => l.claimed([a]))),
     }
@@ -214,12 +296,19 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
     domain,
     mined,
     fund,
+    registrationDomain,
+    registration,
     addValidator,
+    minedRevert,
     deposit,
     activeSet,
+    setFor,
+    advanceTo,
     sign,
+    checkpointArgs,
     checkpoint,
     nextMessage,
+    increaseTime,
     snapshot,
     revert,
     state,
@@ -229,7 +318,7 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
 
 /** CheckpointMessage → the tuple shape viem expects for Ledger's `Checkpoint` struct argument. */
 export function toStruct(m: CheckpointMessage) {
-  return { ...m, totals: [...m.totals] }
+  return { ...m, feeSplit: { ...m.feeSplit }, totals: [...m.totals] }
 }
 
 export type { IndexedSignature }
