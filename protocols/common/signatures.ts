@@ -22,13 +22,25 @@ const secp256k1: typeof secp256k1Api = require('secp256k1/bindings.js')
 // One output buffer for the uncompressed public key: the binding writes into it instead of allocating.
 const publicKey = new Uint8Array(65)
 
-/** Recovers the 20-byte address that signed a 32-byte digest with a 65-byte (r, s, v) signature;
- * undefined when the signature does not parse or recover (a malformed signature is the sender's fault). */
+/** Half the secp256k1 group order, big-endian: a canonical signature's s is at most this (EIP-2). */
+const HALF_ORDER = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex')
+
+/**
+ * Recovers the 20-byte address that signed a 32-byte digest with a 65-byte (r, s, v) signature;
+ * undefined when the signature does not parse or recover (a malformed signature is the sender's fault).
+ *
+ * Only the canonical form is accepted, the one OpenZeppelin's ECDSA (our contracts) accepts and viem
+ * writes: s in the lower half of the order and v = 27 or 28. libsecp256k1's recovery alone also accepts
+ * (r, n - s) with the other recovery id and v = 0/1, so one signed message would have four byte forms
+ * that all recover its signer: a relay could pass a replay under the seen-cache (keyed by the signature)
+ * and make a stored record look "differently signed" to the supersede rule.
+ */
 export function recoverDigestSignerBytes(digest: Uint8Array, signature: Uint8Array): Uint8Array | undefined {
   if (signature.length !== 65 || digest.length !== 32) return undefined
   const v = signature[64]!
-  const recid = v >= 27 ? v - 27 : v
-  if (recid !== 0 && recid !== 1) return undefined
+  if (v !== 27 && v !== 28) return undefined
+  const recid = v - 27
+  if (Buffer.compare(signature.subarray(32, 64), HALF_ORDER) > 0) return undefined
   try {
     secp256k1.ecdsaRecover(signature.subarray(0, 64), recid, digest, false, publicKey)
   } catch {

@@ -107,6 +107,8 @@ test('out-of-range and ill-typed fields throw instead of hashing something else'
   )
 })
 
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+
 test('native recovery and hash-wasm checksums agree with viem', async () => {
   for (let i = 0; i < 50; i++) {
     const account = privateKeyToAccount(generatePrivateKey())
@@ -127,6 +129,15 @@ test('native recovery and hash-wasm checksums agree with viem', async () => {
     const flipped = Uint8Array.from(sig)
     flipped[64] = 5
     assert.is(recoverDigestSigner(digest, flipped), undefined)
+    // The other byte forms that libsecp256k1 alone would recover to the same signer are refused.
+    const bareRecoveryId = Uint8Array.from(sig)
+    bareRecoveryId[64] = sig[64]! - 27
+    assert.is(recoverDigestSigner(digest, bareRecoveryId), undefined, 'v = 0/1')
+    const mirrored = Uint8Array.from(sig)
+    const s = BigInt(`0x${Buffer.from(sig.subarray(32, 64)).toString('hex')}`)
+    mirrored.set(Buffer.from((SECP256K1_N - s).toString(16).padStart(64, '0'), 'hex'), 32)
+    mirrored[64] = sig[64] === 27 ? 28 : 27
+    assert.is(recoverDigestSigner(digest, mirrored), undefined, 'high s')
   }
   assert.is(
     bytesToHex(keccak256Bytes(new Uint8Array())),

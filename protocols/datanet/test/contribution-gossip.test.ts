@@ -37,6 +37,24 @@ function contribute(over: Partial<Omit<Contribution, 'signature' | 'contributor'
   })
 }
 
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+
+/** The other valid signature of the same digest by the same key: (r, n - s) with the recovery id flipped. */
+function mirroredSignature(signature: string): Uint8Array<ArrayBuffer> {
+  const sig = Buffer.from(signature.slice(2), 'hex')
+  const s = BigInt(`0x${sig.subarray(32, 64).toString('hex')}`)
+  sig.set(Buffer.from((SECP256K1_N - s).toString(16).padStart(64, '0'), 'hex'), 32)
+  sig[64] = sig[64] === 27 ? 28 : 27
+  return Uint8Array.from(sig)
+}
+
+/** The same signature with v as the bare recovery id (0/1), which recovery libraries also accept. */
+function rawRecoveryIdSignature(signature: string): Uint8Array<ArrayBuffer> {
+  const sig = Buffer.from(signature.slice(2), 'hex')
+  sig[64] = sig[64]! - 27
+  return Uint8Array.from(sig)
+}
+
 function wire(c: Contribution, change: Partial<SignedContribution> = {}): Uint8Array {
   return SignedContribution.encode({ ...SignedContribution.decode(encodeContribution(c)), ...change })
 }
@@ -120,6 +138,16 @@ test('each hostile contribution gets the verdict of the table and never reaches 
       'REJECT CONTRIBUTION_BAD_SIGNATURE',
     ],
     ['replayed', genuineBytes, 'IGNORE CONTRIBUTION_SEEN'],
+    [
+      'replayed, signature malleated (s mirrored to n - s, v flipped): recovers the same signer',
+      wire(genuine, { signature: mirroredSignature(genuine.signature) }),
+      'REJECT CONTRIBUTION_BAD_SIGNATURE',
+    ],
+    [
+      'replayed, v written as 0/1 instead of 27/28: recovers the same signer',
+      wire(genuine, { signature: rawRecoveryIdSignature(genuine.signature) }),
+      'REJECT CONTRIBUTION_BAD_SIGNATURE',
+    ],
     [
       'replayed, re-encoded (unknown field appended: another payload hash)',
       Uint8Array.from([...genuineBytes, 15 << 3, 1]),
