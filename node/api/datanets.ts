@@ -2,6 +2,7 @@
 // serve) act with this node's account and need the API token. Serving is a background job (jobs.ts).
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import { LICENSE_MAX_LENGTH, NAME_MAX_LENGTH } from '../../protocols/datanet/contribution.ts'
 import type { DatanetReplicator } from '../../protocols/datanet/replicator.ts'
 import type { DatanetService } from '../../protocols/datanet/service.ts'
 import { apiError } from './errors.ts'
@@ -13,6 +14,23 @@ export const CONTRIBUTION_UPLOAD_LIMIT = 64 * 1024 * 1024
 
 const idParam = z.object({
   id: z.string().regex(/^[1-9]\d{0,76}$/, { error: 'Datanet id must be a positive integer' }),
+})
+const versionParam = z.object({
+  v: z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/, { error: 'version must be a positive integer' })
+    .transform(Number),
+})
+/**
+ * The upload's file name and licence: one string each (a repeated query parameter is an array), no longer
+ * than the contributions topic accepts, so nothing is signed and gossiped that every peer would REJECT.
+ */
+const contributeQuery = z.object({
+  name: z
+    .string({ error: 'query parameter "name" (the file name) is required, once' })
+    .min(1)
+    .max(NAME_MAX_LENGTH),
+  license: z.string().min(1).max(LICENSE_MAX_LENGTH).optional(),
 })
 const createBody = z.object({
   metadata: z.unknown(),
@@ -59,8 +77,7 @@ export function registerDatanetRoutes(
   })
   app.get('/v1/datanets/:id/versions/:v', async (req) => {
     const datanetId = id(req.params)
-    const v = Number((req.params as { v: string }).v)
-    if (!Number.isSafeInteger(v) || v < 1) throw apiError('BAD_REQUEST', 'version must be a positive integer')
+    const { v } = parseRequest(versionParam, { v: (req.params as { v: string }).v })
     const version = await service().version(datanetId, v)
     const manifest = await service()
       .manifest(version.manifestCid)
@@ -78,8 +95,7 @@ export function registerDatanetRoutes(
   })
   app.post('/v1/datanets/:id/contributions', async (req, reply) => {
     const datanetId = id(req.params)
-    const query = req.query as { name?: string; license?: string }
-    if (!query.name) throw apiError('BAD_REQUEST', 'query parameter "name" (the file name) is required')
+    const query = parseRequest(contributeQuery, req.query ?? {})
     if (!Buffer.isBuffer(req.body))
       throw apiError('UNSUPPORTED_MEDIA_TYPE', 'send the content as application/octet-stream')
     const record = await service().contribute(datanetId, query.name, new Uint8Array(req.body), query.license)

@@ -31,6 +31,7 @@ export type ApiRequestCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_FOUND'
   | 'UNKNOWN_JOB'
+  | 'TOO_MANY_JOBS'
   | 'BAD_CID'
   | 'CONTENT_TOO_LARGE'
   | 'CONTENT_UNAVAILABLE'
@@ -106,6 +107,8 @@ export const HTTP_STATUS_BY_CODE = {
   // Also block-sync's "peer lacks the block"; the replicator falls back to bitswap, so it never reaches a caller.
   NOT_FOUND: 404,
   UNKNOWN_JOB: 404,
+  // The job queue is full: try again when some have finished.
+  TOO_MANY_JOBS: 429,
   BAD_CID: 400,
   CONTENT_TOO_LARGE: 413,
   CONTENT_UNAVAILABLE: 504,

@@ -61,6 +61,11 @@ export interface JobKind {
 export interface JobManagerOptions {
   /** Jobs running at once; the rest wait in `queued`. */
   concurrency?: number
+  /**
+   * Queued and running jobs at most; a submit beyond this is refused (TOO_MANY_JOBS, 429) rather than
+   * growing the queue and the database without bound (each new Datanet id or folder name is a new job).
+   */
+  maxUnfinished?: number
   /** Finished jobs kept in the database; the oldest are deleted beyond this. */
   keepFinished?: number
   /** Progress is written to the database at most this often (it is always current in memory). */
@@ -90,7 +95,7 @@ export class JobManager {
     private readonly store: Repository<string, JobRecord>,
     opts: JobManagerOptions = {},
   ) {
-    this.opts = { concurrency: 2, keepFinished: 1000, progressWriteMs: 1000, ...opts }
+    this.opts = { concurrency: 2, maxUnfinished: 64, keepFinished: 1000, progressWriteMs: 1000, ...opts }
   }
 
   /** Registers a kind of job; routes do this when they are added. */
@@ -146,6 +151,11 @@ export class JobManager {
       for (const job of this.live.values())
         if (job.kind === kind && job.params.dedupeKey === dedupeKey) return { ...job }
     }
+    if (this.live.size >= this.opts.maxUnfinished)
+      throw apiError(
+        'TOO_MANY_JOBS',
+        `${this.live.size} jobs are queued or running (at most ${this.opts.maxUnfinished}); wait for some to finish`,
+      )
     const job: JobRecord = {
       id: newJobId(),
       kind,
