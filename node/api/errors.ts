@@ -32,6 +32,7 @@ export type ApiRequestCode =
   | 'NOT_FOUND'
   | 'UNKNOWN_JOB'
   | 'TOO_MANY_JOBS'
+  | 'FOLDER_IN_USE'
   | 'BAD_CID'
   | 'CONTENT_TOO_LARGE'
   | 'CONTENT_UNAVAILABLE'
@@ -109,6 +110,8 @@ export const HTTP_STATUS_BY_CODE = {
   UNKNOWN_JOB: 404,
   // The job queue is full: try again when some have finished.
   TOO_MANY_JOBS: 429,
+  // Another model is being fetched into the folder name the caller chose.
+  FOLDER_IN_USE: 409,
   BAD_CID: 400,
   CONTENT_TOO_LARGE: 413,
   CONTENT_UNAVAILABLE: 504,

@@ -82,7 +82,14 @@ export function registerModelRoutes(
     const { id } = parseRequest(idParam, req.params)
     const { name = `model-${id}` } = parseRequest(fetchBody, req.body ?? {})
     service()
-    const job = await jobs.submit('model.fetch', { modelId: id, name }, `${id}/${name}`)
+    // The folder is what a fetch owns: keyed by name, so two fetches never race to rename into one folder
+    // (the loser failed as a local I/O error, 500). The same model again is the job already at work.
+    const job = await jobs.submit('model.fetch', { modelId: id, name }, name)
+    if (job.params.modelId !== id)
+      throw apiError(
+        'FOLDER_IN_USE',
+        `DATA_DIR/models/${name} is being fetched for model ${job.params.modelId} (job ${job.id}); choose another name`,
+      )
     return reply.code(202).send(accepted(job))
   })
 }

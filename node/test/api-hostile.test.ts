@@ -12,8 +12,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { DatanetReplicator } from '../../protocols/datanet/replicator.ts'
 import type { DatanetService } from '../../protocols/datanet/service.ts'
+import type { ModelService } from '../../protocols/model/service.ts'
 import { registerDatanetRoutes } from '../api/datanets.ts'
 import { JobManager, jobRecordSchema, registerJobRoutes } from '../api/jobs.ts'
+import { registerModelRoutes } from '../api/models.ts'
 import { createApi } from '../api/server.ts'
 import { Bucket } from '../storage/buckets.ts'
 import { NodeDatabase } from '../storage/database.ts'
@@ -49,6 +51,12 @@ const replicator = {
   status: async () => ({}),
 } as unknown as DatanetReplicator
 
+/** A model fetch that never finishes until the job manager stops it. */
+const models = {
+  fetch: ({ signal }: { signal: AbortSignal }) =>
+    new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+} as unknown as ModelService
+
 test.before(async () => {
   root = await mkdtemp(join(tmpdir(), 'openledger-api-hostile-'))
   db = await NodeDatabase.open(join(root, 'db'))
@@ -65,6 +73,7 @@ test.before(async () => {
           () => replicator,
           jobs,
         ),
+      (a) => registerModelRoutes(a, () => models, { jobs, modelsDir: join(root, 'models') }),
       (a) => registerJobRoutes(a, jobs),
     ],
     { token: TOKEN, apiHost: '127.0.0.1', allowedHosts: [] },
@@ -142,17 +151,38 @@ test('a version that is not a plain positive integer is a 400 (no 1e3, 0x10, 1.0
   assert.equal(calls, ['version 1 [16]', 'manifest bafkqaaa []'])
 })
 
+test('two models fetched into one folder name: the second is a 409, not two jobs racing for the folder', async () => {
+  const json = { ...auth, 'content-type': 'application/json' }
+  const first = await raw('POST', '/v1/models/1/fetch', json, JSON.stringify({ name: 'shared' }))
+  assert.is(first.status, 202, JSON.stringify(first.json))
+  const other = await raw('POST', '/v1/models/2/fetch', json, JSON.stringify({ name: 'shared' }))
+  assert.is(other.status, 409, JSON.stringify(other.json))
+  assert.is(other.json.error, 'FOLDER_IN_USE')
+  // The same model into the same folder is the job already running.
+  const again = await raw('POST', '/v1/models/1/fetch', json, JSON.stringify({ name: 'shared' }))
+  assert.is(again.status, 202)
+  assert.is(again.json.jobId, first.json.jobId)
+  const listed = await raw('GET', '/v1/jobs', auth)
+  assert.is((listed.json.jobs as unknown[]).length, 1)
+})
+
 test('the job table is bounded: beyond the cap a submit is a 429 and nothing is queued or stored', async () => {
   const json = { ...auth, 'content-type': 'application/json' }
+  const unfinished = async () =>
+    ((await raw('GET', '/v1/jobs?limit=1000', auth)).json.jobs as { state: string }[]).filter(
+      (j) => j.state === 'queued' || j.state === 'running',
+    ).length
+  const room = MAX_UNFINISHED - (await unfinished())
+  assert.ok(room > 0)
   const answers: number[] = []
-  for (let id = 1; id <= MAX_UNFINISHED + 20; id++)
+  for (let id = 1; id <= room + 20; id++)
     answers.push((await raw('POST', `/v1/datanets/${id}/serve`, json, '{}')).status)
-  assert.equal(answers.slice(0, MAX_UNFINISHED), Array(MAX_UNFINISHED).fill(202))
-  assert.equal(answers.slice(MAX_UNFINISHED), Array(20).fill(429))
+  assert.equal(answers.slice(0, room), Array(room).fill(202))
+  assert.equal(answers.slice(room), Array(20).fill(429))
   const refused = await raw('POST', `/v1/datanets/${MAX_UNFINISHED + 100}/serve`, json, '{}')
   assert.is(refused.json.error, 'TOO_MANY_JOBS')
-  const listed = await raw('GET', '/v1/jobs?limit=1000', auth)
-  assert.is((listed.json.jobs as unknown[]).length, MAX_UNFINISHED)
+  assert.is(await unfinished(), MAX_UNFINISHED)
+  assert.is(((await raw('GET', '/v1/jobs?limit=1000', auth)).json.jobs as unknown[]).length, MAX_UNFINISHED)
   // The same Datanet again is the job already queued (deduplicated), not a refusal.
   assert.is((await raw('POST', '/v1/datanets/1/serve', json, '{}')).status, 202)
 })
