@@ -2,7 +2,11 @@
 // serve) act with this node's account and need the API token. Serving is a background job (jobs.ts).
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import { LICENSE_MAX_LENGTH, NAME_MAX_LENGTH } from '../../protocols/datanet/contribution.ts'
+import {
+  isPrintableField,
+  LICENSE_MAX_LENGTH,
+  NAME_MAX_LENGTH,
+} from '../../protocols/datanet/contribution.ts'
 import type { DatanetReplicator } from '../../protocols/datanet/replicator.ts'
 import type { DatanetService } from '../../protocols/datanet/service.ts'
 import { apiError } from './errors.ts'
@@ -23,14 +27,17 @@ const versionParam = z.object({
 })
 /**
  * The upload's file name and licence: one string each (a repeated query parameter is an array), no longer
- * than the contributions topic accepts, so nothing is signed and gossiped that every peer would REJECT.
+ * than the contributions topic accepts and printable, so nothing is signed and gossiped that every peer
+ * would REJECT.
  */
+const printable = { error: 'must hold no control characters or bidirectional overrides' }
 const contributeQuery = z.object({
   name: z
     .string({ error: 'query parameter "name" (the file name) is required, once' })
     .min(1)
-    .max(NAME_MAX_LENGTH),
-  license: z.string().min(1).max(LICENSE_MAX_LENGTH).optional(),
+    .max(NAME_MAX_LENGTH)
+    .refine(isPrintableField, printable),
+  license: z.string().min(1).max(LICENSE_MAX_LENGTH).refine(isPrintableField, printable).optional(),
 })
 const createBody = z.object({
   metadata: z.unknown(),

@@ -121,6 +121,8 @@ test('an upload whose name or licence is repeated or longer than gossip allows i
     `?name=${long(256)}.txt`, // the contributions topic REJECTs names over 255
     `?name=a.txt&license=${long(65)}`, // and licences over 64
     '?name=',
+    '?name=notes%1B%5B2K.txt', // a terminal escape: the topic REJECTs unprintable names
+    '?name=a.txt&license=MIT%E2%80%AE',
     '',
   ]
   for (const query of refused) {

@@ -15,6 +15,18 @@ export const LICENSE_MAX_LENGTH = 64
 export const NAME_MAX_LENGTH = 255
 /** Contributions dated more than this in the future are ignored (clock skew). */
 export const MAX_CLOCK_SKEW_S = 300
+/**
+ * C0 and C1 control characters and the bidirectional embeddings, overrides and isolates. A name and a
+ * licence come from any peer and are shown to curators (`datanet review` prints them in a terminal), so
+ * they may hold none: an escape sequence could rewrite the screen or the clipboard, an override could make
+ * one name read as another.
+ */
+const UNPRINTABLE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u
+
+/** True when `text` holds no control character or bidirectional override (see UNPRINTABLE). */
+export function isPrintableField(text: string): boolean {
+  return !UNPRINTABLE.test(text)
+}
 
 /**
  * Version 2 of the signed struct: `name` is signed, because curation decides on it (its extension picks
@@ -133,6 +145,7 @@ export type ContributionFault =
   | 'BAD_CID'
   | 'BAD_CONTRIBUTOR'
   | 'FIELD_TOO_LONG'
+  | 'UNPRINTABLE_FIELD'
   | 'FROM_FUTURE'
   | 'BAD_SIGNATURE'
 
@@ -168,6 +181,8 @@ export function decodeContribution(bytes: Uint8Array): Contribution {
     throw new ContributionFormatError('BAD_SIGNATURE', 'signature must be 65 bytes')
   if (pb.license.length > LICENSE_MAX_LENGTH || pb.name.length > NAME_MAX_LENGTH)
     throw new ContributionFormatError('FIELD_TOO_LONG', 'license or name too long')
+  if (!isPrintableField(pb.name) || !isPrintableField(pb.license))
+    throw new ContributionFormatError('UNPRINTABLE_FIELD', 'license or name holds control characters')
   if (pb.bytes > MAX_SAFE || pb.createdAt > MAX_SAFE)
     throw new ContributionFormatError('MALFORMED', 'bytes or createdAt out of range')
   return {

@@ -14,7 +14,14 @@ function print(value: unknown, json: boolean | undefined, human: () => string): 
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
 }
 
-function table(rows: string[][]): string {
+/** Cells come from other peers (a contribution's name): control characters and bidirectional overrides
+ * are shown as U+FFFD, so no cell can move the cursor, rewrite the screen or reorder what is read. */
+function printable(cell: string): string {
+  return cell.replace(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu, '\ufffd')
+}
+
+function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(printable))
   if (rows.length === 0) return ''
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
   return rows

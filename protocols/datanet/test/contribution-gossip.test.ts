@@ -165,6 +165,16 @@ test('each hostile contribution gets the verdict of the table and never reaches 
     ],
     ['oversized', wire(genuine, { license: 'x'.repeat(CONTRIBUTION_MAX_BYTES) }), 'REJECT OVERSIZED'],
     ['oversized field', wire(genuine, { name: 'n'.repeat(256) }), 'REJECT CONTRIBUTION_FIELD_TOO_LONG'],
+    [
+      'validly signed, a name with terminal escapes (shown to curators by `datanet review`)',
+      encodeContribution(await contribute({ name: 'notes\u001b[2K\rinnocent.md', contentCid: CID_B })),
+      'REJECT CONTRIBUTION_UNPRINTABLE_FIELD',
+    ],
+    [
+      'validly signed, a licence with a bidirectional override',
+      encodeContribution(await contribute({ license: 'MIT\u202e', contentCid: CID_B })),
+      'REJECT CONTRIBUTION_UNPRINTABLE_FIELD',
+    ],
     ['malformed bytes', Uint8Array.from([0x0a, 0xff, 0xff, 0x7f]), 'REJECT CONTRIBUTION_MALFORMED'],
     ['not a CID', wire(genuine, { contentCid: 'not-a-cid' }), 'REJECT CONTRIBUTION_BAD_CID'],
     ['bad Datanet id', wire(genuine, { datanetId: '0x01' }), 'REJECT CONTRIBUTION_BAD_DATANET_ID'],
