@@ -1,21 +1,32 @@
-// The Ledger on a real anvil chain: deposits, delayed withdrawals, checkpoints and every attack on them,
-// cumulative claims, equivocation slashing, governance-only parameters, and re-entrancy through the token.
+// The Ledger on a real anvil chain: deposits, reserved withdrawals, checkpoints that commit to the epoch's
+// validator set and fee split, claims against recent roots, slashing, jailing, the escape hatch, bounded
+// parameters and re-entrancy. Every attack is sent with a fixed gas limit (`minedRevert`), so it is mined
+// and reverts on chain, and the state after it is compared with the state before.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type Address, type Hex, keccak256, parseEther } from 'viem'
+import { type Address, encodeFunctionData, type Hex, keccak256, parseEther, zeroAddress } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { LedgerTree } from '../../consensus/merkle.ts'
 import { openLedgerDomain } from '../../protocols/common/eip712.ts'
-import { DEFAULTS } from '../deploy.ts'
+import { connect, DEFAULTS } from '../deploy.ts'
 import { ledgerAbi, ledgerBytecode, reentrantTokenAbi, reentrantTokenBytecode } from '../generated/index.ts'
-import { type CheckpointMessage, orderSignatures, toCompactSignature } from '../typedData.ts'
-import { createWorld, expectRevert, MIN_STAKE, signerKey, toStruct, type World } from './helpers.ts'
+import {
+  type CheckpointMessage,
+  checkpointDigest,
+  type IndexedSignature,
+  orderSignatures,
+  sortTotals,
+  toCompactSignature,
+  type ValidatorEntry,
+} from '../typedData.ts'
+import { createWorld, MIN_STAKE, signerKey, toStruct, type World } from './helpers.ts'
 
 const VALIDATORS = [1, 2, 3, 4]
 const CLIENT = 5
 const CLIENT2 = 6
 const EARNER = 7
 const EARNER2 = 8
+const OUTSIDER = 9
 
 let w: World
 let snap: Hex
@@ -25,6 +36,9 @@ const quorum = keys.slice(0, 3) // 3 of 4 equal stakes: 75% > 2/3
 test.before(async () => {
   w = await createWorld()
   for (const i of VALIDATORS) await w.addValidator(i)
+  // The first registrant alone forms the set of epoch 1 (nobody else could have signed it); the four
+  // sign from epoch 2.
+  await w.checkpoint(await w.nextMessage(), [keys[0]])
   await w.deposit(CLIENT, parseEther('100'))
   await w.deposit(CLIENT2, parseEther('50'))
 })
@@ -39,56 +53,68 @@ test.after.each(async () => {
 })
 
 const addr = (i: number) => w.as[i].address
-const watched = () => [CLIENT, CLIENT2, EARNER, EARNER2].map(addr)
+const watched = () => [CLIENT, CLIENT2, EARNER, EARNER2, OUTSIDER].map(addr)
+type Send = (opts: { gas: bigint }) => Promise<Hex>
 
-/** Runs an attack and checks it reverts with `error` and moves no token and no ledger state. */
-async function attack(run: () => Promise<unknown>, error: string) {
+/** Mines `send`, which must revert with `error`, and checks no token or ledger state moved. */
+async function attack(send: Send, error: string) {
   const before = await w.state(watched())
-  const args = await expectRevert(run(), error)
+  const stakingBefore = await w.as[0].staking.read.setHashFor([(await lastEpoch()) + 1n])
+  const args = await w.minedRevert(send, error)
   assert.equal(await w.state(watched()), before, `${error}: state changed`)
+  assert.is(await w.as[0].staking.read.setHashFor([(await lastEpoch()) + 1n]), stakingBefore)
   return args
 }
 
-async function submitRaw(
-  message: CheckpointMessage,
-  sigs: Awaited<ReturnType<typeof orderSignatures>>,
-  set?: { signer: Address; stake: bigint }[],
-) {
-  return w.as[0].ledger.write.checkpoint([toStruct(message), set ?? (await w.activeSet()), sigs])
+const lastEpoch = () => w.as[0].ledger.read.lastEpoch()
+const balanceOf = (a: Address) => w.as[0].token.read.balanceOf([a])
+const client = async (i: number) => {
+  const [funded, spent, reserved, available, unlockAt, requestEpoch] =
+    await w.as[0].ledger.read.clientBalance([addr(i)])
+  return { funded, spent, reserved, available, unlockAt, requestEpoch }
 }
 
-/** Builds a ledger tree, checkpoints it with the given client totals, returns the tree. */
+/** Submits `message` with explicit signatures and set (default: the epoch's), mined with `gas`. */
+function submit(message: CheckpointMessage, sigs: IndexedSignature[], set: ValidatorEntry[]): Send {
+  return (opts) => w.as[0].ledger.write.checkpoint([toStruct(message), set, sigs], opts)
+}
+/** Signs `message` with `signers` and submits it against the epoch's set. */
+function signedBy(message: CheckpointMessage, signers: Hex[]): Send {
+  return async (opts) => w.as[0].ledger.write.checkpoint(await w.checkpointArgs(message, signers), opts)
+}
+
+/** Checkpoints a ledger tree with the given client totals; returns it with its epoch. */
 async function checkpointTree(
   entries: { account: Address; earned: bigint; spent: bigint }[],
-  totals: { client: Address; spent: bigint }[],
+  totals: { client: Address; spent: bigint }[] = [],
 ) {
   const tree = await LedgerTree.build(entries)
-  await w.checkpoint(await w.nextMessage({ stateRoot: tree.root, totals: sortByClient(totals) }), quorum)
-  return tree
+  const totalEarned = entries.reduce((s, e) => s + e.earned, 0n)
+  const message = await w.nextMessage({ stateRoot: tree.root, totals: sortTotals(totals), totalEarned })
+  await w.checkpoint(message, quorum)
+  return { tree, epoch: message.epoch }
 }
-const sortByClient = <T extends { client: Address }>(t: T[]) =>
-  [...t].sort((a, b) => (BigInt(a.client) < BigInt(b.client) ? -1 : 1))
 
-// ------------------------------------------------------------------ deposits and withdrawals
+async function asTimelock() {
+  const timelock = w.addresses.timelock
+  await w.testClient.impersonateAccount({ address: timelock })
+  await w.testClient.setBalance({ address: timelock, value: parseEther('1') })
+  return { account: timelock, chain: w.publicClient.chain } as const
+}
+
+// ------------------------------------------------------------------ deposits
 
 test('deposit credits the client and moves tokens into the Ledger; zero is refused', async () => {
-  const before = await w.as[0].token.read.balanceOf([w.addresses.ledger])
+  const before = await balanceOf(w.addresses.ledger)
   await w.deposit(CLIENT, parseEther('5'))
-  assert.is(await w.as[0].token.read.balanceOf([w.addresses.ledger]), before + parseEther('5'))
-  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT)]), [
-    parseEther('105'),
-    0n,
-    parseEther('105'),
-  ])
-  await attack(() => w.as[CLIENT].ledger.write.deposit([0n]), 'ZeroAmount')
+  assert.is(await balanceOf(w.addresses.ledger), before + parseEther('5'))
+  const c = await client(CLIENT)
+  assert.equal([c.funded, c.spent, c.reserved, c.available], [parseEther('105'), 0n, 0n, parseEther('105')])
+  await attack((o) => w.as[CLIENT].ledger.write.deposit([0n], o), 'ZeroAmount')
 })
 
-test('depositWithPermit needs no prior approve', async () => {
-  const i = EARNER
-  const amount = parseEther('3')
-  await w.fund(i, amount)
+async function permitSignature(i: number, amount: bigint, deadline: bigint) {
   const owner = w.anvil.accounts[i]
-  const deadline = 2n ** 40n
   const nonce = await w.as[0].token.read.nonces([owner.address])
   const signature = await privateKeyToAccount(owner.privateKey).signTypedData({
     domain: {
@@ -109,220 +135,373 @@ test('depositWithPermit needs no prior approve', async () => {
     primaryType: 'Permit',
     message: { owner: owner.address, spender: w.addresses.ledger, value: amount, nonce, deadline },
   })
-  const r = signature.slice(0, 66) as Hex
-  const s = `0x${signature.slice(66, 130)}` as Hex
-  const v = Number.parseInt(signature.slice(130, 132), 16)
-  await w.mined(w.as[i].ledger.write.depositWithPermit([amount, deadline, v, r, s]))
-  assert.equal(await w.as[0].ledger.read.clientBalance([owner.address]), [amount, 0n, amount])
-})
+  return {
+    owner: owner.address,
+    r: signature.slice(0, 66) as Hex,
+    s: `0x${signature.slice(66, 130)}` as Hex,
+    v: Number.parseInt(signature.slice(130, 132), 16),
+  }
+}
 
-test('withdrawal waits the delay in epochs, then pays', async () => {
-  await w.mined(w.as[CLIENT].ledger.write.requestWithdrawal([parseEther('30')]))
-  const [amount, unlockEpoch] = await w.as[0].ledger.read.pendingWithdrawal([addr(CLIENT)])
-  assert.is(amount, parseEther('30'))
-  assert.is(unlockEpoch, DEFAULTS.withdrawalDelayEpochs)
-  await w.checkpoint(await w.nextMessage(), quorum)
-  await w.checkpoint(await w.nextMessage(), quorum)
-  const balance = await w.as[0].token.read.balanceOf([addr(CLIENT)])
-  await w.mined(w.as[CLIENT].ledger.write.executeWithdrawal())
-  assert.is(await w.as[0].token.read.balanceOf([addr(CLIENT)]), balance + parseEther('30'))
-  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT)]), [
-    parseEther('70'),
-    0n,
-    parseEther('70'),
-  ])
-  await attack(() => w.as[CLIENT].ledger.write.executeWithdrawal(), 'NoPendingWithdrawal')
-})
-
-test('attack: withdrawal requests beyond the free balance, or with nothing pending, revert', async () => {
-  await attack(
-    () => w.as[CLIENT].ledger.write.requestWithdrawal([parseEther('101')]),
-    'InsufficientFreeBalance',
+test('depositWithPermit needs no approve, and survives its permit being front-run', async () => {
+  const amount = parseEther('3')
+  const deadline = 2n ** 40n
+  await w.fund(EARNER, 2n * amount)
+  const p = await permitSignature(EARNER, amount, deadline)
+  await w.mined(w.as[EARNER].ledger.write.depositWithPermit([amount, deadline, p.v, p.r, p.s]))
+  assert.is((await client(EARNER)).funded, amount)
+  // Someone copies the next permit from the mempool and submits it first: the permit call inside the
+  // deposit then fails (nonce used), and the deposit goes through on the allowance it already set.
+  const q = await permitSignature(EARNER, amount, deadline)
+  await w.mined(
+    w.as[OUTSIDER].token.write.permit([q.owner, w.addresses.ledger, amount, deadline, q.v, q.r, q.s]),
   )
-  await attack(() => w.as[CLIENT].ledger.write.requestWithdrawal([0n]), 'ZeroAmount')
-  await attack(() => w.as[EARNER].ledger.write.executeWithdrawal(), 'NoPendingWithdrawal')
+  await w.mined(w.as[EARNER].ledger.write.depositWithPermit([amount, deadline, q.v, q.r, q.s]))
+  assert.is((await client(EARNER)).funded, 2n * amount)
+  // Without an allowance, a replayed permit moves nothing.
+  await attack(
+    (o) => w.as[EARNER].ledger.write.depositWithPermit([amount, deadline, q.v, q.r, q.s], o),
+    'ERC20InsufficientAllowance',
+  )
 })
 
-test('attack: a withdrawal racing a pending checkpoint cannot outrun it', async () => {
-  // The client signed authorizations worth 60, then asks to withdraw everything at once.
+// ------------------------------------------------------------------ finding 1: withdrawals
+
+test('finding 1: a client that spends and then withdraws cannot outrun the checkpoint', async () => {
+  const { withdrawalDelay } = DEFAULTS.ledgerParams
+  // The client has signed payment authorizations worth 60 of its 100, then asks for everything back.
   await w.mined(w.as[CLIENT].ledger.write.requestWithdrawal([parseEther('100')]))
-  const args = await attack(() => w.as[CLIENT].ledger.write.executeWithdrawal(), 'WithdrawalNotReady')
-  assert.equal(args, [2n, 0n])
-  // The checkpoint carrying those receipts still finds them covered and settles them.
+  let c = await client(CLIENT)
+  assert.equal([c.reserved, c.available], [parseEther('100'), 0n], 'reserved at once: nothing left to spend')
+  assert.is(c.requestEpoch, await lastEpoch())
+  const unlockAt = await w.minedRevert(
+    (o) => w.as[CLIENT].ledger.write.executeWithdrawal(o),
+    'WithdrawalLocked',
+  )
+  assert.equal(unlockAt, [c.unlockAt])
+  // The time passes, but no checkpoint since the request: still locked.
+  await w.increaseTime(withdrawalDelay)
+  await attack((o) => w.as[CLIENT].ledger.write.executeWithdrawal(o), 'AwaitingCheckpoint')
+  // The checkpoint carrying the 60 lands (it reverted with TotalsExceedDeposits before this issue).
   await w.checkpoint(
     await w.nextMessage({ totals: [{ client: addr(CLIENT), spent: parseEther('60') }] }),
     quorum,
   )
-  await attack(() => w.as[CLIENT].ledger.write.executeWithdrawal(), 'WithdrawalNotReady')
-  await w.checkpoint(await w.nextMessage(), quorum)
-  // After the delay the withdrawal pays only what the settled spending left.
-  const balance = await w.as[0].token.read.balanceOf([addr(CLIENT)])
+  const before = await balanceOf(addr(CLIENT))
   await w.mined(w.as[CLIENT].ledger.write.executeWithdrawal())
-  assert.is(await w.as[0].token.read.balanceOf([addr(CLIENT)]), balance + parseEther('40'))
-  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT)]), [
-    parseEther('60'),
-    parseEther('60'),
-    0n,
-  ])
+  assert.is(await balanceOf(addr(CLIENT)), before + parseEther('40'))
+  c = await client(CLIENT)
+  assert.equal([c.funded, c.spent, c.reserved, c.available], [parseEther('60'), parseEther('60'), 0n, 0n])
+  await attack((o) => w.as[CLIENT].ledger.write.executeWithdrawal(o), 'NoPendingWithdrawal')
 })
 
-// ------------------------------------------------------------------ checkpoints
+test('finding 1: requests beyond the available balance, zero, or nothing pending revert', async () => {
+  await w.mined(w.as[CLIENT].ledger.write.requestWithdrawal([parseEther('70')]))
+  const args = await attack(
+    (o) => w.as[CLIENT].ledger.write.requestWithdrawal([parseEther('31')], o),
+    'InsufficientAvailable',
+  )
+  assert.equal(args, [parseEther('31'), parseEther('30')])
+  await attack((o) => w.as[CLIENT].ledger.write.requestWithdrawal([0n], o), 'ZeroAmount')
+  await attack((o) => w.as[EARNER].ledger.write.executeWithdrawal(o), 'NoPendingWithdrawal')
+})
+
+test('finding 1: one overdrawn client cannot revert a checkpoint; its spending is capped at its funds', async () => {
+  const totals = sortTotals([
+    { client: addr(CLIENT), spent: parseEther('10') },
+    { client: addr(CLIENT2), spent: parseEther('50') + 1n },
+    { client: addr(EARNER), spent: 1n }, // never deposited
+  ])
+  const receipt = await w.checkpoint(await w.nextMessage({ totals }), quorum)
+  assert.is((await client(CLIENT2)).spent, parseEther('50'))
+  assert.is((await client(EARNER)).spent, 0n)
+  assert.is(await w.as[0].ledger.read.totalSpent(), parseEther('60'))
+  const capped = await w.publicClient.getContractEvents({
+    address: w.addresses.ledger,
+    abi: ledgerAbi,
+    eventName: 'SpendingCapped',
+    fromBlock: receipt.blockNumber,
+    toBlock: receipt.blockNumber,
+  })
+  assert.equal(
+    capped.map((e) => [e.args.client, e.args.signed, e.args.capped]).sort(),
+    [
+      [addr(CLIENT2), parseEther('50') + 1n, parseEther('50')],
+      [addr(EARNER), 1n, 0n],
+    ].sort(),
+  )
+})
+
+test('finding 1 and 2: with no checkpoint for escapeDelay, reserved funds leave without one', async () => {
+  await w.mined(w.as[CLIENT2].ledger.write.requestWithdrawal([parseEther('50')]))
+  await w.increaseTime(DEFAULTS.ledgerParams.withdrawalDelay)
+  assert.is(await w.as[0].ledger.read.escapeOpen(), false)
+  await attack((o) => w.as[CLIENT2].ledger.write.executeWithdrawal(o), 'AwaitingCheckpoint')
+  await w.increaseTime(DEFAULTS.ledgerParams.escapeDelay)
+  assert.is(await w.as[0].ledger.read.escapeOpen(), true)
+  const before = await balanceOf(addr(CLIENT2))
+  await w.mined(w.as[CLIENT2].ledger.write.executeWithdrawal())
+  assert.is(await balanceOf(addr(CLIENT2)), before + parseEther('50'))
+  // Unreserved funds stay: the hatch frees only what was requested (receipts may still claim the rest).
+  assert.is((await client(CLIENT)).funded, parseEther('100'))
+})
+
+// ------------------------------------------------------------------ checkpoints and quorum
 
 test('checkpoint with > 2/3 of stake is accepted and settles client spending', async () => {
-  const totals = sortByClient([
+  const totals = sortTotals([
     { client: addr(CLIENT), spent: parseEther('10') },
     { client: addr(CLIENT2), spent: parseEther('20') },
   ])
-  const message = await w.nextMessage({ totals })
-  const receipt = await w.checkpoint(message, quorum)
-  assert.is(await w.as[0].ledger.read.lastEpoch(), 1n)
+  const message = await w.nextMessage({ totals, totalEarned: parseEther('30') })
+  assert.is(message.epoch, 2n)
+  await w.checkpoint(message, quorum)
+  assert.is(await lastEpoch(), 2n)
   assert.is(await w.as[0].ledger.read.stateRoot(), message.stateRoot)
+  assert.is(await w.as[0].ledger.read.rootOf([2n]), message.stateRoot)
   assert.is(await w.as[0].ledger.read.totalSpent(), parseEther('30'))
-  assert.equal(await w.as[0].ledger.read.clientBalance([addr(CLIENT2)]), [
-    parseEther('50'),
-    parseEther('20'),
-    parseEther('30'),
-  ])
-  assert.is(receipt.logs.length, 1)
+  const c = await client(CLIENT2)
+  assert.equal([c.funded, c.spent, c.available], [parseEther('50'), parseEther('20'), parseEther('30')])
   // the digest the contract computes equals viem's typed-data hash
-  const { checkpointDigest } = await import('../typedData.ts')
   const next = await w.nextMessage({ totals })
   assert.is(await w.as[0].ledger.read.checkpointDigest([toStruct(next)]), checkpointDigest(w.domain, next))
 })
 
-test('attack: checkpoint signed by too little stake', async () => {
+test('attack: a checkpoint signed by too little stake, or by exactly 2/3', async () => {
   const message = await w.nextMessage()
-  const set = await w.activeSet()
-  await attack(() => submitRaw(message, []), 'InsufficientQuorum')
-  const args = await attack(() => submitRaw(message, orderSignatures(set, [])), 'InsufficientQuorum')
-  assert.equal(args, [0n, 4n * MIN_STAKE])
-  await attack(
-    async () => submitRaw(message, orderSignatures(set, await w.sign(message, keys.slice(0, 2)))),
-    'InsufficientQuorum',
-  )
-})
-
-test('attack: exactly 2/3 of stake is not enough', async () => {
-  // stakes 1000, 1000, 1000, 3000: validators 1 and 4 hold exactly 4000 of 6000
+  const set = await w.setFor(message.epoch)
+  await attack(submit(message, [], set), 'InsufficientQuorum')
+  const args = await attack(signedBy(message, keys.slice(0, 2)), 'InsufficientQuorum')
+  assert.equal(args, [2n * MIN_STAKE, 4n * MIN_STAKE])
+  // stakes 1000, 1000, 1000, 3000 from epoch lastEpoch + 2: validators 1 and 4 hold exactly 4000 of 6000
   await w.fund(4, parseEther('2000'))
   await w.mined(w.as[4].token.write.approve([w.addresses.staking, parseEther('2000')]))
   await w.mined(w.as[4].staking.write.addStake([parseEther('2000')]))
-  const message = await w.nextMessage()
-  const set = await w.activeSet()
-  const sigs = orderSignatures(set, await w.sign(message, [signerKey(1), signerKey(4)]))
-  const args = await attack(() => submitRaw(message, sigs), 'InsufficientQuorum')
-  assert.equal(args, [parseEther('4000'), parseEther('6000')])
-  await w.checkpoint(message, [signerKey(1), signerKey(2), signerKey(4)])
+  await w.checkpoint(message, quorum)
+  const later = await w.nextMessage()
+  const exact = await attack(signedBy(later, [signerKey(1), signerKey(4)]), 'InsufficientQuorum')
+  assert.equal(exact, [parseEther('4000'), parseEther('6000')])
+  await w.checkpoint(later, [signerKey(1), signerKey(2), signerKey(4)])
 })
 
 test('attack: duplicate and unsorted signers', async () => {
   const message = await w.nextMessage()
-  const set = await w.activeSet()
+  const set = await w.setFor(message.epoch)
   const sigs = orderSignatures(set, await w.sign(message, keys))
-  await attack(() => submitRaw(message, [sigs[0], sigs[0], sigs[1]]), 'DuplicateSigner')
-  await attack(() => submitRaw(message, [sigs[0], sigs[2], sigs[1], sigs[3]]), 'UnsortedSigners')
-  await attack(() => submitRaw(message, [...sigs].reverse()), 'UnsortedSigners')
+  await attack(submit(message, [sigs[0], sigs[0], sigs[1]], set), 'DuplicateSigner')
+  await attack(submit(message, [sigs[0], sigs[2], sigs[1], sigs[3]], set), 'UnsortedSigners')
+  await attack(submit(message, [...sigs].reverse(), set), 'UnsortedSigners')
 })
 
 test('attack: a signer outside the set, a forged set, an index out of range', async () => {
   const message = await w.nextMessage()
-  const set = await w.activeSet()
+  const set = await w.setFor(message.epoch)
   const outsiderKey = generatePrivateKey()
   const outsider = privateKeyToAccount(outsiderKey).address
   const [vote] = await w.sign(message, [outsiderKey])
   const honest = orderSignatures(set, await w.sign(message, keys.slice(0, 2)))
-  // claim the outsider's signature belongs to validator 0 in the set
-  const forged = { index: 0n, ...toCompactSignature(vote.signature) }
-  await attack(
-    () =>
-      submitRaw(
-        message,
-        [...honest, forged].sort((a, b) => Number(a.index - b.index)),
-      ),
-    'SignerNotInSet',
-  )
-  // add the outsider to the calldata set: the set no longer matches Staking's hash
+  // claim the outsider's signature belongs to a validator of the set
+  const forged = { index: 3n, ...toCompactSignature(vote.signature) }
+  await attack(submit(message, [...honest, forged], set), 'SignerNotInSet')
+  // add the outsider to the calldata set: it no longer matches the epoch's committed hash
   const fakeSet = [...set, { signer: outsider, stake: 100n * MIN_STAKE }]
-  await attack(() => submitRaw(message, orderSignatures(fakeSet, [vote]), fakeSet), 'ValidatorSetMismatch')
-  await attack(() => submitRaw(message, [{ ...honest[0], index: 99n }]), 'SignerNotInSet')
+  await attack(submit(message, orderSignatures(fakeSet, [vote]), fakeSet), 'ValidatorSetMismatch')
+  await attack(submit(message, [{ ...honest[0], index: 99n }], set), 'SignerNotInSet')
 })
 
 test('attack: wrong parent, skipped epoch, replay of an accepted checkpoint', async () => {
-  await attack(
-    async () => w.checkpoint(await w.nextMessage({ parentRoot: keccak256('0x01') }), quorum),
-    'WrongParent',
-  )
-  const skipped = await attack(
-    async () => w.checkpoint(await w.nextMessage({ epoch: 2n }), quorum),
-    'UnexpectedEpoch',
-  )
-  assert.equal(skipped, [1n, 2n])
+  await attack(signedBy(await w.nextMessage({ parentRoot: keccak256('0x01') }), quorum), 'WrongParent')
+  const skipped = await attack(signedBy(await w.nextMessage({ epoch: 3n }), quorum), 'UnexpectedEpoch')
+  assert.equal(skipped, [2n, 3n])
   const first = await w.nextMessage()
-  await w.checkpoint(first, quorum)
-  await attack(() => w.checkpoint(first, quorum), 'UnexpectedEpoch')
+  const args = await w.checkpointArgs(first, quorum)
+  await w.mined(w.as[0].ledger.write.checkpoint(args))
+  await attack((o) => w.as[0].ledger.write.checkpoint(args, o), 'UnexpectedEpoch')
 })
 
 test('attack: votes replayed from another chain id or another Ledger address', async () => {
   const message = await w.nextMessage()
-  const set = await w.activeSet()
+  const set = await w.setFor(message.epoch)
   const otherChain = openLedgerDomain({ chainId: w.anvil.chainId + 1, ledger: w.addresses.ledger })
   const otherLedger = openLedgerDomain({ chainId: w.anvil.chainId, ledger: w.addresses.staking })
   for (const domain of [otherChain, otherLedger]) {
     const sigs = orderSignatures(set, await w.sign(message, keys, domain))
-    await attack(() => submitRaw(message, sigs), 'SignerNotInSet')
+    await attack(submit(message, sigs, set), 'SignerNotInSet')
   }
 })
 
-test('attack: totals beyond a client deposit, decreasing, or unsorted', async () => {
-  const over = [{ client: addr(CLIENT2), spent: parseEther('50') + 1n }]
-  const args = await attack(
-    async () => w.checkpoint(await w.nextMessage({ totals: over }), quorum),
-    'TotalsExceedDeposits',
-  )
-  assert.equal(args, [addr(CLIENT2), parseEther('50') + 1n, parseEther('50')])
-  // a client that has never deposited cannot be charged at all, whatever others hold
-  const stranger = [{ client: addr(EARNER), spent: 1n }]
-  await attack(
-    async () => w.checkpoint(await w.nextMessage({ totals: stranger }), quorum),
-    'TotalsExceedDeposits',
-  )
-  const both = sortByClient([
+test('attack: totals decreasing or unsorted; earnings beyond settled spending', async () => {
+  const both = sortTotals([
     { client: addr(CLIENT), spent: 1n },
     { client: addr(CLIENT2), spent: 1n },
   ])
-  await attack(
-    async () => w.checkpoint(await w.nextMessage({ totals: [...both].reverse() }), quorum),
-    'UnsortedTotals',
-  )
-  await attack(
-    async () => w.checkpoint(await w.nextMessage({ totals: [both[0], both[0]] }), quorum),
-    'UnsortedTotals',
-  )
+  await attack(signedBy(await w.nextMessage({ totals: [...both].reverse() }), quorum), 'UnsortedTotals')
+  await attack(signedBy(await w.nextMessage({ totals: [both[0], both[0]] }), quorum), 'UnsortedTotals')
   await w.checkpoint(await w.nextMessage({ totals: [{ client: addr(CLIENT), spent: 10n }] }), quorum)
-  await attack(
-    async () => w.checkpoint(await w.nextMessage({ totals: [{ client: addr(CLIENT), spent: 9n }] }), quorum),
+  const decreased = await attack(
+    signedBy(await w.nextMessage({ totals: [{ client: addr(CLIENT), spent: 9n }] }), quorum),
     'SpentDecreased',
   )
+  assert.equal(decreased, [addr(CLIENT), 10n, 9n])
+  // A root may promise at most what clients have paid in: 10 settled + 5 now.
+  const over = await attack(
+    signedBy(
+      await w.nextMessage({ totals: [{ client: addr(CLIENT), spent: 15n }], totalEarned: 16n }),
+      quorum,
+    ),
+    'EarningsExceedSpending',
+  )
+  assert.equal(over, [16n, 15n])
 })
 
-// ------------------------------------------------------------------ claims
+// ------------------------------------------------------------------ finding 2: the set is fixed per epoch
 
-test('claim pays earned - claimed, cumulatively across checkpoints', async () => {
-  const spentA = parseEther('30')
-  let tree = await checkpointTree(
+test('finding 2: stake changes between signing and submission do not break the vote in flight', async () => {
+  const message = await w.nextMessage()
+  const args = await w.checkpointArgs(message, quorum)
+  // While the vote is collected: a validator adds 1 wei, a whale registers with 100x the set's stake.
+  await w.fund(1, 1n)
+  await w.mined(w.as[1].token.write.approve([w.addresses.staking, 1n]))
+  await w.mined(w.as[1].staking.write.addStake([1n]))
+  await w.addValidator(OUTSIDER, 400n * MIN_STAKE)
+  assert.is(await w.as[0].staking.read.setHashFor([message.epoch]), message.validatorSetHash)
+  await w.mined(w.as[0].ledger.write.checkpoint(args))
+  assert.is(await lastEpoch(), message.epoch)
+  // The changes apply from the epoch after next: there the whale's stake counts and the old quorum is short.
+  const next = await w.nextMessage()
+  assert.is.not(next.validatorSetHash, message.validatorSetHash)
+  assert.is((await w.setFor(next.epoch)).length, 5)
+  await attack(signedBy(next, quorum), 'InsufficientQuorum')
+  await w.checkpoint(next, [...quorum, signerKey(OUTSIDER)])
+})
+
+test('finding 2: a vote for another set than the epoch’s is refused', async () => {
+  const message = await w.nextMessage()
+  const set = await w.setFor(message.epoch)
+  const wrongHash = keccak256('0x5e7')
+  const forged = { ...message, validatorSetHash: wrongHash }
+  const sigs = orderSignatures(set, await w.sign(forged, keys))
+  const args = await attack(submit(forged, sigs, set), 'ValidatorSetMismatch')
+  assert.equal(args, [message.validatorSetHash, wrongHash])
+})
+
+/** The participation records of the last `n` checkpoints, newest first, for `jailInactive`. */
+async function participation(n: number, index: (set: ValidatorEntry[]) => number) {
+  const last = await lastEpoch()
+  const events = await w.publicClient.getContractEvents({
+    address: w.addresses.ledger,
+    abi: ledgerAbi,
+    eventName: 'Checkpointed',
+    fromBlock: 0n,
+  })
+  const out = []
+  for (let k = 0n; k < BigInt(n); k++) {
+    const epoch = last - k
+    const event = events.find((e) => e.args.epoch === epoch)!
+    const validators = await w.setFor(epoch)
+    out.push({
+      validators,
+      signedBitmap: event.args.signedBitmap!,
+      index: BigInt(Math.max(0, index(validators))),
+    })
+  }
+  return out
+}
+
+test('finding 2: a validator that signs none of the last N checkpoints is jailed by anyone', async () => {
+  const window = DEFAULTS.ledgerParams.inactivityWindow
+  const silent = privateKeyToAccount(signerKey(4)).address
+  const position = (set: ValidatorEntry[]) => set.findIndex((v) => v.signer === silent)
+  await attack(
+    async (o) => w.as[OUTSIDER].ledger.write.jailInactive([addr(4), await participation(1, position)], o),
+    'InactivityNotProven',
+  )
+  for (let k = 0; k < window; k++) await w.checkpoint(await w.nextMessage(), quorum)
+  // validator 1 signed: it cannot be jailed with these records
+  const signer1 = privateKeyToAccount(signerKey(1)).address
+  await attack(
+    async (o) =>
+      w.as[OUTSIDER].ledger.write.jailInactive(
+        [addr(1), await participation(window, (s) => s.findIndex((v) => v.signer === signer1))],
+        o,
+      ),
+    'InactivityNotProven',
+  )
+  // a forged bitmap does not match the stored record
+  const forged = await participation(window, position)
+  forged[0] = { ...forged[0], signedBitmap: 0n }
+  await attack((o) => w.as[OUTSIDER].ledger.write.jailInactive([addr(4), forged], o), 'InactivityNotProven')
+  await w.mined(w.as[OUTSIDER].ledger.write.jailInactive([addr(4), await participation(window, position)]))
+  const [, stake, unbonding, , active, banned] = await w.as[0].staking.read.getValidator([addr(4)])
+  assert.equal([stake, unbonding, active, banned], [0n, MIN_STAKE, false, false])
+  const next = await w.nextMessage()
+  await w.checkpoint(next, quorum)
+  assert.is((await w.setFor((await lastEpoch()) + 1n)).length, 3)
+})
+
+// ------------------------------------------------------------------ finding 3: bounded parameters
+
+test('finding 3: every Ledger parameter is bounded, for governance too', async () => {
+  const p = DEFAULTS.ledgerParams
+  await attack((o) => w.as[0].ledger.write.setParams([p], o), 'OwnableUnauthorizedAccount')
+  const tl = await asTimelock()
+  const cases: [Partial<typeof p>, string][] = [
+    [{ authorizationWindow: 59 }, 'authorizationWindow'],
+    [{ authorizationWindow: 86_401 }, 'authorizationWindow'],
+    [{ epochDuration: 9 }, 'epochDuration'],
+    [{ epochDuration: 86_401 }, 'epochDuration'],
+    [{ withdrawalDelay: p.authorizationWindow + p.epochDuration }, 'withdrawalDelay'],
+    [{ withdrawalDelay: 1 }, 'withdrawalDelay'],
+    [{ withdrawalDelay: 30 * 86_400 + 1, escapeDelay: 90 * 86_400 }, 'withdrawalDelay'],
+    [{ escapeDelay: 86_399 }, 'escapeDelay'],
+    [{ escapeDelay: 90 * 86_400 + 1 }, 'escapeDelay'],
+    [{ withdrawalDelay: 2 * 86_400 }, 'escapeDelay'], // escape before withdrawals unlock
+    [{ inactivityWindow: 3 }, 'inactivityWindow'],
+    [{ inactivityWindow: 65 }, 'inactivityWindow'],
+  ]
+  for (const [change, name] of cases) {
+    const args = await attack(
+      (o) => w.as[0].ledger.write.setParams([{ ...p, ...change }], { ...tl, ...o }),
+      'InvalidParameter',
+    )
+    assert.equal(args, [name], JSON.stringify(change))
+  }
+  const edge = {
+    authorizationWindow: 60,
+    epochDuration: 10,
+    withdrawalDelay: 71,
+    escapeDelay: 86_400,
+    inactivityWindow: 4,
+  }
+  await w.mined(w.as[0].ledger.write.setParams([edge], { ...tl, gas: 200_000n }))
+  assert.equal(await w.as[0].ledger.read.params(), [60, 10, 71, 86_400, 4])
+})
+
+// ------------------------------------------------------------------ finding 4: claims
+
+test('claimFor pays the leaf’s account earned - claimed, cumulatively, whoever relays it', async () => {
+  const a = await checkpointTree(
     [
       { account: addr(EARNER), earned: parseEther('20'), spent: 0n },
       { account: addr(EARNER2), earned: parseEther('10'), spent: 0n },
-      { account: addr(CLIENT), earned: 0n, spent: spentA },
+      { account: addr(CLIENT), earned: 0n, spent: parseEther('30') },
     ],
-    [{ client: addr(CLIENT), spent: spentA }],
+    [{ client: addr(CLIENT), spent: parseEther('30') }],
   )
-  const before = await w.as[0].token.read.balanceOf([addr(EARNER)])
-  await w.mined(w.as[EARNER].ledger.write.claim([parseEther('20'), 0n, tree.proof(addr(EARNER))]))
-  assert.is(await w.as[0].token.read.balanceOf([addr(EARNER)]), before + parseEther('20'))
+  const before = await balanceOf(addr(EARNER))
+  // relayed by someone else: the leaf's account is paid
+  await w.mined(
+    w.as[OUTSIDER].ledger.write.claimFor([
+      addr(EARNER),
+      a.epoch,
+      parseEther('20'),
+      0n,
+      a.tree.proof(addr(EARNER)),
+    ]),
+  )
+  assert.is(await balanceOf(addr(EARNER)), before + parseEther('20'))
   assert.is(await w.as[0].ledger.read.claimed([addr(EARNER)]), parseEther('20'))
-  // next epoch: the earner earned 5 more; claiming pays only the 5
-  tree = await checkpointTree(
+  const b = await checkpointTree(
     [
       { account: addr(EARNER), earned: parseEther('25'), spent: 0n },
       { account: addr(EARNER2), earned: parseEther('10'), spent: 0n },
@@ -330,50 +509,126 @@ test('claim pays earned - claimed, cumulatively across checkpoints', async () =>
     ],
     [{ client: addr(CLIENT), spent: parseEther('35') }],
   )
-  await w.mined(w.as[EARNER].ledger.write.claim([parseEther('25'), 0n, tree.proof(addr(EARNER))]))
-  assert.is(await w.as[0].token.read.balanceOf([addr(EARNER)]), before + parseEther('25'))
-  assert.is(await w.as[0].ledger.read.totalClaimed(), parseEther('25'))
+  await w.mined(
+    w.as[EARNER].ledger.write.claimFor([
+      addr(EARNER),
+      b.epoch,
+      parseEther('25'),
+      0n,
+      b.tree.proof(addr(EARNER)),
+    ]),
+  )
+  assert.is(await balanceOf(addr(EARNER)), before + parseEther('25'))
+  // the older root now pays nothing
+  await attack(
+    (o) =>
+      w.as[EARNER].ledger.write.claimFor(
+        [addr(EARNER), a.epoch, parseEther('20'), 0n, a.tree.proof(addr(EARNER))],
+        o,
+      ),
+    'NothingToClaim',
+  )
 })
 
-test('attack: double claim, a proof for another account, a made-up amount', async () => {
-  const tree = await checkpointTree(
+test('finding 4: a proof against any of the last 16 roots verifies; older ones are unknown', async () => {
+  const { tree, epoch } = await checkpointTree(
+    [
+      { account: addr(EARNER), earned: parseEther('7'), spent: 0n },
+      { account: addr(EARNER2), earned: parseEther('3'), spent: 0n },
+    ],
+    [{ client: addr(CLIENT), spent: parseEther('10') }],
+  )
+  const history = await w.as[0].ledger.read.ROOT_HISTORY()
+  // A slow earner (a multisig) prepared its claim; checkpoints keep landing meanwhile.
+  for (let k = 1n; k < history; k++) await w.checkpoint(await w.nextMessage(), quorum)
+  assert.is(await lastEpoch(), epoch + history - 1n)
+  const claim = (o?: { gas: bigint }) =>
+    w.as[EARNER2].ledger.write.claimFor(
+      [addr(EARNER2), epoch, parseEther('3'), 0n, tree.proof(addr(EARNER2))],
+      o ?? {},
+    )
+  const snapshot = await w.snapshot()
+  await w.mined(claim())
+  assert.is(await w.as[0].ledger.read.claimed([addr(EARNER2)]), parseEther('3'))
+  await w.revert(snapshot)
+  await w.checkpoint(await w.nextMessage(), quorum)
+  assert.is(await w.as[0].ledger.read.rootOf([epoch]), `0x${'00'.repeat(32)}`)
+  const args = await attack(claim, 'UnknownRoot')
+  assert.equal(args, [epoch])
+})
+
+test('attack: a double claim, a proof for another account, a made-up amount, a future epoch', async () => {
+  const { tree, epoch } = await checkpointTree(
     [
       { account: addr(EARNER), earned: parseEther('20'), spent: 0n },
       { account: addr(EARNER2), earned: parseEther('10'), spent: 0n },
     ],
     [{ client: addr(CLIENT), spent: parseEther('30') }],
   )
-  await w.mined(w.as[EARNER].ledger.write.claim([parseEther('20'), 0n, tree.proof(addr(EARNER))]))
-  await attack(
-    () => w.as[EARNER].ledger.write.claim([parseEther('20'), 0n, tree.proof(addr(EARNER))]),
-    'NothingToClaim',
-  )
-  // EARNER2 submits EARNER's leaf and proof: the leaf is rebuilt from msg.sender, so it does not verify
-  await attack(
-    () => w.as[EARNER2].ledger.write.claim([parseEther('20'), 0n, tree.proof(addr(EARNER))]),
-    'InvalidProof',
-  )
-  await attack(
-    () => w.as[EARNER2].ledger.write.claim([parseEther('11'), 0n, tree.proof(addr(EARNER2))]),
-    'InvalidProof',
-  )
-  await attack(() => w.as[EARNER2].ledger.write.claim([parseEther('10'), 0n, []]), 'InvalidProof')
+  const claim =
+    (account: Address, earned: bigint, proof: Hex[], at = epoch) =>
+    (o: { gas: bigint }) =>
+      w.as[OUTSIDER].ledger.write.claimFor([account, at, earned, 0n, proof], o)
+  await w.mined(claim(addr(EARNER), parseEther('20'), tree.proof(addr(EARNER)))({ gas: 200_000n }))
+  await attack(claim(addr(EARNER), parseEther('20'), tree.proof(addr(EARNER))), 'NothingToClaim')
+  await attack(claim(addr(EARNER2), parseEther('20'), tree.proof(addr(EARNER))), 'InvalidProof')
+  await attack(claim(addr(EARNER2), parseEther('11'), tree.proof(addr(EARNER2))), 'InvalidProof')
+  await attack(claim(addr(EARNER2), parseEther('10'), []), 'InvalidProof')
+  await attack(claim(addr(EARNER2), parseEther('10'), tree.proof(addr(EARNER2)), epoch + 1n), 'UnknownRoot')
 })
 
-test('attack: a root that pays more than was spent cannot drain unspent deposits', async () => {
-  // A colluding quorum signs a root giving EARNER 100 while clients only spent 30 in total.
-  const tree = await checkpointTree(
-    [
-      { account: addr(EARNER), earned: parseEther('100'), spent: 0n },
-      { account: addr(EARNER2), earned: 0n, spent: 0n },
-    ],
-    [{ client: addr(CLIENT), spent: parseEther('30') }],
+test('claimMany pays a batch, skips what is already claimed, and fails whole on a bad proof', async () => {
+  const entries = [EARNER, EARNER2, OUTSIDER].map((i, k) => ({
+    account: addr(i),
+    earned: parseEther(String(k + 1)),
+    spent: 0n,
+  }))
+  const { tree, epoch } = await checkpointTree(entries, [{ client: addr(CLIENT), spent: parseEther('6') }])
+  const claims = entries.map((e) => ({ ...e, proof: tree.proof(e.account) }))
+  await w.mined(
+    w.as[EARNER].ledger.write.claimFor([claims[0].account, epoch, claims[0].earned, 0n, claims[0].proof]),
   )
-  const args = await attack(
-    () => w.as[EARNER].ledger.write.claim([parseEther('100'), 0n, tree.proof(addr(EARNER))]),
-    'ClaimExceedsSettled',
+  const bad = claims.map((c, k) => (k === 2 ? { ...c, earned: c.earned + 1n } : c))
+  await attack((o) => w.as[CLIENT].ledger.write.claimMany([epoch, bad], o), 'InvalidProof')
+  const before = await Promise.all(entries.map((e) => balanceOf(e.account)))
+  await w.mined(w.as[CLIENT].ledger.write.claimMany([epoch, claims]))
+  const after = await Promise.all(entries.map((e) => balanceOf(e.account)))
+  assert.equal(
+    after.map((b, k) => b - before[k]),
+    [0n, parseEther('2'), parseEther('3')],
   )
-  assert.equal(args, [parseEther('100'), parseEther('30')])
+})
+
+// ------------------------------------------------------------------ finding 6: fee split
+
+test('finding 6: a fee split change applies from the epoch after next, and the vote commits to it', async () => {
+  const split = {
+    node: 5_000,
+    modelOwner: 1_000,
+    adapterOwner: 500,
+    contributors: 2_500,
+    validators: 500,
+    treasury: 500,
+  }
+  await attack((o) => w.as[0].ledger.write.setFeeSplit([split], o), 'OwnableUnauthorizedAccount')
+  const tl = await asTimelock()
+  await attack(
+    (o) => w.as[0].ledger.write.setFeeSplit([{ ...split, treasury: 501 }], { ...tl, ...o }),
+    'InvalidFeeSplit',
+  )
+  const last = await lastEpoch()
+  await w.mined(w.as[0].ledger.write.setFeeSplit([split], { ...tl, gas: 300_000n }))
+  assert.equal({ ...(await w.as[0].ledger.read.feeSplitFor([last + 1n])) }, DEFAULTS.feeSplit)
+  assert.equal({ ...(await w.as[0].ledger.read.feeSplitFor([last + 2n])) }, split)
+  // the epoch being voted on keeps the split its validators computed with
+  const next = await w.nextMessage()
+  await attack(signedBy({ ...next, feeSplit: split }, quorum), 'FeeSplitMismatch')
+  await w.checkpoint(next, quorum)
+  const after = await w.nextMessage()
+  assert.equal(after.feeSplit, split)
+  await attack(signedBy({ ...after, feeSplit: { ...DEFAULTS.feeSplit } }, quorum), 'FeeSplitMismatch')
+  await w.checkpoint(after, quorum)
+  assert.equal({ ...(await w.as[0].ledger.read.feeSplitFor([(await lastEpoch()) + 5n])) }, split)
 })
 
 // ------------------------------------------------------------------ slashing
@@ -386,163 +641,92 @@ async function votePair(key: Hex, a: Partial<CheckpointMessage>, b: Partial<Chec
   return { ma, mb, sa: toCompactSignature(va.signature), sb: toCompactSignature(vb.signature) }
 }
 
-test('slashEquivocation burns stake and removes the validator from the set', async () => {
+test('slashEquivocation burns stake, bans the staker and removes it from the next set', async () => {
   const { ma, mb, sa, sb } = await votePair(signerKey(2), {}, { stateRoot: keccak256('0xbad') })
   const supply = await w.as[0].token.read.totalSupply()
-  const hashBefore = await w.as[0].staking.read.validatorSetHash()
+  const last = await lastEpoch()
   await w.mined(w.as[EARNER].ledger.write.slashEquivocation([toStruct(ma), sa, toStruct(mb), sb]))
   const burned = (MIN_STAKE * BigInt(DEFAULTS.slashBps)) / 10_000n
   assert.is(await w.as[0].token.read.totalSupply(), supply - burned)
-  const [, stake, unbonding, , active, jailed] = await w.as[0].staking.read.getValidator([addr(2)])
-  assert.equal([stake, unbonding, active, jailed], [0n, MIN_STAKE - burned, false, true])
-  assert.is.not(await w.as[0].staking.read.validatorSetHash(), hashBefore)
-  assert.is((await w.activeSet()).length, 3)
+  const [, stake, unbonding, , active, banned] = await w.as[0].staking.read.getValidator([addr(2)])
+  assert.equal([stake, unbonding, active, banned], [0n, MIN_STAKE - burned, false, true])
+  assert.is((await w.setFor(last + 1n)).length, 4, 'the epoch in flight keeps its set')
+  assert.is((await w.setFor(last + 2n)).length, 3)
   await attack(
-    () => w.as[EARNER].ledger.write.slashEquivocation([toStruct(ma), sa, toStruct(mb), sb]),
+    (o) => w.as[EARNER].ledger.write.slashEquivocation([toStruct(ma), sa, toStruct(mb), sb], o),
     'AlreadySlashed',
   )
 })
 
 test('attack: slashing with same-root, forged, mismatched or cross-round votes', async () => {
-  const stakingBalance = async () => w.as[0].token.read.balanceOf([w.addresses.staking])
-  const before = await stakingBalance()
+  const slash = (x: { ma: CheckpointMessage; sa: object }, y: { mb: CheckpointMessage; sb: object }) =>
+    ((o: { gas: bigint }) =>
+      w.as[EARNER].ledger.write.slashEquivocation(
+        [toStruct(x.ma), x.sa, toStruct(y.mb), y.sb] as never,
+        o,
+      )) as Send
   const same = await votePair(signerKey(1), {}, {})
-  await attack(
-    () =>
-      w.as[EARNER].ledger.write.slashEquivocation([toStruct(same.ma), same.sa, toStruct(same.mb), same.sb]),
-    'VotesNotConflicting',
-  )
+  await attack(slash(same, same), 'VotesNotConflicting')
   const outsider = await votePair(generatePrivateKey(), {}, { stateRoot: keccak256('0xbad') })
-  await attack(
-    () =>
-      w.as[EARNER].ledger.write.slashEquivocation([
-        toStruct(outsider.ma),
-        outsider.sa,
-        toStruct(outsider.mb),
-        outsider.sb,
-      ]),
-    'UnknownSigner',
-  )
-  // a vote by validator 1 paired with a vote by validator 2 is no equivocation
+  await attack(slash(outsider, outsider), 'UnknownSigner')
+  // a vote by validator 1 paired with a different vote by validator 2 is no equivocation
   const one = await votePair(signerKey(1), {}, {})
-  const two = await votePair(signerKey(2), { stateRoot: keccak256('0xbad') }, {})
-  await attack(
-    () => w.as[EARNER].ledger.write.slashEquivocation([toStruct(one.ma), one.sa, toStruct(two.ma), two.sa]),
-    'SignersDiffer',
-  )
+  const two = await votePair(signerKey(2), {}, { stateRoot: keccak256('0xbad') })
+  await attack(slash(one, two), 'SignersDiffer')
   // tamper with the evidence after signing: the signature recovers someone else
-  const tampered = await votePair(signerKey(1), {}, { stateRoot: keccak256('0xbad') })
-  await attack(
-    () =>
-      w.as[EARNER].ledger.write.slashEquivocation([
-        toStruct(tampered.ma),
-        tampered.sa,
-        toStruct({ ...tampered.mb, receiptsRoot: keccak256('0x02') }),
-        tampered.sb,
-      ]),
-    'SignersDiffer',
-  )
-  const highS = { r: tampered.sa.r, vs: `0x${'7f'.padEnd(64, 'f')}` as Hex }
-  await attack(
-    () =>
-      w.as[EARNER].ledger.write.slashEquivocation([
-        toStruct(tampered.ma),
-        highS,
-        toStruct(tampered.mb),
-        tampered.sb,
-      ]),
-    'InvalidSignature',
-  )
+  const t = await votePair(signerKey(1), {}, { stateRoot: keccak256('0xbad') })
+  await attack(slash(t, { mb: { ...t.mb, receiptsRoot: keccak256('0x02') }, sb: t.sb }), 'SignersDiffer')
+  const highS = { r: t.sa.r, vs: `0x${'7f'.padEnd(64, 'f')}` as Hex }
+  await attack(slash({ ma: t.ma, sa: highS }, t), 'InvalidSignature')
   const other = await votePair(signerKey(1), {}, { round: 1, stateRoot: keccak256('0xbad') })
-  await attack(
-    () =>
-      w.as[EARNER].ledger.write.slashEquivocation([
-        toStruct(other.ma),
-        other.sa,
-        toStruct(other.mb),
-        other.sb,
-      ]),
-    'NotSameEpochRound',
-  )
-  assert.is(await stakingBalance(), before)
+  await attack(slash(other, other), 'NotSameEpochRound')
   assert.is((await w.activeSet()).length, 4)
-})
-
-// ------------------------------------------------------------------ governance-only parameters
-
-test('fee split and withdrawal delay change only through the Timelock', async () => {
-  const split = { node: 5_000, modelOwner: 2_000, contributors: 2_000, validators: 500, treasury: 500 }
-  await expectRevert(w.as[0].ledger.write.setFeeSplit([split]), 'OwnableUnauthorizedAccount')
-  await expectRevert(w.as[0].ledger.write.setWithdrawalDelay([5n]), 'OwnableUnauthorizedAccount')
-  assert.equal(await w.as[0].ledger.read.feeSplit(), DEFAULTS.feeSplit)
-  assert.is(await w.as[0].ledger.read.owner(), w.addresses.timelock)
-  // as the Timelock (impersonated here; governance.test.ts runs the real proposal flow)
-  const timelock = w.addresses.timelock
-  await w.testClient.impersonateAccount({ address: timelock })
-  await w.testClient.setBalance({ address: timelock, value: parseEther('1') })
-  const asTimelock = { account: timelock, chain: w.publicClient.chain } as const
-  // an impersonated account sends without estimating gas, so check the reverts with eth_call
-  await expectRevert(
-    w.as[0].ledger.simulate.setFeeSplit([{ ...split, treasury: 501 }], asTimelock),
-    'InvalidFeeSplit',
-  )
-  await expectRevert(w.as[0].ledger.simulate.setWithdrawalDelay([0n], asTimelock), 'InvalidWithdrawalDelay')
-  await w.mined(w.as[0].ledger.write.setFeeSplit([split], asTimelock))
-  assert.equal(await w.as[0].ledger.read.feeSplit(), split)
-  await w.testClient.stopImpersonatingAccount({ address: timelock })
 })
 
 // ------------------------------------------------------------------ re-entrancy
 
-test('attack: re-entrancy through a hostile token is refused by the guard', async () => {
-  const wallet = w.as[0]
-  const deployer = wallet.address
-  const { walletClient } = await import('../deploy.ts').then((m) =>
-    m.connect(w.anvil.rpcUrl, w.anvil.accounts[0].privateKey),
-  )
-  const deployed = async (abi: readonly unknown[], bytecode: Hex, args: unknown[]) => {
-    const receipt = await w.mined(walletClient.deployContract({ abi, bytecode, args } as never))
-    return receipt.contractAddress!
-  }
+test('attack: re-entrancy through a hostile token is refused', async () => {
+  const { walletClient } = await connect(w.anvil.rpcUrl, w.anvil.accounts[0].privateKey)
+  const deployer = walletClient.account.address
+  const deployed = async (abi: readonly unknown[], bytecode: Hex, args: unknown[]) =>
+    (await w.mined(walletClient.deployContract({ abi, bytecode, args } as never))).contractAddress!
   const reToken = await deployed(reentrantTokenAbi, reentrantTokenBytecode, [])
   const ledger = await deployed(ledgerAbi, ledgerBytecode, [
     reToken,
     w.addresses.staking,
     deployer,
     DEFAULTS.feeSplit,
-    1n,
+    DEFAULTS.ledgerParams,
   ])
-  const write = (functionName: string, address: Address, abi: readonly unknown[], args: unknown[]) =>
-    walletClient.writeContract({ address, abi, functionName, args } as never)
-  const { encodeFunctionData } = await import('viem')
-  const balances = async () => {
-    const read = (a: Address) =>
-      w.publicClient.readContract({
-        address: reToken,
-        abi: reentrantTokenAbi,
-        functionName: 'balanceOf',
-        args: [a],
-      })
-    return [await read(ledger), await read(deployer)]
-  }
-  await w.mined(write('approve', reToken, reentrantTokenAbi, [ledger, 10n ** 24n]))
-  await w.mined(write('deposit', ledger, ledgerAbi, [1000n]))
+  const write =
+    (functionName: string, address: Address, abi: readonly unknown[], args: unknown[]) =>
+    (o: { gas: bigint }) =>
+      walletClient.writeContract({ address, abi, functionName, args, ...o } as never)
+  const read = (a: Address) =>
+    w.publicClient.readContract({
+      address: reToken,
+      abi: reentrantTokenAbi,
+      functionName: 'balanceOf',
+      args: [a],
+    })
+  const balances = async () => [await read(ledger), await read(deployer)]
+  const ok = (send: Send) => w.mined(send({ gas: 1_000_000n }))
+  await ok(write('approve', reToken, reentrantTokenAbi, [ledger, 10n ** 24n]))
+  await ok(write('deposit', ledger, ledgerAbi, [1000n]))
 
-  // deposit → token.transferFrom → ledger.deposit again
+  // deposit → token.transferFrom → ledger.deposit again: the guard refuses
   let before = await balances()
-  await w.mined(
-    write('arm', reToken, reentrantTokenAbi, [
-      ledger,
-      encodeFunctionData({ abi: ledgerAbi, functionName: 'deposit', args: [1n] }),
-    ]),
-  )
-  await expectRevert(write('deposit', ledger, ledgerAbi, [10n]), 'ReentrancyGuardReentrantCall')
+  const arm = (payload: Hex, target: Address = ledger) =>
+    ok(write('arm', reToken, reentrantTokenAbi, [target, payload]))
+  await arm(encodeFunctionData({ abi: ledgerAbi, functionName: 'deposit', args: [1n] }))
+  await w.minedRevert(write('deposit', ledger, ledgerAbi, [10n]), 'ReentrancyGuardReentrantCall')
   assert.equal(await balances(), before)
+  await arm('0x', zeroAddress)
 
-  // claim → token.transfer → ledger.claim again (the deployer is both client and earner here)
+  // claimFor → token.transfer → claimFor again: `claimed` is written first, so the inner call pays nothing
   const tree = await LedgerTree.build([
     { account: deployer, earned: 500n, spent: 500n },
-    { account: w.as[EARNER].address, earned: 0n, spent: 0n },
+    { account: addr(EARNER), earned: 0n, spent: 0n },
   ])
   const message: CheckpointMessage = {
     epoch: 1n,
@@ -551,29 +735,24 @@ test('attack: re-entrancy through a hostile token is refused by the guard', asyn
     stateRoot: tree.root,
     receiptsRoot: keccak256('0x01'),
     receiptsCid: 'bafy',
+    validatorSetHash: await w.as[0].staking.read.setHashFor([1n]),
+    feeSplit: { ...DEFAULTS.feeSplit },
+    totalEarned: 500n,
     totals: [{ client: deployer, spent: 500n }],
   }
-  const set = await w.activeSet()
+  const set = await w.setFor(1n)
   const sigs = orderSignatures(
     set,
-    await w.sign(message, quorum, openLedgerDomain({ chainId: w.anvil.chainId, ledger })),
+    await w.sign(message, keys, openLedgerDomain({ chainId: w.anvil.chainId, ledger })),
   )
-  await w.mined(write('checkpoint', ledger, ledgerAbi, [toStruct(message), set, sigs]))
-  const claimArgs = [500n, 500n, tree.proof(deployer)]
-  await w.mined(
-    write('arm', reToken, reentrantTokenAbi, [
-      ledger,
-      encodeFunctionData({ abi: ledgerAbi, functionName: 'claim', args: claimArgs as never }),
-    ]),
-  )
+  await ok(write('checkpoint', ledger, ledgerAbi, [toStruct(message), set, sigs]))
+  const claimArgs = [deployer, 1n, 500n, 500n, tree.proof(deployer)]
+  await arm(encodeFunctionData({ abi: ledgerAbi, functionName: 'claimFor', args: claimArgs as never }))
   before = await balances()
-  await expectRevert(write('claim', ledger, ledgerAbi, claimArgs), 'ReentrancyGuardReentrantCall')
+  await w.minedRevert(write('claimFor', ledger, ledgerAbi, claimArgs), 'NothingToClaim')
   assert.equal(await balances(), before)
-  // disarmed, the same claim pays once
-  await w.mined(
-    write('arm', reToken, reentrantTokenAbi, ['0x0000000000000000000000000000000000000000', '0x']),
-  )
-  await w.mined(write('claim', ledger, ledgerAbi, claimArgs))
+  await arm('0x', zeroAddress)
+  await ok(write('claimFor', ledger, ledgerAbi, claimArgs))
   assert.equal(await balances(), [before[0] - 500n, before[1] + 500n])
 })
 
