@@ -1,7 +1,7 @@
 // A local network of real processes: one anvil chain and N node processes on 127.0.0.1. Node 0 is the
 // bootstrap peer of the others. Driven only through the CLI, the HTTP API and the chain, as a user would.
 import { existsSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Anvil, startAnvil } from './anvil.ts'
 import { deployForTestnet } from './deploy.ts'
@@ -49,6 +49,9 @@ export class Testnet {
     try {
       await net.boot()
     } catch (err) {
+      // Said here as well as thrown: uvu swallows an error thrown by a `before` hook (its runner returns
+      // from `finally`), so a testnet that fails to start would otherwise fail its tests silently.
+      console.error(`testnet failed to start: ${(err as Error).message}\n${await net.logTails()}`)
       await net.stop()
       throw err
     }
@@ -152,6 +155,7 @@ export class Testnet {
   /** Every node answers /healthz and is connected to every other node. */
   async waitForMesh(timeoutMs = this.opts.readyTimeoutMs ?? 60_000): Promise<void> {
     const expected = this.nodes.length - 1
+    let counts: number[] = []
     await waitFor(
       async () => {
         for (const node of this.nodes) {
@@ -161,7 +165,7 @@ export class Testnet {
             )
           }
         }
-        const counts = await Promise.all(
+        counts = await Promise.all(
           this.nodes.map((n) =>
             this.peerIds(n)
               .then((ids) => ids.size)
@@ -180,8 +184,19 @@ export class Testnet {
           )
         }
       }
-      throw err
+      throw new Error(`${(err as Error).message}; peers seen per node: ${counts.join(', ')}`)
     })
+  }
+
+  /** The last lines of every node's log, for a failure report. */
+  async logTails(lines = 15): Promise<string> {
+    const tails = await Promise.all(
+      this.nodes.map(async (n) => {
+        const text = await readFile(join(n.dir, 'node.log'), 'utf8').catch(() => '(no log)')
+        return `--- node ${n.index} (${n.dir}/node.log)\n${text.trimEnd().split('\n').slice(-lines).join('\n')}`
+      }),
+    )
+    return tails.join('\n')
   }
 
   async peerIds(node: TestnetNode): Promise<Set<string>> {
