@@ -145,11 +145,7 @@ try {
       address: addresses.ledger,
       abi: ledgerAbi,
       functionName: 'checkpoint',
-      args: [
-        { ...m, feeSplit: { ...m.feeSplit }, totals: [...m.totals] },
-        set,
-        orderSignatures(set, votes),
-      ],
+      args: [{ ...m, feeSplit: { ...m.feeSplit }, totals: [...m.totals] }, set, orderSignatures(set, votes)],
       // anvil's estimate for a checkpoint was seen too low (out of gas) on some epochs, as reported for
       // other signature-heavy calls (foundry-rs/foundry#2998); gas used does not depend on the limit.
       gas: 15_000_000n,
@@ -230,7 +226,11 @@ try {
   const batchAccounts = Array.from({ length: BATCH }, (_, i) => privateKeyToAccount(key('batch', i)).address)
   const filler = (i: number) => getAddress(keccak256(toHex(`filler-${i}`)).slice(0, 42))
   const fillerCount = TREE_SIZE - CLAIMERS - BATCH
-  const accounts = [...claimers, ...batchAccounts, ...Array.from({ length: fillerCount }, (_, i) => filler(i))]
+  const accounts = [
+    ...claimers,
+    ...batchAccounts,
+    ...Array.from({ length: fillerCount }, (_, i) => filler(i)),
+  ]
   const earnedAt = (round: number, i: number) => parseEther('1') * BigInt(round) + BigInt(i)
   let settled = (await read<readonly bigint[]>(addresses.ledger, ledgerAbi, 'clientBalance', [deployer]))[1]
   const checkpointTree = async (round: number) => {

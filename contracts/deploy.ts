@@ -101,7 +101,14 @@ export const DEFAULTS = {
   unbondingDelay: 7n * 24n * 3600n,
   slashBps: 1_000,
   maxValidators: 128,
-  feeSplit: { node: 4_000, modelOwner: 1_500, adapterOwner: 500, contributors: 3_000, validators: 500, treasury: 500 },
+  feeSplit: {
+    node: 4_000,
+    modelOwner: 1_500,
+    adapterOwner: 500,
+    contributors: 3_000,
+    validators: 500,
+    treasury: 500,
+  },
   ledgerParams: {
     authorizationWindow: 600,
     epochDuration: 60,
