@@ -3,9 +3,9 @@
 // MerkleProof in the Ledger contract, and much faster than OpenZeppelin's JS builder).
 //
 // Convention (the Ledger contract does exactly this):
-//   leaf  = keccak256(abi.encode(address account, uint256 earned, uint256 spent))   (hashed once)
+//   leaf  = keccak256(abi.encode(address account, uint256 index, uint256 earned, uint256 spent))  (hashed once)
 //   node  = keccak256(min(a, b) ‖ max(a, b))                                        (commutative)
-// Leaves are sorted by their hash. Hashing the leaf once is safe: a leaf preimage is 96 bytes and an
+// Leaves are sorted by their hash. Hashing the leaf once is safe: a leaf preimage is 128 bytes and an
 // inner node preimage 64 bytes, so neither can be passed off as the other without a keccak collision.
 // (OpenZeppelin's StandardMerkleTree hashes leaves twice to get the same guarantee for leaves of any length.)
 import type { Address, Hex } from 'viem'
@@ -22,13 +22,18 @@ export { processProof, SortedMerkleTree }
 
 export interface LedgerEntry {
   account: Address
+  /**
+   * The account's ledger index: assigned once, when the account first appears, and never reused. The
+   * Ledger keeps claimed amounts by index, four to a storage word, so it must be unique in a tree.
+   */
+  index: number
   /** cumulative wei earned */
   earned: bigint
   /** cumulative wei spent */
   spent: bigint
 }
 
-/** The ledger state tree: one leaf per account, `keccak256(abi.encode(account, earned, spent))`. */
+/** The ledger state tree: one leaf per account, `keccak256(abi.encode(account, index, earned, spent))`. */
 export class LedgerTree {
   readonly tree: SortedMerkleTree
   private readonly positions: Map<string, number>
@@ -47,12 +52,15 @@ export class LedgerTree {
   static async build(entries: readonly LedgerEntry[]): Promise<LedgerTree> {
     const hasher = await keccakHasher()
     const flat = new Uint8Array(entries.length * 32)
-    const buf = new Uint8Array(96)
+    const buf = new Uint8Array(LEAF_BYTES)
     const byAccount = new Map<string, LedgerEntry>()
+    const indexes = new Set<number>()
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]
       const key = e.account.toLowerCase()
       if (byAccount.has(key)) throw new Error(`duplicate ledger account ${e.account}`)
+      if (indexes.has(e.index)) throw new Error(`duplicate ledger index ${e.index}`)
+      indexes.add(e.index)
       byAccount.set(key, e)
       encodeLeaf(buf, e)
       hasher.init()
@@ -77,26 +85,45 @@ export class LedgerTree {
     return this.entries.get(account.toLowerCase())
   }
 
-  /** The proof the Ledger contract's `claim(earned, spent, proof)` takes for this account. */
+  /** The proof the Ledger contract's `claimFor(account, index, epoch, earned, spent, proof)` takes. */
   proof(account: Address): Hex[] {
     const j = this.positions.get(account.toLowerCase())
     if (j === undefined) throw new Error(`account ${account} is not in the ledger tree`)
     return this.tree.proof(j)
   }
+
+  /**
+   * For a batch (`claimMany(epoch, top, claims)`): `top` is `tree.level(depth)`, sent once; each account's
+   * proof stops at its ancestor `top[topIndex]`.
+   */
+  proofToLevel(account: Address, depth: number): { proof: Hex[]; topIndex: number } {
+    const j = this.positions.get(account.toLowerCase())
+    if (j === undefined) throw new Error(`account ${account} is not in the ledger tree`)
+    const { proof, position } = this.tree.proofToLevel(j, depth)
+    return { proof, topIndex: position }
+  }
 }
 
-/** `keccak256(abi.encode(account, earned, spent))`, the Ledger's leaf. */
+/** `keccak256(abi.encode(account, index, earned, spent))`, the Ledger's leaf. */
 export async function ledgerLeaf(entry: LedgerEntry): Promise<Hex> {
   const hasher = await keccakHasher()
-  const buf = new Uint8Array(96)
+  const buf = new Uint8Array(LEAF_BYTES)
   encodeLeaf(buf, entry)
   hasher.init()
   hasher.update(buf)
   return toHex(hasher.digest('binary'))
 }
 
+const LEAF_BYTES = 128
+/** Ledger indexes are 32-bit: room for four billion accounts, and exact as a JavaScript number. */
+const MAX_INDEX = 2 ** 32 - 1
+
 function encodeLeaf(buf: Uint8Array, e: LedgerEntry) {
+  if (!Number.isInteger(e.index) || e.index < 0 || e.index > MAX_INDEX) {
+    throw new Error(`ledger index ${e.index} out of range`)
+  }
   writeAddress(buf, 0, e.account)
-  writeUint256(buf, 32, e.earned)
-  writeUint256(buf, 64, e.spent)
+  writeUint256(buf, 32, BigInt(e.index))
+  writeUint256(buf, 64, e.earned)
+  writeUint256(buf, 96, e.spent)
 }

@@ -1,7 +1,7 @@
 import { SimpleMerkleTree } from '@openzeppelin/merkle-tree'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type Address, encodeAbiParameters, keccak256, toHex } from 'viem'
+import { type Address, concat, encodeAbiParameters, type Hex, keccak256, toHex } from 'viem'
 import { type LedgerEntry, LedgerTree, ledgerLeaf, processProof, SortedMerkleTree } from '../merkle.ts'
 
 // Deterministic pseudo-random entries (xorshift), so a failure reproduces.
@@ -15,6 +15,7 @@ function entries(n: number, seed = 1): LedgerEntry[] {
   }
   return Array.from({ length: n }, (_, i) => ({
     account: toHex(BigInt(i + 1) * 0x1000193n + (next() << 64n), { size: 20 }) as Address,
+    index: i,
     earned: next() * 1000n,
     spent: i % 3 === 0 ? 0n : next(),
   }))
@@ -33,12 +34,12 @@ async function rejects(fn: () => Promise<unknown>, pattern: RegExp) {
 const abiLeaf = (e: LedgerEntry) =>
   keccak256(
     encodeAbiParameters(
-      [{ type: 'address' }, { type: 'uint256' }, { type: 'uint256' }],
-      [e.account, e.earned, e.spent],
+      [{ type: 'address' }, { type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }],
+      [e.account, BigInt(e.index), e.earned, e.spent],
     ),
   )
 
-test('leaf is keccak256(abi.encode(account, earned, spent))', async () => {
+test('leaf is keccak256(abi.encode(account, index, earned, spent))', async () => {
   for (const e of entries(20, 7)) assert.is(await ledgerLeaf(e), abiLeaf(e))
 })
 
@@ -74,6 +75,37 @@ test('SortedMerkleTree from raw leaf hashes matches OpenZeppelin, in any input o
   assert.is(a.indexOfLeaf(keccak256('0x01')), -1)
 })
 
+test('a level of nodes hashes up to the root, and proofs to that level end on the right node', async () => {
+  const hashUp = (nodes: Hex[]): Hex => {
+    let level = nodes
+    while (level.length > 1) {
+      level = Array.from({ length: level.length / 2 }, (_, i) => {
+        const [a, b] = [level[2 * i], level[2 * i + 1]].sort()
+        return keccak256(concat([a, b]))
+      })
+    }
+    return level[0]
+  }
+  for (const n of [1, 2, 3, 64, 100, 1001]) {
+    const list = entries(n, n + 11)
+    const tree = await LedgerTree.build(list)
+    for (let depth = 0; 2 ** depth <= n; depth++) {
+      const top = tree.tree.level(depth)
+      assert.is(top.length, 2 ** depth)
+      assert.is(hashUp(top), tree.root, `n=${n} depth=${depth}`)
+      for (const e of list.slice(0, 20)) {
+        const { proof, topIndex } = tree.proofToLevel(e.account, depth)
+        assert.is(await processProof(abiLeaf(e), proof), top[topIndex])
+        assert.equal(
+          [...proof, ...(depth > 0 ? tree.proof(e.account).slice(proof.length) : [])],
+          tree.proof(e.account),
+        )
+      }
+    }
+    assert.throws(() => tree.tree.level(Math.floor(Math.log2(n)) + 1), /no complete level/)
+  }
+})
+
 test('a changed entry changes the root; proofs do not transfer between accounts', async () => {
   const list = entries(50, 9)
   const tree = await LedgerTree.build(list)
@@ -87,6 +119,12 @@ test('rejects bad input: empty tree, duplicate account, unknown account, negativ
   const list = entries(3)
   await rejects(() => LedgerTree.build([]), /at least one leaf/)
   await rejects(() => LedgerTree.build([list[0], { ...list[0] }]), /duplicate/)
+  await rejects(
+    () => LedgerTree.build([list[0], { ...list[1], index: list[0].index }]),
+    /duplicate ledger index/,
+  )
+  await rejects(() => LedgerTree.build([{ ...list[0], index: -1 }]), /index -1 out of range/)
+  await rejects(() => LedgerTree.build([{ ...list[0], index: 2 ** 32 }]), /out of range/)
   await rejects(() => LedgerTree.build([{ ...list[0], earned: -1n }]), /out of range/)
   await rejects(() => LedgerTree.build([{ ...list[0], account: '0x1234' }]), /not an address/)
   const tree = await LedgerTree.build(list)

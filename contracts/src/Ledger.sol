@@ -7,6 +7,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IEpochClock, IStaking, Validator} from "./IStaking.sol";
@@ -15,7 +16,10 @@ import {IEpochClock, IStaking, Validator} from "./IStaking.sol";
 /// @notice Validators recompute the ledger (cumulative earned and spent per account) every epoch and sign
 /// its root as EIP-712 `Checkpoint` typed data. This contract accepts a checkpoint signed by more than 2/3
 /// of the stake of the set fixed for that epoch, then pays each account `earned - claimed` against a
-/// Merkle proof of its leaf in any of the last `ROOT_HISTORY` roots.
+/// Merkle proof of its leaf in any of the last `ROOT_HISTORY` roots. A leaf names the account's ledger
+/// index (assigned once, when the account first appears, never reused): claimed amounts are kept in gwei,
+/// four to a storage word by index, so a batch of claims by neighbouring indexes shares its writes the way
+/// Uniswap's MerkleDistributor shares a bitmap word (a leaf's last sub-gwei wei is never paid).
 ///
 /// What it promises, whatever a quorum signs:
 ///  - a client's settled spending only grows and never exceeds what the client holds (an overdrawn
@@ -73,11 +77,13 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
         bytes32 vs;
     }
 
-    /// @notice One leaf to pay in `claimMany`.
+    /// @notice One leaf to pay in `claimMany`: its proof leads to `top[topIndex]`, not to the root.
     struct Claim {
         address account;
+        uint256 index;
         uint256 earned;
         uint256 spent;
+        uint256 topIndex;
         bytes32[] proof;
     }
 
@@ -108,6 +114,8 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
 
     /// @notice Claims verify against the roots of the last this-many checkpoints.
     uint64 public constant ROOT_HISTORY = 16;
+    /// @notice Claimed amounts are counted in this unit (uint64 of them: 1.8e10 OPEN, above the supply).
+    uint256 public constant CLAIM_UNIT = 1 gwei;
     uint64 public constant MAX_INACTIVITY_WINDOW = 64;
     // Parameter bounds (governance included).
     uint32 public constant MIN_AUTHORIZATION_WINDOW = 60;
@@ -142,7 +150,9 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
     // claims
     error UnknownRoot(uint64 epoch);
     error InvalidProof(address account);
+    error InvalidTop(uint256 length);
     error NothingToClaim(uint256 earned, uint256 alreadyClaimed);
+    error EarnedTooLarge(uint256 earned);
     // deposits and withdrawals
     error ZeroAmount();
     error InsufficientAvailable(uint256 requested, uint256 available);
@@ -176,6 +186,7 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
     );
     event SpendingCapped(address indexed client, uint128 signed, uint128 capped);
     event Claimed(address indexed account, uint256 amount);
+    event ClaimedMany(uint64 indexed epoch, uint256 paidLeaves, uint256 total);
     event EquivocationSlashed(address indexed staker, address indexed signer, uint64 epoch, uint32 round, uint256 burned);
     event InactiveJailed(address indexed staker, uint64 lastEpoch);
     event FeeSplitScheduled(FeeSplit split, uint64 fromEpoch);
@@ -196,7 +207,7 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
     mapping(uint64 epoch => bytes32) public rootOf; // the last ROOT_HISTORY epochs only
     mapping(uint64 epoch => bytes32) public participationOf; // keccak256(abi.encode(setHash, signedBitmap))
     mapping(address client => Client) private _clients;
-    mapping(address account => uint256) public claimed;
+    mapping(uint256 word => uint256) private _claimedWords; // 4 x uint64 gwei, by ledger index
     mapping(bytes32 signerEpochRound => bool) public slashedFor;
 
     constructor(IERC20 token_, IStaking staking_, address owner_, FeeSplit memory split, Params memory params_)
@@ -292,50 +303,64 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
 
     // ---------------------------------------------------------------- claims
 
-    /// @notice Pays `account` (the one named in the leaf: anyone may relay) `earned - claimed[account]`,
-    /// where `earned` and `spent` are its cumulative figures in the root of `epoch`, one of the last
+    /// @notice Pays `account` (the one named in the leaf: anyone may relay) what it earned beyond what it
+    /// claimed, where `earned` and `spent` are its cumulative figures in the root of `epoch`, one of the last
     /// `ROOT_HISTORY` checkpoints. Cumulative accounting keeps old roots safe: a later claim pays only what
     /// was earned since, and a claim against an older root than one already used pays nothing.
     /// @dev No reentrancy guard: the token is the immutable OPEN (OpenZeppelin ERC-20, no transfer hooks),
-    /// and `claimed` is written before the transfer.
-    function claimFor(address account, uint64 epoch, uint256 earned, uint256 spent, bytes32[] calldata proof)
-        external
-        returns (uint256 amount)
-    {
+    /// and the claimed amount is written before the transfer.
+    function claimFor(
+        address account,
+        uint256 index,
+        uint64 epoch,
+        uint256 earned,
+        uint256 spent,
+        bytes32[] calldata proof
+    ) external returns (uint256 amount) {
         bytes32 root = rootOf[epoch];
         if (root == bytes32(0)) revert UnknownRoot(epoch);
-        if (!MerkleProof.verifyCalldata(proof, root, _leaf(account, earned, spent))) revert InvalidProof(account);
-        uint256 already = claimed[account];
-        if (earned <= already) revert NothingToClaim(earned, already);
-        claimed[account] = earned;
-        unchecked {
-            amount = earned - already;
-        }
+        if (!MerkleProof.verifyCalldata(proof, root, _leaf(account, index, earned, spent))) revert InvalidProof(account);
+        amount = _recordClaim(index, earned);
+        if (amount == 0) revert NothingToClaim(earned, claimedOf(index));
         token.safeTransfer(account, amount);
         emit Claimed(account, amount);
     }
 
-    /// @notice Pays many leaves of one root in one transaction (a relayer's batch). A leaf with nothing
-    /// left to claim is skipped rather than failing the batch; an invalid proof fails it.
-    function claimMany(uint64 epoch, Claim[] calldata claims) external returns (uint256 total) {
+    /// @notice Pays many leaves of one root in one transaction (a relayer's batch). The batch sends the
+    /// tree's nodes `log2(top.length)` levels below the root once (`top`, a power of two of them, checked
+    /// against the root here); each leaf's proof then stops at its ancestor `top[topIndex]`, so the levels
+    /// every claim shares are neither sent nor hashed per claim (`top = [root]` makes them full proofs).
+    /// Leaves whose indexes share a storage word share its write. A leaf with nothing left to claim is
+    /// skipped rather than failing the batch; an invalid proof fails it. Each payment is its OPEN
+    /// `Transfer` event; the batch emits one `ClaimedMany`.
+    /// @dev Sound because sorted-pair hashing lets only the true children of a node hash to it: the
+    /// checked `top` are the tree's nodes at that depth (siblings possibly swapped), and a 128-byte leaf
+    /// preimage can never pass for a 64-byte inner node. In OpenZeppelin's layout every leaf lies at least
+    /// `log2(top.length)` levels deep whenever `top.length` ≤ the leaf count. (OpenZeppelin's multiproof was
+    /// measured here too: its `bool[]` flags, 32 calldata bytes each, cost more than it saved.)
+    function claimMany(uint64 epoch, bytes32[] calldata top, Claim[] calldata claims) external returns (uint256 total) {
         bytes32 root = rootOf[epoch];
         if (root == bytes32(0)) revert UnknownRoot(epoch);
+        if (_rootOfLevel(top) != root) revert InvalidTop(top.length);
+        uint256 paidLeaves;
         for (uint256 i; i < claims.length; ++i) {
             Claim calldata c = claims[i];
-            if (!MerkleProof.verifyCalldata(c.proof, root, _leaf(c.account, c.earned, c.spent))) {
-                revert InvalidProof(c.account);
-            }
-            uint256 already = claimed[c.account];
-            if (c.earned <= already) continue;
-            claimed[c.account] = c.earned;
-            uint256 amount;
+            bytes32 reached = MerkleProof.processProofCalldata(c.proof, _leaf(c.account, c.index, c.earned, c.spent));
+            if (c.topIndex >= top.length || reached != top[c.topIndex]) revert InvalidProof(c.account);
+            uint256 amount = _recordClaim(c.index, c.earned);
+            if (amount == 0) continue;
             unchecked {
-                amount = c.earned - already;
                 total += amount;
+                ++paidLeaves;
             }
             token.safeTransfer(c.account, amount);
-            emit Claimed(c.account, amount);
         }
+        emit ClaimedMany(epoch, paidLeaves, total);
+    }
+
+    /// @notice What the account at ledger `index` has claimed, in wei.
+    function claimedOf(uint256 index) public view returns (uint256) {
+        return ((_claimedWords[index >> 2] >> ((index & 3) << 6)) & type(uint64).max) * CLAIM_UNIT;
     }
 
     // ---------------------------------------------------------------- slashing and jailing
@@ -455,14 +480,48 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
         return c.funded > used ? c.funded - used : 0;
     }
 
-    function _leaf(address account, uint256 earned, uint256 spent) private pure returns (bytes32 leaf) {
-        // keccak256(abi.encode(account, earned, spent)) without a memory allocation.
+    function _leaf(address account, uint256 index, uint256 earned, uint256 spent)
+        private
+        pure
+        returns (bytes32 leaf)
+    {
+        // keccak256(abi.encode(account, index, earned, spent)) without a memory allocation.
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore(p, account)
-            mstore(add(p, 0x20), earned)
-            mstore(add(p, 0x40), spent)
-            leaf := keccak256(p, 0x60)
+            mstore(add(p, 0x20), index)
+            mstore(add(p, 0x40), earned)
+            mstore(add(p, 0x60), spent)
+            leaf := keccak256(p, 0x80)
+        }
+    }
+
+    /// @dev The root above one complete level of nodes (pairs hashed in order, sorted within each pair).
+    function _rootOfLevel(bytes32[] calldata level) private pure returns (bytes32) {
+        uint256 n = level.length;
+        if (n == 0 || n & (n - 1) != 0 || n > 1024) revert InvalidTop(n);
+        bytes32[] memory nodes = level;
+        while (n > 1) {
+            n >>= 1;
+            for (uint256 i; i < n; ++i) {
+                nodes[i] = Hashes.commutativeKeccak256(nodes[2 * i], nodes[2 * i + 1]);
+            }
+        }
+        return nodes[0];
+    }
+
+    /// @dev Raises the claimed amount at `index` to `earned` (in whole CLAIM_UNITs) and returns the wei to
+    /// pay, 0 if nothing is new.
+    function _recordClaim(uint256 index, uint256 earned) private returns (uint256) {
+        uint256 units = earned / CLAIM_UNIT;
+        if (units > type(uint64).max) revert EarnedTooLarge(earned);
+        uint256 word = _claimedWords[index >> 2];
+        uint256 shift = (index & 3) << 6;
+        uint256 already = (word >> shift) & type(uint64).max;
+        if (units <= already) return 0;
+        _claimedWords[index >> 2] = (word & ~(uint256(type(uint64).max) << shift)) | (units << shift);
+        unchecked {
+            return (units - already) * CLAIM_UNIT;
         }
     }
 

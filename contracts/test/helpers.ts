@@ -309,13 +309,20 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
       ),
       ledger: await Promise.all([l.stateRoot(), l.lastEpoch(), l.totalSpent(), l.lastCheckpointAt()]),
       clients: await Promise.all(accounts.map((a) => l.clientBalance([a]))),
-      claimed: await Promise.all(accounts.map((a) => l.claimed([a]))),
+      claimed: await Promise.all(accounts.map((a) => l.claimedOf([ledgerIndex(a)]))),
     }
+  }
+
+  /** The tests' convention: anvil account i has ledger index i (another address, a high index). */
+  function ledgerIndex(account: Address): bigint {
+    const i = anvil.accounts.findIndex((a) => a.address.toLowerCase() === account.toLowerCase())
+    return BigInt(i >= 0 ? i : 1_000 + Number(BigInt(account) % 1_000_000n))
   }
 
   return {
     anvil,
     addresses,
+    ledgerIndex,
     publicClient,
     testClient,
     as,

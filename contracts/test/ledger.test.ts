@@ -88,7 +88,7 @@ async function checkpointTree(
   entries: { account: Address; earned: bigint; spent: bigint }[],
   totals: { client: Address; spent: bigint }[] = [],
 ) {
-  const tree = await LedgerTree.build(entries)
+  const tree = await LedgerTree.build(entries.map((e) => ({ ...e, index: Number(w.ledgerIndex(e.account)) })))
   const totalEarned = entries.reduce((s, e) => s + e.earned, 0n)
   const message = await w.nextMessage({ stateRoot: tree.root, totals: sortTotals(totals), totalEarned })
   await w.checkpoint(message, quorum)
@@ -493,6 +493,7 @@ test('claimFor pays the leaf’s account earned - claimed, cumulatively, whoever
   await w.mined(
     w.as[OUTSIDER].ledger.write.claimFor([
       addr(EARNER),
+      BigInt(EARNER),
       a.epoch,
       parseEther('20'),
       0n,
@@ -500,7 +501,7 @@ test('claimFor pays the leaf’s account earned - claimed, cumulatively, whoever
     ]),
   )
   assert.is(await balanceOf(addr(EARNER)), before + parseEther('20'))
-  assert.is(await w.as[0].ledger.read.claimed([addr(EARNER)]), parseEther('20'))
+  assert.is(await w.as[0].ledger.read.claimedOf([BigInt(EARNER)]), parseEther('20'))
   const b = await checkpointTree(
     [
       { account: addr(EARNER), earned: parseEther('25'), spent: 0n },
@@ -512,6 +513,7 @@ test('claimFor pays the leaf’s account earned - claimed, cumulatively, whoever
   await w.mined(
     w.as[EARNER].ledger.write.claimFor([
       addr(EARNER),
+      BigInt(EARNER),
       b.epoch,
       parseEther('25'),
       0n,
@@ -523,7 +525,7 @@ test('claimFor pays the leaf’s account earned - claimed, cumulatively, whoever
   await attack(
     (o) =>
       w.as[EARNER].ledger.write.claimFor(
-        [addr(EARNER), a.epoch, parseEther('20'), 0n, a.tree.proof(addr(EARNER))],
+        [addr(EARNER), BigInt(EARNER), a.epoch, parseEther('20'), 0n, a.tree.proof(addr(EARNER))],
         o,
       ),
     'NothingToClaim',
@@ -544,12 +546,12 @@ test('finding 4: a proof against any of the last 16 roots verifies; older ones a
   assert.is(await lastEpoch(), epoch + history - 1n)
   const claim = (o?: { gas: bigint }) =>
     w.as[EARNER2].ledger.write.claimFor(
-      [addr(EARNER2), epoch, parseEther('3'), 0n, tree.proof(addr(EARNER2))],
+      [addr(EARNER2), BigInt(EARNER2), epoch, parseEther('3'), 0n, tree.proof(addr(EARNER2))],
       o ?? {},
     )
   const snapshot = await w.snapshot()
   await w.mined(claim())
-  assert.is(await w.as[0].ledger.read.claimed([addr(EARNER2)]), parseEther('3'))
+  assert.is(await w.as[0].ledger.read.claimedOf([BigInt(EARNER2)]), parseEther('3'))
   await w.revert(snapshot)
   await w.checkpoint(await w.nextMessage(), quorum)
   assert.is(await w.as[0].ledger.read.rootOf([epoch]), `0x${'00'.repeat(32)}`)
@@ -568,7 +570,7 @@ test('attack: a double claim, a proof for another account, a made-up amount, a f
   const claim =
     (account: Address, earned: bigint, proof: Hex[], at = epoch) =>
     (o: { gas: bigint }) =>
-      w.as[OUTSIDER].ledger.write.claimFor([account, at, earned, 0n, proof], o)
+      w.as[OUTSIDER].ledger.write.claimFor([account, w.ledgerIndex(account), at, earned, 0n, proof], o)
   await w.mined(claim(addr(EARNER), parseEther('20'), tree.proof(addr(EARNER)))({ gas: 200_000n }))
   await attack(claim(addr(EARNER), parseEther('20'), tree.proof(addr(EARNER))), 'NothingToClaim')
   await attack(claim(addr(EARNER2), parseEther('20'), tree.proof(addr(EARNER))), 'InvalidProof')
@@ -577,25 +579,100 @@ test('attack: a double claim, a proof for another account, a made-up amount, a f
   await attack(claim(addr(EARNER2), parseEther('10'), tree.proof(addr(EARNER2)), epoch + 1n), 'UnknownRoot')
 })
 
-test('claimMany pays a batch, skips what is already claimed, and fails whole on a bad proof', async () => {
+test('claimMany pays a batch against one checked level of nodes, skips what is claimed, fails whole on a bad proof', async () => {
   const entries = [EARNER, EARNER2, OUTSIDER].map((i, k) => ({
     account: addr(i),
     earned: parseEther(String(k + 1)),
     spent: 0n,
   }))
   const { tree, epoch } = await checkpointTree(entries, [{ client: addr(CLIENT), spent: parseEther('6') }])
-  const claims = entries.map((e) => ({ ...e, proof: tree.proof(e.account) }))
-  await w.mined(
-    w.as[EARNER].ledger.write.claimFor([claims[0].account, epoch, claims[0].earned, 0n, claims[0].proof]),
-  )
+  const depth = 1
+  const top = tree.tree.level(depth)
+  const claims = entries.map((e) => {
+    const { proof, topIndex } = tree.proofToLevel(e.account, depth)
+    return { ...e, index: w.ledgerIndex(e.account), topIndex: BigInt(topIndex), proof }
+  })
+  const c0 = { ...claims[0], proof: tree.proof(claims[0].account) }
+  await w.mined(w.as[EARNER].ledger.write.claimFor([c0.account, c0.index, epoch, c0.earned, 0n, c0.proof]))
+  const batch =
+    (list: typeof claims, level = top) =>
+    (o: { gas: bigint }) =>
+      w.as[CLIENT].ledger.write.claimMany([epoch, level, list], o)
   const bad = claims.map((c, k) => (k === 2 ? { ...c, earned: c.earned + 1n } : c))
-  await attack((o) => w.as[CLIENT].ledger.write.claimMany([epoch, bad], o), 'InvalidProof')
+  await attack(batch(bad), 'InvalidProof')
+  const moved = claims.map((c, k) => (k === 1 ? { ...c, index: c.index + 1n } : c))
+  await attack(batch(moved), 'InvalidProof')
+  const elsewhere = claims.map((c, k) => (k === 1 ? { ...c, topIndex: 1n - c.topIndex } : c))
+  await attack(batch(elsewhere), 'InvalidProof')
+  const outOfRange = claims.map((c, k) => (k === 1 ? { ...c, topIndex: 2n } : c))
+  await attack(batch(outOfRange), 'InvalidProof')
+  // a forged level: one node replaced, one missing, or not a power of two
+  await attack(batch(claims, [top[0], keccak256('0xf0')]), 'InvalidTop')
+  await attack(batch(claims, [top[0]]), 'InvalidTop')
+  await attack(batch(claims, [...top, top[0]]), 'InvalidTop')
+  await attack(batch(claims, []), 'InvalidTop')
+  // the root itself as the level: full proofs
+  const full = claims.map((c) => ({ ...c, topIndex: 0n, proof: tree.proof(c.account) }))
+  const snapshot = await w.snapshot()
+  await w.mined(w.as[CLIENT].ledger.write.claimMany([epoch, [tree.root], full]))
+  assert.is(await w.as[0].ledger.read.claimedOf([BigInt(OUTSIDER)]), parseEther('3'))
+  await w.revert(snapshot)
   const before = await Promise.all(entries.map((e) => balanceOf(e.account)))
-  await w.mined(w.as[CLIENT].ledger.write.claimMany([epoch, claims]))
+  await w.mined(w.as[CLIENT].ledger.write.claimMany([epoch, top, claims]))
   const after = await Promise.all(entries.map((e) => balanceOf(e.account)))
   assert.equal(
     after.map((b, k) => b - before[k]),
     [0n, parseEther('2'), parseEther('3')],
+  )
+  assert.equal(
+    await Promise.all(claims.map((c) => w.as[0].ledger.read.claimedOf([c.index]))),
+    entries.map((e) => e.earned),
+  )
+})
+
+test('claimed amounts are kept in gwei, four to a word by index: neighbours never disturb each other', async () => {
+  // indexes 4..11 fill two words; odd sub-gwei amounts are paid down to the gwei
+  const gwei = 10n ** 9n
+  const accounts = Array.from({ length: 8 }, () => privateKeyToAccount(generatePrivateKey()).address)
+  const entries = accounts.map((account, k) => ({
+    account,
+    index: 4 + k,
+    earned: parseEther(String(k + 1)) + (k === 3 ? gwei - 1n : 0n),
+    spent: 0n,
+  }))
+  const tree = await LedgerTree.build(entries)
+  const total = entries.reduce((a, e) => a + e.earned, 0n)
+  const message = await w.nextMessage({
+    stateRoot: tree.root,
+    totals: [{ client: addr(CLIENT), spent: parseEther('100') }],
+    totalEarned: total,
+  })
+  await w.checkpoint(message, quorum)
+  const claim = (e: (typeof entries)[number]) =>
+    w.mined(
+      w.as[OUTSIDER].ledger.write.claimFor([
+        e.account,
+        BigInt(e.index),
+        message.epoch,
+        e.earned,
+        0n,
+        tree.proof(e.account),
+      ]),
+    )
+  for (const k of [5, 0, 7, 3, 2]) await claim(entries[k])
+  for (const [k, e] of entries.entries()) {
+    const expected = [5, 0, 7, 3, 2].includes(k) ? e.earned - (e.earned % gwei) : 0n
+    assert.is(await w.as[0].ledger.read.claimedOf([BigInt(e.index)]), expected, `index ${e.index}`)
+    assert.is(await balanceOf(e.account), expected)
+  }
+  // a leaf whose earnings grew by less than a gwei has nothing new to claim
+  await attack(
+    (o) =>
+      w.as[OUTSIDER].ledger.write.claimFor(
+        [entries[3].account, 7n, message.epoch, entries[3].earned, 0n, tree.proof(entries[3].account)],
+        o,
+      ),
+    'NothingToClaim',
   )
 })
 
@@ -712,7 +789,7 @@ test('attack: re-entrancy through a hostile token is refused', async () => {
   const balances = async () => [await read(ledger), await read(deployer)]
   const ok = (send: Send) => w.mined(send({ gas: 1_000_000n }))
   await ok(write('approve', reToken, reentrantTokenAbi, [ledger, 10n ** 24n]))
-  await ok(write('deposit', ledger, ledgerAbi, [1000n]))
+  await ok(write('deposit', ledger, ledgerAbi, [10n ** 15n]))
 
   // deposit → token.transferFrom → ledger.deposit again: the guard refuses
   let before = await balances()
@@ -724,9 +801,10 @@ test('attack: re-entrancy through a hostile token is refused', async () => {
   await arm('0x', zeroAddress)
 
   // claimFor → token.transfer → claimFor again: `claimed` is written first, so the inner call pays nothing
+  const paid = 500n * 10n ** 9n // 500 gwei: claims count whole gwei
   const tree = await LedgerTree.build([
-    { account: deployer, earned: 500n, spent: 500n },
-    { account: addr(EARNER), earned: 0n, spent: 0n },
+    { account: deployer, index: 0, earned: paid, spent: paid },
+    { account: addr(EARNER), index: EARNER, earned: 0n, spent: 0n },
   ])
   const message: CheckpointMessage = {
     epoch: 1n,
@@ -737,8 +815,8 @@ test('attack: re-entrancy through a hostile token is refused', async () => {
     receiptsCid: 'bafy',
     validatorSetHash: await w.as[0].staking.read.setHashFor([1n]),
     feeSplit: { ...DEFAULTS.feeSplit },
-    totalEarned: 500n,
-    totals: [{ client: deployer, spent: 500n }],
+    totalEarned: paid,
+    totals: [{ client: deployer, spent: paid }],
   }
   const set = await w.setFor(1n)
   const sigs = orderSignatures(
@@ -746,14 +824,14 @@ test('attack: re-entrancy through a hostile token is refused', async () => {
     await w.sign(message, keys, openLedgerDomain({ chainId: w.anvil.chainId, ledger })),
   )
   await ok(write('checkpoint', ledger, ledgerAbi, [toStruct(message), set, sigs]))
-  const claimArgs = [deployer, 1n, 500n, 500n, tree.proof(deployer)]
+  const claimArgs = [deployer, 0n, 1n, paid, paid, tree.proof(deployer)]
   await arm(encodeFunctionData({ abi: ledgerAbi, functionName: 'claimFor', args: claimArgs as never }))
   before = await balances()
   await w.minedRevert(write('claimFor', ledger, ledgerAbi, claimArgs), 'NothingToClaim')
   assert.equal(await balances(), before)
   await arm('0x', zeroAddress)
   await ok(write('claimFor', ledger, ledgerAbi, claimArgs))
-  assert.equal(await balances(), [before[0] - 500n, before[1] + 500n])
+  assert.equal(await balances(), [before[0] - paid, before[1] + paid])
 })
 
 test.run()

@@ -49,6 +49,8 @@ function rng(seed: number) {
 }
 
 const min = (a: bigint, b: bigint) => (a < b ? a : b)
+/** The Ledger counts claims in whole gwei: what a leaf can pay at most. */
+const payable = (earned: bigint) => earned - (earned % 10n ** 9n)
 
 for (const seed of SEEDS) {
   test(`random honest and byzantine actions keep the Ledger solvent and exact (seed ${seed})`, async () => {
@@ -82,6 +84,7 @@ for (const seed of SEEDS) {
       LedgerTree.build(
         [...new Set([...CLIENTS, ...EARNERS])].map((i) => ({
           account: addr(i),
+          index: i,
           earned: model.earned.get(i) ?? 0n,
           spent: model.spent.get(i) ?? 0n,
         })),
@@ -169,12 +172,12 @@ for (const seed of SEEDS) {
       const { tree, earned } = stale ? { tree: root.tree, earned: root.earned } : model.roots.get(epoch)!
       const entry = tree.entry(addr(e))!
       const relayer = w.as[rand(10)]
-      const args = [addr(e), epoch, entry.earned, entry.spent, tree.proof(addr(e))] as const
+      const args = [addr(e), BigInt(e), epoch, entry.earned, entry.spent, tree.proof(addr(e))] as const
       if (stale) {
         await w.minedRevert((o) => relayer.ledger.write.claimFor(args, o), 'UnknownRoot')
         return
       }
-      const due = earned.get(e)! - model.claimed.get(e)!
+      const due = payable(earned.get(e)!) - model.claimed.get(e)!
       if (due <= 0n) {
         await w.minedRevert((o) => relayer.ledger.write.claimFor(args, o), 'NothingToClaim')
         return
@@ -182,7 +185,7 @@ for (const seed of SEEDS) {
       const before = await w.as[0].token.read.balanceOf([addr(e)])
       await w.mined(relayer.ledger.write.claimFor(args))
       assert.is(await w.as[0].token.read.balanceOf([addr(e)]), before + due)
-      model.claimed.set(e, earned.get(e)!)
+      model.claimed.set(e, payable(earned.get(e)!))
       model.paidOut += due
     }
 
@@ -190,12 +193,16 @@ for (const seed of SEEDS) {
       const epoch = [...model.roots.keys()].pop()
       if (epoch === undefined) return
       const { tree, earned } = model.roots.get(epoch)!
-      const claims = EARNERS.map((e) => ({ ...tree.entry(addr(e))!, proof: tree.proof(addr(e)) }))
-      await w.mined(w.as[rand(10)].ledger.write.claimMany([epoch, claims]))
+      const depth = rand(3) // the tree has 5 leaves: levels 0 (the root), 1 and 2 are complete
+      const claims = EARNERS.map((e) => {
+        const { proof, topIndex } = tree.proofToLevel(addr(e), depth)
+        return { ...tree.entry(addr(e))!, index: BigInt(e), topIndex: BigInt(topIndex), proof }
+      })
+      await w.mined(w.as[rand(10)].ledger.write.claimMany([epoch, tree.tree.level(depth), claims]))
       for (const e of EARNERS) {
-        const due = earned.get(e)! - model.claimed.get(e)!
+        const due = payable(earned.get(e)!) - model.claimed.get(e)!
         if (due > 0n) {
-          model.claimed.set(e, earned.get(e)!)
+          model.claimed.set(e, payable(earned.get(e)!))
           model.paidOut += due
         }
       }
@@ -289,30 +296,34 @@ for (const seed of SEEDS) {
           `step ${step}: client ${c}`,
         )
       }
-      for (const e of EARNERS) assert.is(await w.as[0].ledger.read.claimed([addr(e)]), model.claimed.get(e))
+      for (const e of EARNERS)
+        assert.is(await w.as[0].ledger.read.claimedOf([BigInt(e)]), model.claimed.get(e))
     }
 
     // Finally every earner claims exactly what the last root gives it, and a second claim pays nothing.
     await checkpoint({ overdraw: false, stakeChange: false })
     for (const e of EARNERS) {
       const { tree } = model.roots.get(model.lastEpoch)!
-      const due = model.earned.get(e)! - model.claimed.get(e)!
+      const due = payable(model.earned.get(e)!) - model.claimed.get(e)!
       const args = [
         addr(e),
+        BigInt(e),
         model.lastEpoch,
         model.earned.get(e)!,
         model.spent.get(e) ?? 0n,
         tree.proof(addr(e)),
       ] as const
       if (due > 0n) await w.mined(w.as[e].ledger.write.claimFor(args))
-      model.claimed.set(e, model.earned.get(e)!)
+      model.claimed.set(e, payable(model.earned.get(e)!))
       model.paidOut += due
       await w.minedRevert((o) => w.as[e].ledger.write.claimFor(args, o), 'NothingToClaim')
-      assert.is(await w.as[0].ledger.read.claimed([addr(e)]), model.earned.get(e))
+      assert.is(await w.as[0].ledger.read.claimedOf([BigInt(e)]), payable(model.earned.get(e)!))
     }
-    // What is left in the Ledger is exactly the clients' unspent deposits.
+    // What is left in the Ledger is exactly the clients' unspent deposits plus the earners' sub-gwei dust.
     const unspent = CLIENTS.reduce((sum, c) => sum + model.funded.get(c)! - model.spent.get(c)!, 0n)
-    assert.is((await w.as[0].token.read.balanceOf([w.addresses.ledger])) - startBalance, unspent)
+    const dust = EARNERS.reduce((sum, e) => sum + model.earned.get(e)! - model.claimed.get(e)!, 0n)
+    assert.ok(dust < BigInt(EARNERS.length) * 10n ** 9n)
+    assert.is((await w.as[0].token.read.balanceOf([w.addresses.ledger])) - startBalance, unspent + dust)
     assert.ok(model.byzantine > 0, 'the run included byzantine submissions')
   })
 }

@@ -126,6 +126,31 @@ export class SortedMerkleTree {
     return out
   }
 
+  /**
+   * The 2^depth nodes `depth` levels below the root, left to right (tree indices 2^depth − 1 …
+   * 2^(depth+1) − 2). Every leaf lies at least that deep while 2^depth ≤ leafCount.
+   */
+  level(depth: number): Hex[] {
+    if (!Number.isInteger(depth) || depth < 0 || 2 ** depth > this.leafCount) {
+      throw new RangeError(`no complete level ${depth} in a tree of ${this.leafCount} leaves`)
+    }
+    const first = 2 ** depth - 1
+    return Array.from({ length: 2 ** depth }, (_, k) => toHex(this.nodes, (first + k) * 32, 32))
+  }
+
+  /** The proof for leaf j up to its ancestor in `level(depth)`, and that ancestor's position there. */
+  proofToLevel(j: number, depth: number): { proof: Hex[]; position: number } {
+    this.level(depth) // checks depth
+    let index = this.treeIndex(j)
+    const out: Hex[] = []
+    while (index >= 2 ** (depth + 1) - 1) {
+      const sibling = index % 2 === 1 ? index + 1 : index - 1
+      out.push(toHex(this.nodes, sibling * 32, 32))
+      index = (index - 1) >> 1
+    }
+    return { proof: out, position: index - (2 ** depth - 1) }
+  }
+
   /** Sorted position of a leaf hash, or -1. */
   indexOfLeaf(leaf: Hex): number {
     const target = fromHex32(leaf)
