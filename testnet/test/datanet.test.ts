@@ -90,7 +90,7 @@ test('two contributors on different nodes submit; the owner node curates with re
     async () =>
       (await getJson(`${api(0)}/v1/datanets/${datanetId}/contributions`)).contributions.length === 2,
     {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       what: "the owner to curate A's contributions",
     },
   )
@@ -111,7 +111,7 @@ test('two contributors on different nodes submit; the owner node curates with re
       seen = (await getJson(`${api(0)}/v1/datanets/${datanetId}/contributions`)).contributions
       return seen.length === 5 ? seen : undefined
     },
-    { timeoutMs: 30_000, what: 'the owner to curate all 5 contributions' },
+    { timeoutMs: 90_000, what: 'the owner to curate all 5 contributions' },
   ).catch((err) => {
     throw new Error(
       `${err.message}; curated: ${JSON.stringify(seen.map((c) => [c.name, c.status, c.reason]))}`,
