@@ -87,11 +87,12 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
         bytes32[] proof;
     }
 
-    /// @notice One epoch of evidence for `jailInactive`: that epoch's set, who signed, and where the
-    /// validator sits in the set.
+    /// @notice One epoch of evidence for `jailInactive`: which of the given sets signed it (`set`), the
+    /// record's bitmap and digest, and where the validator sits in that set.
     struct Participation {
-        Validator[] validators;
+        uint256 set;
         uint256 signedBitmap;
+        bytes32 digest;
         uint256 index;
     }
 
@@ -99,8 +100,7 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
         uint128 funded; // deposits minus executed withdrawals
         uint128 spent; // cumulative spending settled by checkpoints
         uint128 reserved; // requested for withdrawal: no longer spendable
-        uint64 unlockAt; // the reserved amount may leave from this time ...
-        uint64 requestEpoch; // ... and after a checkpoint later than this one
+        uint64 unlockAt; // the reserved amount may leave once a checkpoint has landed at or after this time
     }
 
     /// @notice Governed timing, in seconds (`inactivityWindow` in checkpoints).
@@ -158,7 +158,7 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
     error InsufficientAvailable(uint256 requested, uint256 available);
     error NoPendingWithdrawal();
     error WithdrawalLocked(uint64 unlockAt);
-    error AwaitingCheckpoint(uint64 requestEpoch);
+    error AwaitingCheckpoint(uint64 unlockAt);
     // slashing and jailing
     error NotSameEpochRound();
     error VotesNotConflicting();
@@ -167,12 +167,13 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
     error UnknownSigner(address signer);
     error AlreadySlashed(address signer, uint64 epoch, uint32 round);
     error InactivityNotProven(uint256 position);
+    error UnknownParticipation(uint64 epoch);
     // governance
     error InvalidFeeSplit();
     error InvalidParameter(string name);
 
     event Deposited(address indexed client, uint256 amount);
-    event WithdrawalRequested(address indexed client, uint256 amount, uint64 unlockAt, uint64 requestEpoch);
+    event WithdrawalRequested(address indexed client, uint256 amount, uint64 unlockAt);
     event Withdrawn(address indexed client, uint256 amount);
     event Checkpointed(
         uint64 indexed epoch,
@@ -182,8 +183,10 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
         string receiptsCid,
         bytes32 validatorSetHash,
         uint256 signedBitmap,
+        bytes32 digest,
         uint256 spentAdded
     );
+    event SignaturesAdded(uint64 indexed epoch, uint256 signedBitmap);
     event SpendingCapped(address indexed client, uint128 signed, uint128 capped);
     event Claimed(address indexed account, uint256 amount);
     event ClaimedMany(uint64 indexed epoch, uint256 paidLeaves, uint256 total);
@@ -203,9 +206,10 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
     FeeSplit private _feeSplit;
     FeeSplit private _nextFeeSplit;
     uint64 private _nextFeeSplitFrom;
+    uint64 private _unlockFloor; // after a parameter change: no withdrawal unlocks before the old window ends
 
     mapping(uint64 epoch => bytes32) public rootOf; // the last ROOT_HISTORY epochs only
-    mapping(uint64 epoch => bytes32) public participationOf; // keccak256(abi.encode(setHash, signedBitmap))
+    mapping(uint64 epoch => bytes32) public participationOf; // keccak256(abi.encode(setHash, signedBitmap, digest))
     mapping(address client => Client) private _clients;
     mapping(uint256 word => uint256) private _claimedWords; // 4 x uint64 gwei, by ledger index
     mapping(bytes32 signerEpochRound => bool) public slashedFor;
@@ -236,18 +240,19 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
     }
 
     /// @notice Reserves `amount` of the available balance for withdrawal: from now on nodes must not
-    /// accept payments against it. It can leave after `withdrawalDelay` (longer than any authorization
-    /// signed before this call can stay valid, plus an epoch to checkpoint it) and after a checkpoint
-    /// later than the current one. A new request adds to the reservation and restarts the clock.
+    /// accept payments against it. It can leave once a checkpoint has landed at or after `unlockAt` = now +
+    /// `withdrawalDelay` (longer than any authorization signed before this call can stay valid, plus an
+    /// epoch to checkpoint it): a checkpoint that lands early, before the receipts it should carry, does
+    /// not count. A new request adds to the reservation and restarts the clock.
     function requestWithdrawal(uint128 amount) external {
         if (amount == 0) revert ZeroAmount();
         Client storage c = _clients[msg.sender];
         uint256 available = _available(c);
         if (amount > available) revert InsufficientAvailable(amount, available);
         c.reserved += amount;
-        c.unlockAt = uint64(block.timestamp) + params.withdrawalDelay;
-        c.requestEpoch = lastEpoch;
-        emit WithdrawalRequested(msg.sender, amount, c.unlockAt, c.requestEpoch);
+        uint64 unlockAt = uint64(block.timestamp) + params.withdrawalDelay;
+        c.unlockAt = unlockAt > _unlockFloor ? unlockAt : _unlockFloor;
+        emit WithdrawalRequested(msg.sender, amount, c.unlockAt);
     }
 
     /// @notice Pays the reserved amount, less whatever receipts signed before the request settled into it.
@@ -256,7 +261,7 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
         if (c.reserved == 0) revert NoPendingWithdrawal();
         if (!escapeOpen()) {
             if (block.timestamp < c.unlockAt) revert WithdrawalLocked(c.unlockAt);
-            if (lastEpoch <= c.requestEpoch) revert AwaitingCheckpoint(c.requestEpoch);
+            if (lastCheckpointAt < c.unlockAt) revert AwaitingCheckpoint(c.unlockAt);
         }
         uint256 unspent = c.funded - c.spent;
         paid = c.reserved < unspent ? c.reserved : unspent;
@@ -284,21 +289,36 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
         bytes32 setHash = staking.setHashFor(epoch);
         if (cp.validatorSetHash != setHash) revert ValidatorSetMismatch(setHash, cp.validatorSetHash);
         if (_feeSplitHash(cp.feeSplit) != _feeSplitHash(feeSplitFor(epoch))) revert FeeSplitMismatch();
-        uint256 bitmap = _verifyQuorum(_hashTypedDataV4(_hashCheckpoint(cp)), setHash, validators, signatures);
+        bytes32 digest = _hashTypedDataV4(_hashCheckpoint(cp));
+        uint256 bitmap = _verifyQuorum(digest, setHash, validators, signatures);
 
         uint256 spentAdded = _settle(cp.totals);
-        uint256 newTotal = totalSpent + spentAdded;
-        if (cp.totalEarned > newTotal) revert EarningsExceedSpending(cp.totalEarned, newTotal);
-
+        {
+            uint256 newTotal = totalSpent + spentAdded;
+            if (cp.totalEarned > newTotal) revert EarningsExceedSpending(cp.totalEarned, newTotal);
+            totalSpent = uint128(newTotal);
+        }
         rootOf[epoch] = cp.stateRoot;
         if (epoch > ROOT_HISTORY) delete rootOf[epoch - ROOT_HISTORY];
-        participationOf[epoch] = keccak256(abi.encode(setHash, bitmap));
+        participationOf[epoch] = keccak256(abi.encode(setHash, bitmap, digest));
         if (epoch > MAX_INACTIVITY_WINDOW) delete participationOf[epoch - MAX_INACTIVITY_WINDOW];
         lastEpoch = epoch;
         lastCheckpointAt = uint64(block.timestamp);
-        totalSpent = uint128(newTotal);
         if (_nextFeeSplitFrom != 0 && _nextFeeSplitFrom <= epoch + 1) _promoteFeeSplit();
-        emit Checkpointed(epoch, cp.round, cp.stateRoot, cp.receiptsRoot, cp.receiptsCid, setHash, bitmap, spentAdded);
+        _emitCheckpointed(cp, setHash, bitmap, digest, spentAdded);
+    }
+
+    /// @dev Separate so `checkpoint` stays within the stack.
+    function _emitCheckpointed(
+        Checkpoint calldata cp,
+        bytes32 setHash,
+        uint256 bitmap,
+        bytes32 digest,
+        uint256 spentAdded
+    ) private {
+        emit Checkpointed(
+            cp.epoch, cp.round, cp.stateRoot, cp.receiptsRoot, cp.receiptsCid, setHash, bitmap, digest, spentAdded
+        );
     }
 
     // ---------------------------------------------------------------- claims
@@ -389,21 +409,55 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
         emit EquivocationSlashed(staker, signer, a.epoch, a.round, burned);
     }
 
+    /// @notice Adds votes that a checkpoint's submitter left out (it needed only a quorum) to the epoch's
+    /// participation record, so a validator that did sign cannot be jailed for inactivity by whoever relays
+    /// checkpoints. Anyone may send them while the record is kept (the last `MAX_INACTIVITY_WINDOW`
+    /// epochs): the epoch's set, its current record (`Checkpointed`, then `SignaturesAdded` events), and
+    /// signatures of that checkpoint's digest.
+    function addSignatures(
+        uint64 epoch,
+        Validator[] calldata validators,
+        uint256 signedBitmap,
+        bytes32 digest,
+        Signature[] calldata signatures
+    ) external {
+        bytes32 setHash = keccak256(abi.encode(validators));
+        bytes32 record = participationOf[epoch];
+        if (record == bytes32(0) || keccak256(abi.encode(setHash, signedBitmap, digest)) != record) {
+            revert UnknownParticipation(epoch);
+        }
+        uint256 bitmap = signedBitmap;
+        for (uint256 i; i < signatures.length; ++i) {
+            Signature calldata sig = signatures[i];
+            if (sig.index >= validators.length) revert SignerNotInSet(i);
+            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, sig.r, sig.vs);
+            if (err != ECDSA.RecoverError.NoError || signer != validators[sig.index].signer) revert SignerNotInSet(i);
+            bitmap |= 1 << sig.index;
+        }
+        participationOf[epoch] = keccak256(abi.encode(setHash, bitmap, digest));
+        emit SignaturesAdded(epoch, bitmap);
+    }
+
     /// @notice Anyone may show that `staker` was in the set of each of the last `inactivityWindow`
     /// checkpoints and signed none: it leaves the set (its stake unbonds; it may register again).
+    /// @param sets the distinct validator sets of those epochs (each sent once: sets rarely change)
     /// @param recent one entry per epoch, newest (`lastEpoch`) first; each is checked against the
-    /// participation record the checkpoint stored.
-    function jailInactive(address staker, Participation[] calldata recent) external {
+    /// participation record the checkpoint stored (with any signatures added since).
+    function jailInactive(address staker, Validator[][] calldata sets, Participation[] calldata recent) external {
         uint64 window = params.inactivityWindow;
         uint64 last = lastEpoch;
         if (last < window || recent.length != window) revert InactivityNotProven(recent.length);
+        bytes32[] memory setHashes = new bytes32[](sets.length);
+        for (uint256 i; i < sets.length; ++i) {
+            setHashes[i] = keccak256(abi.encode(sets[i]));
+        }
         for (uint256 k; k < window; ++k) {
             Participation calldata p = recent[k];
-            bytes32 setHash = keccak256(abi.encode(p.validators));
-            if (keccak256(abi.encode(setHash, p.signedBitmap)) != participationOf[last - uint64(k)]) {
-                revert InactivityNotProven(k);
-            }
-            if (p.index >= p.validators.length || staking.stakerOf(p.validators[p.index].signer) != staker) {
+            if (p.set >= sets.length) revert InactivityNotProven(k);
+            bytes32 record = keccak256(abi.encode(setHashes[p.set], p.signedBitmap, p.digest));
+            if (record != participationOf[last - uint64(k)]) revert InactivityNotProven(k);
+            Validator[] calldata validators = sets[p.set];
+            if (p.index >= validators.length || staking.stakerOf(validators[p.index].signer) != staker) {
                 revert InactivityNotProven(k);
             }
             if ((p.signedBitmap >> p.index) & 1 != 0) revert InactivityNotProven(k);
@@ -451,10 +505,10 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
     function clientBalance(address client)
         external
         view
-        returns (uint128 funded, uint128 spent, uint128 reserved, uint256 available, uint64 unlockAt, uint64 requestEpoch)
+        returns (uint128 funded, uint128 spent, uint128 reserved, uint256 available, uint64 unlockAt)
     {
         Client storage c = _clients[client];
-        return (c.funded, c.spent, c.reserved, _available(c), c.unlockAt, c.requestEpoch);
+        return (c.funded, c.spent, c.reserved, _available(c), c.unlockAt);
     }
 
     /// @notice The EIP-712 digest validators sign for `cp`; for clients and tests.
@@ -639,6 +693,12 @@ contract Ledger is EIP712, Ownable, ReentrancyGuardTransient, IEpochClock {
         if (p.inactivityWindow < MIN_INACTIVITY_WINDOW || p.inactivityWindow > MAX_INACTIVITY_WINDOW) {
             revert InvalidParameter("inactivityWindow");
         }
+        // Authorizations signed under the old window may stay valid that long: no withdrawal requested from
+        // now on unlocks before they and an epoch to checkpoint them have passed, however short the new
+        // delay (zero at construction, where nothing is outstanding).
+        Params memory old = params;
+        uint64 floor = uint64(block.timestamp) + old.authorizationWindow + old.epochDuration + 1;
+        if (old.withdrawalDelay != 0 && floor > _unlockFloor) _unlockFloor = floor;
         params = p;
         emit ParamsChanged(p);
     }

@@ -16,7 +16,10 @@ import {IEpochClock, IStaking, Validator} from "./IStaking.sol";
 /// @dev The active set lives in `_active`; every change commits its hash (keccak256(abi.encode(set)))
 /// for a future epoch: changes made while the Ledger's last checkpointed epoch is L apply from L + 2, so the
 /// set of the epoch being voted on (L + 1) never moves under in-flight votes, and new stake waits a whole
-/// epoch before it counts. A checkpoint carries its set in calldata and commits to its hash in the vote;
+/// epoch before it counts. The exception is bootstrap: while the set for L + 1 is empty (at genesis, or
+/// after everyone left) nobody can have signed L + 1, so changes apply to L + 1 itself until it is
+/// checkpointed, and the stake majority of everyone who registered by then decides it (a first registrant
+/// alone never owns it). A checkpoint carries its set in calldata and commits to its hash in the vote;
 /// the Ledger compares it with `setHashFor(epoch)`: one hash per checkpoint, nothing per signer.
 /// The full set of each commit is in the `ValidatorSetCommitted` event, for clients that build checkpoints.
 contract Staking is IStaking, Ownable, EIP712 {
@@ -31,6 +34,8 @@ contract Staking is IStaking, Ownable, EIP712 {
         uint64 unbondingEnd;
         uint32 activePosition; // 1-based index into `_active`, 0 when not in the set
         bool banned; // slashed for equivocation: never registers again
+        // slot 2
+        uint64 releaseEpoch; // unbonding stake also waits until this epoch is checkpointed
         bytes peerId; // cleared on exit
     }
 
@@ -68,6 +73,7 @@ contract Staking is IStaking, Ownable, EIP712 {
     error ValidatorSetFull(uint256 max, uint256 smallestStake);
     error InsufficientStake(uint256 requested, uint256 available);
     error UnbondingNotFinished(uint64 unbondingEnd);
+    error AwaitingEpoch(uint64 releaseEpoch);
     error NothingToWithdraw();
     error NotLedger(address caller);
     error LedgerAlreadySet();
@@ -102,6 +108,7 @@ contract Staking is IStaking, Ownable, EIP712 {
     uint256 public totalActiveStake; // of the live set (what the next commit holds)
     SetCommit private _current;
     SetCommit private _next;
+    uint64 private _bootstrapEpoch = 1; // the epoch taking changes directly while it has no signed set
 
     mapping(address staker => Account) private _accounts;
     mapping(address signer => address staker) public stakerOf;
@@ -195,16 +202,20 @@ contract Staking is IStaking, Ownable, EIP712 {
         a.stake = remaining;
         a.unbonding += amount;
         a.unbondingEnd = uint64(block.timestamp) + unbondingDelay;
+        a.releaseEpoch = _lastEpoch() + 1; // the set of L + 1 still counts it
         emit UnstakeRequested(msg.sender, amount, a.unbondingEnd);
         _commitSet();
     }
 
-    /// @notice Withdraws unbonded stake once the delay has passed.
+    /// @notice Withdraws unbonded stake once the delay has passed and every epoch whose fixed set still
+    /// counted it has been checkpointed (time alone would let a stalled chain's set keep a vote whose stake
+    /// is gone, and an equivocation in it burn nothing).
     function withdraw() external {
         Account storage a = _accounts[msg.sender];
         uint96 amount = a.unbonding;
         if (amount == 0) revert NothingToWithdraw();
         if (block.timestamp < a.unbondingEnd) revert UnbondingNotFinished(a.unbondingEnd);
+        if (_lastEpoch() < a.releaseEpoch) revert AwaitingEpoch(a.releaseEpoch);
         a.unbonding = 0;
         token.safeTransfer(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
@@ -297,11 +308,14 @@ contract Staking is IStaking, Ownable, EIP712 {
             uint64 unbondingEnd,
             bool active,
             bool banned,
-            bytes memory peerId
+            bytes memory peerId,
+            uint64 releaseEpoch
         )
     {
         Account storage a = _accounts[staker];
-        return (a.signer, a.stake, a.unbonding, a.unbondingEnd, a.activePosition != 0, a.banned, a.peerId);
+        return (
+            a.signer, a.stake, a.unbonding, a.unbondingEnd, a.activePosition != 0, a.banned, a.peerId, a.releaseEpoch
+        );
     }
 
     /// @notice The EIP-712 digest the signer key (and, off chain, the libp2p key) signs to register.
@@ -336,6 +350,7 @@ contract Staking is IStaking, Ownable, EIP712 {
         a.unbonding += a.stake;
         a.stake = 0;
         a.unbondingEnd = uint64(block.timestamp) + unbondingDelay;
+        a.releaseEpoch = _lastEpoch() + 1; // the set of L + 1 still counts it
         delete a.peerId;
         _removeFromSet(a);
         emit Exited(staker, reason, a.unbonding, a.unbondingEnd);
@@ -367,8 +382,9 @@ contract Staking is IStaking, Ownable, EIP712 {
         return ledger == address(0) ? 0 : IEpochClock(ledger).lastEpoch();
     }
 
-    /// @dev Commits the live set for epoch L + 2 (L + 1 while the set for L + 1 is empty: nobody can have
-    /// signed for it). A commit already due at L + 1 becomes the current one first.
+    /// @dev Commits the live set for epoch L + 2, or for L + 1 while L + 1 is bootstrapping (its set was
+    /// empty when the first change since the last checkpoint came: nobody can have signed for it, and it
+    /// keeps taking changes until it is checkpointed). A commit already due at L + 1 becomes current first.
     function _commitSet() private {
         (Validator[] memory set, uint256 totalStake) = activeValidators();
         bytes32 h = keccak256(abi.encode(set));
@@ -378,10 +394,11 @@ contract Staking is IStaking, Ownable, EIP712 {
             delete _next;
         }
         uint64 from;
-        if (setHashFor(last + 1) == EMPTY_SET_HASH) {
+        if (_bootstrapEpoch == last + 1 || setHashFor(last + 1) == EMPTY_SET_HASH) {
             from = last + 1;
             _current = SetCommit(h, 0);
             delete _next;
+            _bootstrapEpoch = last + 1;
         } else {
             from = last + 2;
             _next = SetCommit(h, from);

@@ -287,6 +287,51 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
     }
   }
 
+  /**
+   * `jailInactive`'s evidence for the last `n` checkpoints, newest first: the distinct sets once, and per
+   * epoch its record (bitmap with any added signatures, digest) and `signer`'s position (0 if absent).
+   */
+  async function participation(n: number, signer: Address) {
+    const last = await as[0].ledger.read.lastEpoch()
+    const [checkpoints, added] = await Promise.all([
+      publicClient.getContractEvents({
+        address: addresses.ledger,
+        abi: ledgerAbi,
+        eventName: 'Checkpointed',
+        fromBlock: 0n,
+      }),
+      publicClient.getContractEvents({
+        address: addresses.ledger,
+        abi: ledgerAbi,
+        eventName: 'SignaturesAdded',
+        fromBlock: 0n,
+      }),
+    ])
+    const sets: ValidatorEntry[][] = []
+    const setIndex = new Map<Hex, number>()
+    const recent = []
+    for (let k = 0n; k < BigInt(n); k++) {
+      const epoch = last - k
+      const event = checkpoints.findLast((e) => e.args.epoch === epoch)!
+      const bitmap =
+        added.findLast((e) => e.args.epoch === epoch)?.args.signedBitmap ?? event.args.signedBitmap!
+      const validators = await setFor(epoch)
+      const hash = event.args.validatorSetHash!
+      if (!setIndex.has(hash)) {
+        setIndex.set(hash, sets.length)
+        sets.push(validators)
+      }
+      const position = validators.findIndex((v) => v.signer.toLowerCase() === signer.toLowerCase())
+      recent.push({
+        set: BigInt(setIndex.get(hash)!),
+        signedBitmap: bitmap,
+        digest: event.args.digest!,
+        index: BigInt(Math.max(0, position)),
+      })
+    }
+    return { sets, recent }
+  }
+
   /** Moves chain time forward (and mines a block). */
   async function increaseTime(seconds: number | bigint) {
     await testClient.increaseTime({ seconds: Number(seconds) })
@@ -336,6 +381,7 @@ export async function createWorld(opts: { anvil?: Anvil; deploy?: DeployOptions;
     deposit,
     activeSet,
     setFor,
+    participation,
     advanceTo,
     sign,
     checkpointArgs,

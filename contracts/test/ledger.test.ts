@@ -19,7 +19,7 @@ import {
   toCompactSignature,
   type ValidatorEntry,
 } from '../typedData.ts'
-import { createWorld, MIN_STAKE, signerKey, toStruct, type World } from './helpers.ts'
+import { ATTACK_GAS, createWorld, MIN_STAKE, signerKey, toStruct, type World } from './helpers.ts'
 
 const VALIDATORS = [1, 2, 3, 4]
 const CLIENT = 5
@@ -36,9 +36,8 @@ const quorum = keys.slice(0, 3) // 3 of 4 equal stakes: 75% > 2/3
 test.before(async () => {
   w = await createWorld()
   for (const i of VALIDATORS) await w.addValidator(i)
-  // The first registrant alone forms the set of epoch 1 (nobody else could have signed it); the four
-  // sign from epoch 2.
-  await w.checkpoint(await w.nextMessage(), [keys[0]])
+  // Until epoch 1 is checkpointed every registration joins its set (nobody could have signed it yet).
+  await w.checkpoint(await w.nextMessage(), quorum)
   await w.deposit(CLIENT, parseEther('100'))
   await w.deposit(CLIENT2, parseEther('50'))
 })
@@ -69,9 +68,8 @@ async function attack(send: Send, error: string) {
 const lastEpoch = () => w.as[0].ledger.read.lastEpoch()
 const balanceOf = (a: Address) => w.as[0].token.read.balanceOf([a])
 const client = async (i: number) => {
-  const [funded, spent, reserved, available, unlockAt, requestEpoch] =
-    await w.as[0].ledger.read.clientBalance([addr(i)])
-  return { funded, spent, reserved, available, unlockAt, requestEpoch }
+  const [funded, spent, reserved, available, unlockAt] = await w.as[0].ledger.read.clientBalance([addr(i)])
+  return { funded, spent, reserved, available, unlockAt }
 }
 
 /** Submits `message` with explicit signatures and set (default: the epoch's), mined with `gas`. */
@@ -173,7 +171,6 @@ test('finding 1: a client that spends and then withdraws cannot outrun the check
   await w.mined(w.as[CLIENT].ledger.write.requestWithdrawal([parseEther('100')]))
   let c = await client(CLIENT)
   assert.equal([c.reserved, c.available], [parseEther('100'), 0n], 'reserved at once: nothing left to spend')
-  assert.is(c.requestEpoch, await lastEpoch())
   const unlockAt = await w.minedRevert(
     (o) => w.as[CLIENT].ledger.write.executeWithdrawal(o),
     'WithdrawalLocked',
@@ -385,58 +382,84 @@ test('finding 2: a vote for another set than the epoch’s is refused', async ()
   assert.equal(args, [message.validatorSetHash, wrongHash])
 })
 
-/** The participation records of the last `n` checkpoints, newest first, for `jailInactive`. */
-async function participation(n: number, index: (set: ValidatorEntry[]) => number) {
-  const last = await lastEpoch()
-  const events = await w.publicClient.getContractEvents({
-    address: w.addresses.ledger,
-    abi: ledgerAbi,
-    eventName: 'Checkpointed',
-    fromBlock: 0n,
-  })
-  const out = []
-  for (let k = 0n; k < BigInt(n); k++) {
-    const epoch = last - k
-    const event = events.find((e) => e.args.epoch === epoch)!
-    const validators = await w.setFor(epoch)
-    out.push({
-      validators,
-      signedBitmap: event.args.signedBitmap!,
-      index: BigInt(Math.max(0, index(validators))),
-    })
-  }
-  return out
-}
-
 test('finding 2: a validator that signs none of the last N checkpoints is jailed by anyone', async () => {
   const window = DEFAULTS.ledgerParams.inactivityWindow
   const silent = privateKeyToAccount(signerKey(4)).address
-  const position = (set: ValidatorEntry[]) => set.findIndex((v) => v.signer === silent)
-  await attack(
-    async (o) => w.as[OUTSIDER].ledger.write.jailInactive([addr(4), await participation(1, position)], o),
-    'InactivityNotProven',
-  )
+  const jail =
+    (staker: number, evidence: Awaited<ReturnType<World['participation']>>) => (o: { gas: bigint }) =>
+      w.as[OUTSIDER].ledger.write.jailInactive([addr(staker), evidence.sets, evidence.recent], o)
+  await attack(jail(4, await w.participation(1, silent)), 'InactivityNotProven')
   for (let k = 0; k < window; k++) await w.checkpoint(await w.nextMessage(), quorum)
+  const evidence = await w.participation(window, silent)
+  assert.is(evidence.sets.length, 1, 'one distinct set, sent once')
   // validator 1 signed: it cannot be jailed with these records
-  const signer1 = privateKeyToAccount(signerKey(1)).address
   await attack(
-    async (o) =>
-      w.as[OUTSIDER].ledger.write.jailInactive(
-        [addr(1), await participation(window, (s) => s.findIndex((v) => v.signer === signer1))],
-        o,
-      ),
+    jail(1, await w.participation(window, privateKeyToAccount(signerKey(1)).address)),
     'InactivityNotProven',
   )
-  // a forged bitmap does not match the stored record
-  const forged = await participation(window, position)
-  forged[0] = { ...forged[0], signedBitmap: 0n }
-  await attack((o) => w.as[OUTSIDER].ledger.write.jailInactive([addr(4), forged], o), 'InactivityNotProven')
-  await w.mined(w.as[OUTSIDER].ledger.write.jailInactive([addr(4), await participation(window, position)]))
+  // a forged bitmap or digest does not match the stored record; a set index out of range is refused
+  const tamper = (k: number, change: object) => ({
+    ...evidence,
+    recent: evidence.recent.map((r, i) => (i === k ? { ...r, ...change } : r)),
+  })
+  await attack(jail(4, tamper(0, { signedBitmap: 0n })), 'InactivityNotProven')
+  await attack(jail(4, tamper(3, { digest: keccak256('0x01') })), 'InactivityNotProven')
+  await attack(jail(4, tamper(5, { set: 1n })), 'InactivityNotProven')
+  await attack(jail(4, { ...evidence, recent: evidence.recent.slice(1) }), 'InactivityNotProven')
+  await w.mined(jail(4, evidence)({ gas: ATTACK_GAS }))
   const [, stake, unbonding, , active, banned] = await w.as[0].staking.read.getValidator([addr(4)])
   assert.equal([stake, unbonding, active, banned], [0n, MIN_STAKE, false, false])
   const next = await w.nextMessage()
   await w.checkpoint(next, quorum)
   assert.is((await w.setFor((await lastEpoch()) + 1n)).length, 3)
+})
+
+test('finding 2: votes a relayer left out are added later, and the validator who cast them is not jailed', async () => {
+  const window = DEFAULTS.ledgerParams.inactivityWindow
+  const victim = privateKeyToAccount(signerKey(4)).address
+  // every validator signs each checkpoint; the relayer submits a bare quorum without validator 4
+  const omitted: { epoch: bigint; signature: Hex }[] = []
+  for (let k = 0; k < window; k++) {
+    const message = await w.nextMessage()
+    const [vote] = await w.sign(message, [signerKey(4)])
+    omitted.push({ epoch: message.epoch, signature: vote.signature })
+    await w.checkpoint(message, quorum)
+  }
+  const evidence = await w.participation(window, victim)
+  // validator 4 (or anyone holding its votes) adds them; a record that is not the stored one is refused
+  const set = evidence.sets[0]
+  const position = BigInt(set.findIndex((v) => v.signer === victim))
+  for (const [k, { epoch, signature }] of omitted.entries()) {
+    const record = evidence.recent[window - 1 - k]
+    const sig = { index: position, ...toCompactSignature(signature) }
+    if (k === 0) {
+      await attack(
+        (o) =>
+          w.as[4].ledger.write.addSignatures(
+            [epoch, set, record.signedBitmap | (1n << position), record.digest, [sig]],
+            o,
+          ),
+        'UnknownParticipation',
+      )
+      const wrong = { ...sig, index: (position + 1n) % 4n }
+      await attack(
+        (o) =>
+          w.as[4].ledger.write.addSignatures([epoch, set, record.signedBitmap, record.digest, [wrong]], o),
+        'SignerNotInSet',
+      )
+    }
+    await w.mined(w.as[4].ledger.write.addSignatures([epoch, set, record.signedBitmap, record.digest, [sig]]))
+  }
+  const updated = await w.participation(window, victim)
+  assert.ok(updated.recent.every((r) => (r.signedBitmap >> position) & 1n))
+  await attack(
+    (o) => w.as[OUTSIDER].ledger.write.jailInactive([addr(4), updated.sets, updated.recent], o),
+    'InactivityNotProven',
+  )
+  await attack(
+    (o) => w.as[OUTSIDER].ledger.write.jailInactive([addr(4), evidence.sets, evidence.recent], o),
+    'InactivityNotProven',
+  )
 })
 
 // ------------------------------------------------------------------ finding 3: bounded parameters
@@ -475,6 +498,26 @@ test('finding 3: every Ledger parameter is bounded, for governance too', async (
   }
   await w.mined(w.as[0].ledger.write.setParams([edge], { ...tl, gas: 200_000n }))
   assert.equal(await w.as[0].ledger.read.params(), [60, 10, 71, 86_400, 4])
+})
+
+test('finding 1: shortening the windows does not shorten withdrawals requested under the old ones', async () => {
+  const old = DEFAULTS.ledgerParams
+  const tl = await asTimelock()
+  const short = { ...old, authorizationWindow: 60, epochDuration: 10, withdrawalDelay: 71 }
+  const receipt = await w.mined(w.as[0].ledger.write.setParams([short], { ...tl, gas: 200_000n }))
+  const changedAt = (await w.publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp
+  // Authorizations signed just before the change may stay valid for the old window.
+  await w.mined(w.as[CLIENT].ledger.write.requestWithdrawal([parseEther('10')]))
+  const floor = changedAt + BigInt(old.authorizationWindow + old.epochDuration + 1)
+  assert.is((await client(CLIENT)).unlockAt, floor)
+  await w.increaseTime(short.withdrawalDelay + 1)
+  await w.checkpoint(await w.nextMessage(), quorum)
+  await attack((o) => w.as[CLIENT].ledger.write.executeWithdrawal(o), 'WithdrawalLocked')
+  // Once the old window has passed, new requests get the short delay.
+  await w.increaseTime(old.authorizationWindow + old.epochDuration)
+  await w.mined(w.as[CLIENT2].ledger.write.requestWithdrawal([parseEther('10')]))
+  const now = (await w.publicClient.getBlock()).timestamp
+  assert.is((await client(CLIENT2)).unlockAt, now + BigInt(short.withdrawalDelay))
 })
 
 // ------------------------------------------------------------------ finding 4: claims

@@ -26,7 +26,7 @@ let snap: Hex
 test.before(async () => {
   w = await createWorld()
   for (const i of VALIDATORS) await w.addValidator(i)
-  await w.checkpoint(await w.nextMessage(), [signerKey(1)]) // epoch 1: the first registrant's set
+  await w.checkpoint(await w.nextMessage(), SIGNING.map(signerKey)) // epoch 1: every registrant so far
 })
 test.after(async () => {
   await w?.stop()
@@ -63,7 +63,6 @@ for (const seed of SEEDS) {
       spent: new Map(CLIENTS.map((c) => [c, 0n])),
       reserved: new Map(CLIENTS.map((c) => [c, 0n])),
       unlockAt: new Map(CLIENTS.map((c) => [c, 0n])),
-      requestEpoch: new Map(CLIENTS.map((c) => [c, 0n])),
       earned: new Map(EARNERS.map((e) => [e, 0n])),
       claimed: new Map(EARNERS.map((e) => [e, 0n])),
       roots: new Map<bigint, { tree: LedgerTree; earned: Map<number, bigint> }>(),
@@ -216,7 +215,6 @@ for (const seed of SEEDS) {
         const amount = (free * BigInt(1 + rand(100))) / 100n
         await w.mined(w.as[c].ledger.write.requestWithdrawal([amount]))
         model.reserved.set(c, amount)
-        model.requestEpoch.set(c, model.lastEpoch)
         const [, , , , unlockAt] = await w.as[0].ledger.read.clientBalance([addr(c)])
         assert.ok(unlockAt >= (await now()) + BigInt(withdrawalDelay) - 1n)
         model.unlockAt.set(c, unlockAt)
@@ -235,7 +233,7 @@ for (const seed of SEEDS) {
         await w.minedRevert((o) => w.as[c].ledger.write.executeWithdrawal(o), 'WithdrawalLocked')
         return
       }
-      if (!hatchOpen && model.lastEpoch <= model.requestEpoch.get(c)!) {
+      if (!hatchOpen && model.lastCheckpointAt < unlock) {
         await w.minedRevert((o) => w.as[c].ledger.write.executeWithdrawal(o), 'AwaitingCheckpoint')
         return
       }

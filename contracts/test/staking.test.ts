@@ -51,8 +51,8 @@ let snap: Hex
 test.before(async () => {
   w = await createWorld()
   for (const i of VALIDATORS) await w.addValidator(i, STAKE[i], KEY(i))
-  // genesis: the set for epoch 1 is validator 1 alone (registered while the set for epoch 1 was empty),
-  // validators 2 and 3 sign from epoch 2; after two checkpoints the chain is in its steady state
+  // genesis: all three registered before epoch 1 was checkpointed, so all three sign it; after two
+  // checkpoints the chain is in its steady state (changes apply from the epoch after next)
   await w.advanceTo(2n, KEYS)
 })
 test.after(async () => {
@@ -71,6 +71,8 @@ const addr = (i: number) => w.as[i].address
 const staking = () => w.as[0].staking.read
 const lastEpoch = () => w.as[0].ledger.read.lastEpoch()
 const domain = () => stakingDomain(w.anvil.chainId, w.addresses.staking)
+/** getValidator's first seven fields (signer, stake, unbonding, unbondingEnd, active, banned, peerId). */
+const validatorOf = async (i: number) => (await staking().getValidator([addr(i)])).slice(0, 7)
 
 const setType = [
   {
@@ -201,10 +203,11 @@ async function conflictingVotes(key: Hex) {
 
 // ------------------------------------------------------------------ registration
 
-test('genesis: the first registration signs epoch 1 (its set was empty), the next ones from epoch 2', async () => {
+test('genesis: every registration before the first checkpoint joins epoch 1; later ones wait an epoch', async () => {
   assert.is(await lastEpoch(), 2n)
-  assert.equal(entries(await w.setFor(1n)), [{ signer: signerOf(1), stake: STAKE[1] }])
   const all = VALIDATORS.map((i) => ({ signer: signerOf(i), stake: STAKE[i] }))
+  // one commit per registration, all for epoch 1: a lone first registrant never owns it
+  assert.equal(entries(await w.setFor(1n)), all)
   assert.equal(entries(await w.setFor(2n)), all)
   assert.equal(entries(await w.setFor(3n)), all)
   assert.is(await staking().pendingFromEpoch(), 0n)
@@ -233,7 +236,7 @@ test('register: the set, stakes, setHashFor(next epoch) = keccak256(abi.encode(s
   assert.is(await staking().setHashFor([L + 1n]), fixed, 'the set of the epoch being voted on moved')
   assert.is.not(fixed, setHash)
   assert.is(await staking().pendingFromEpoch(), L + 2n)
-  assert.equal(await staking().getValidator([addr(4)]), [r.signer, 4n * MIN, 0n, 0n, true, false, r.peerId])
+  assert.equal(await validatorOf(4), [r.signer, 4n * MIN, 0n, 0n, true, false, r.peerId])
   assert.is(await staking().stakerOf([r.signer]), addr(4))
   assert.is(await w.as[0].token.read.balanceOf([w.addresses.staking]), 10n * MIN)
 
@@ -346,7 +349,7 @@ test('attack: invalid registrations are mined, revert, and change nothing', asyn
     peerIdProof: toHex(new Uint8Array(128).fill(2)),
   }
   await w.mined(w.as[6].staking.write.register(registerArgs(edge, MIN)))
-  assert.is((await staking().getValidator([addr(6)]))[6], peerId)
+  assert.is((await validatorOf(6))[6], peerId)
 })
 
 // ------------------------------------------------------------------ the set is fixed per epoch
@@ -433,15 +436,7 @@ test('a full set admits a larger stake by evicting the smallest; an equal or sma
     unbondingEnd: now + DELAY,
   })
   assert.equal(await staking().activeStakers(), [1, 2, 4].map(addr))
-  assert.equal(await staking().getValidator([addr(3)]), [
-    signerOf(3),
-    0n,
-    smallest,
-    now + DELAY,
-    false,
-    false,
-    '0x',
-  ])
+  assert.equal(await validatorOf(3), [signerOf(3), 0n, smallest, now + DELAY, false, false, '0x'])
   assert.is(await staking().stakerOf([signerOf(3)]), addr(3))
   assert.is(await staking().setHashFor([L + 1n]), fixed)
   assert.is(await staking().setHashFor([L + 2n]), validatorSetHash(await activeSet()))
@@ -450,6 +445,11 @@ test('a full set admits a larger stake by evicting the smallest; an equal or sma
   // the evicted stake unbonds like any other
   await attack((o) => w.as[3].staking.write.withdraw(o), 'UnbondingNotFinished')
   await w.increaseTime(DELAY)
+  // time alone is not enough: the set of the epoch in flight still counts it (finding: stall, exit, withdraw)
+  const release = (await staking().getValidator([addr(3)]))[7]
+  assert.is(release, L + 1n)
+  assert.equal(await attack((o) => w.as[3].staking.write.withdraw(o), 'AwaitingEpoch'), [L + 1n])
+  await w.advanceTo((await lastEpoch()) + 1n, KEYS) // the set that still counted it is checkpointed
   const before = await w.as[0].token.read.balanceOf([addr(3)])
   await w.mined(w.as[3].staking.write.withdraw())
   assert.is(await w.as[0].token.read.balanceOf([addr(3)]), before + smallest)
@@ -548,20 +548,12 @@ test('unstake: partial above the minimum, below it reverts, full exit releases t
   const s1 = w.as[1].staking.write
   const L = await lastEpoch()
   const fixed = await staking().setHashFor([L + 1n])
-  const [, , , , , , peerId] = await staking().getValidator([addr(1)])
+  const [, , , , , , peerId] = await validatorOf(1)
   assert.is.not(peerId, '0x')
 
   const partial = await w.mined(s1.requestUnstake([MIN]))
   const t0 = await blockTime(partial)
-  assert.equal(await staking().getValidator([addr(1)]), [
-    signerOf(1),
-    2n * MIN,
-    MIN,
-    t0 + DELAY,
-    true,
-    false,
-    peerId,
-  ])
+  assert.equal(await validatorOf(1), [signerOf(1), 2n * MIN, MIN, t0 + DELAY, true, false, peerId])
   assert.is(await staking().setHashFor([L + 1n]), fixed)
   const live = await activeSet()
   assert.is(live[0].stake, 2n * MIN)
@@ -581,15 +573,7 @@ test('unstake: partial above the minimum, below it reverts, full exit releases t
   const exited = stakingEvents(full).find((l) => l.eventName === 'Exited')
   assert.ok(exited && exited.eventName === 'Exited')
   assert.is(exited.args.reason, await staking().EXIT_UNSTAKED())
-  assert.equal(await staking().getValidator([addr(1)]), [
-    signerOf(1),
-    0n,
-    3n * MIN,
-    t1 + DELAY,
-    false,
-    false,
-    '0x',
-  ])
+  assert.equal(await validatorOf(1), [signerOf(1), 0n, 3n * MIN, t1 + DELAY, false, false, '0x'])
   assert.equal(await staking().activeStakers(), [3, 2].map(addr))
   assert.is(await staking().stakerOf([signerOf(1)]), addr(1))
   await attack((o) => s1.requestUnstake([1n], o), 'NotActive')
@@ -600,6 +584,7 @@ test('unstake: partial above the minimum, below it reverts, full exit releases t
   await w.increaseTime(60n)
   const before = await w.as[0].token.read.balanceOf([addr(1)])
   const stakingBefore = await w.as[0].token.read.balanceOf([w.addresses.staking])
+  await w.advanceTo((await lastEpoch()) + 1n, KEYS) // the set that still counted it is checkpointed
   await w.mined(s1.withdraw())
   assert.is(await w.as[0].token.read.balanceOf([addr(1)]), before + 3n * MIN)
   assert.is(await w.as[0].token.read.balanceOf([w.addresses.staking]), stakingBefore - 3n * MIN)
@@ -607,7 +592,7 @@ test('unstake: partial above the minimum, below it reverts, full exit releases t
 })
 
 test('exit, then re-register with the same signer and a new PeerId; nobody else can take that signer', async () => {
-  const [, , , , , , oldPeerId] = await staking().getValidator([addr(2)])
+  const [, , , , , , oldPeerId] = await validatorOf(2)
   await w.mined(w.as[2].staking.write.requestUnstake([STAKE[2]]))
   assert.equal(await staking().activeStakers(), [1, 3].map(addr))
 
@@ -624,7 +609,7 @@ test('exit, then re-register with the same signer and a new PeerId; nobody else 
   const { r } = await register(2, MIN)
   assert.is(r.signer, signerOf(2))
   assert.is.not(r.peerId, oldPeerId)
-  const [signer, stake, unbonding, , active, banned, peerId] = await staking().getValidator([addr(2)])
+  const [signer, stake, unbonding, , active, banned, peerId] = await validatorOf(2)
   assert.equal(
     [signer, stake, unbonding, active, banned, peerId],
     [signerOf(2), MIN, STAKE[2], true, false, r.peerId],
@@ -639,9 +624,10 @@ test('exit, then re-register with the same signer and a new PeerId; nobody else 
   // the earlier stake still unbonds on its own clock
   await w.increaseTime(DELAY)
   const before = await w.as[0].token.read.balanceOf([addr(2)])
+  await w.advanceTo((await lastEpoch()) + 1n, KEYS) // the set that still counted it is checkpointed
   await w.mined(w.as[2].staking.write.withdraw())
   assert.is(await w.as[0].token.read.balanceOf([addr(2)]), before + STAKE[2])
-  assert.is((await staking().getValidator([addr(2)]))[1], MIN)
+  assert.is((await validatorOf(2))[1], MIN)
 })
 
 // ------------------------------------------------------------------ slashing
@@ -650,7 +636,7 @@ test('slashing reaches unbonding stake: cut by slashBps, burned, banned for good
   const { epoch, args } = await conflictingVotes(KEY(1))
   // the equivocator tries to leave with part of its stake first
   await w.mined(w.as[1].staking.write.requestUnstake([MIN]))
-  assert.equal((await staking().getValidator([addr(1)])).slice(1, 3), [2n * MIN, MIN])
+  assert.equal((await validatorOf(1)).slice(1, 3), [2n * MIN, MIN])
 
   const supply = await w.as[0].token.read.totalSupply()
   const held = await w.as[0].token.read.balanceOf([w.addresses.staking])
@@ -662,15 +648,7 @@ test('slashing reaches unbonding stake: cut by slashBps, burned, banned for good
   assert.is(await w.as[0].token.read.totalSupply(), supply - burned)
   assert.is(await w.as[0].token.read.balanceOf([w.addresses.staking]), held - burned)
   const left = 3n * MIN - burned
-  assert.equal(await staking().getValidator([addr(1)]), [
-    signerOf(1),
-    0n,
-    left,
-    now + DELAY,
-    false,
-    true,
-    '0x',
-  ])
+  assert.equal(await validatorOf(1), [signerOf(1), 0n, left, now + DELAY, false, true, '0x'])
   const events = stakingEvents(receipt)
   const slashed = events.find((l) => l.eventName === 'Slashed')
   const exited = events.find((l) => l.eventName === 'Exited')
@@ -698,6 +676,7 @@ test('slashing reaches unbonding stake: cut by slashBps, burned, banned for good
   // what is left is withdrawn after the delay, no more
   await w.increaseTime(DELAY)
   const before = await w.as[0].token.read.balanceOf([addr(1)])
+  await w.advanceTo((await lastEpoch()) + 1n, KEYS) // the set that still counted it is checkpointed
   await w.mined(w.as[1].staking.write.withdraw())
   assert.is(await w.as[0].token.read.balanceOf([addr(1)]), before + left)
 })
@@ -706,7 +685,7 @@ test('slashing reaches the stake of a validator that already exited', async () =
   const { args } = await conflictingVotes(KEY(2))
   const exit = await w.mined(w.as[2].staking.write.requestUnstake([STAKE[2]]))
   const end = (await blockTime(exit)) + DELAY
-  assert.equal(await staking().getValidator([addr(2)]), [signerOf(2), 0n, STAKE[2], end, false, false, '0x'])
+  assert.equal(await validatorOf(2), [signerOf(2), 0n, STAKE[2], end, false, false, '0x'])
   // the evidence lands late in the unbonding period, still in time
   await w.increaseTime(DELAY - DAY)
   await attack((o) => w.as[2].staking.write.withdraw(o), 'UnbondingNotFinished')
@@ -722,15 +701,7 @@ test('slashing reaches the stake of a validator that already exited', async () =
   assert.is(await w.as[0].token.read.totalSupply(), supply - burned)
   assert.is(await w.as[0].token.read.balanceOf([w.addresses.staking]), held - burned)
   // the unbonding clock does not restart; the set is untouched (it had already left)
-  assert.equal(await staking().getValidator([addr(2)]), [
-    signerOf(2),
-    0n,
-    STAKE[2] - burned,
-    end,
-    false,
-    true,
-    '0x',
-  ])
+  assert.equal(await validatorOf(2), [signerOf(2), 0n, STAKE[2] - burned, end, false, true, '0x'])
   assert.not.ok(stakingEvents(receipt).some((l) => l.eventName === 'Exited'))
   assert.equal(await staking().activeStakers(), stakers)
   assert.equal(
@@ -744,6 +715,7 @@ test('slashing reaches the stake of a validator that already exited', async () =
 
   await w.increaseTime(DAY)
   const before = await w.as[0].token.read.balanceOf([addr(2)])
+  await w.advanceTo((await lastEpoch()) + 1n, KEYS) // the set that still counted it is checkpointed
   await w.mined(w.as[2].staking.write.withdraw())
   assert.is(await w.as[0].token.read.balanceOf([addr(2)]), before + STAKE[2] - burned)
 })
