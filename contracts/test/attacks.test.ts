@@ -9,7 +9,6 @@ import { type Address, encodeAbiParameters, type Hex, keccak256, parseEther } fr
 import { privateKeyToAccount } from 'viem/accounts'
 import { LedgerTree } from '../../consensus/merkle.ts'
 import { DEFAULTS } from '../deploy.ts'
-import { ledgerAbi } from '../generated/index.ts'
 import {
   type CheckpointMessage,
   orderSignatures,
