@@ -182,6 +182,11 @@ export class OpenLedgerNode {
       chainId: config.chain_id,
       ledger: config.ledger_address ?? zeroAddress,
     })
+    if (config.ledger_address === undefined) {
+      log.warn(
+        "no ledger_address: this node signs and checks gossip for Ledger 0x0, so it cannot verify the peers of a network that has a Ledger (set --ledger-address and --chain-id to the network's)",
+      )
+    }
     this.status = new StatusService({
       peerId: libp2p.peerId,
       peerKey: this.init.peerKey,
@@ -192,6 +197,17 @@ export class OpenLedgerNode {
       intervalMs: config.status_interval_ms,
       publisher: this.gossip,
       onError: (err) => log.debug({ err: (err as Error).message }, 'status announcement failed'),
+      onOtherNetwork: (peerId, chainId, ledger) =>
+        log.warn(
+          {
+            peer: peerId,
+            peerChainId: String(chainId),
+            peerLedger: ledger,
+            chainId: config.chain_id,
+            ledger: domain.verifyingContract,
+          },
+          'a peer signs for another network (chain id or Ledger differ): its gossip is ignored; check chain_id and ledger_address',
+        ),
     })
     this.gossip.register(this.status.topic())
     await this.status.start()

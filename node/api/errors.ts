@@ -24,6 +24,8 @@ import type { StoredValueError } from '../storage/repository.ts'
 /** Codes the API layer itself raises (request checks, jobs, content). */
 export type ApiRequestCode =
   | 'BAD_REQUEST'
+  | 'BAD_JSON'
+  | 'BODY_TOO_LARGE'
   | 'BODY_REQUIRED'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN_HOST'
@@ -95,11 +97,15 @@ export const ERRORS_NOT_FROM_ROUTES: Record<string, string> = {
   ApiError: "the CLI's client-side error (it carries the status it received)",
   AttributionError: 'attribution runs in the CLI, not behind a route',
   GossipValidationError: 'gossip validation answers the topic, never an HTTP caller',
+  CapacityError:
+    'capacity records are judged by the discovering client, which drops a bad one (no route serves them yet)',
 }
 
 export const HTTP_STATUS_BY_CODE = {
   // The request itself (auth, headers, body, ids).
   BAD_REQUEST: 400,
+  BAD_JSON: 400,
+  BODY_TOO_LARGE: 413,
   BODY_REQUIRED: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN_HOST: 403,
@@ -234,15 +240,26 @@ export function toHttpError(err: unknown): { status: number; body: ApiErrorBody 
   }
   const e = err as { statusCode?: number; code?: string; message?: string; syscall?: string }
   if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    // fastify's own refusals, in the table's words (its code stays as the reason)
+    const code: ApiRequestCode = (e.code ? FASTIFY_CODES[e.code] : undefined) ?? 'BAD_REQUEST'
+    const status = code === 'BAD_REQUEST' ? e.statusCode : HTTP_STATUS_BY_CODE[code]
     return {
-      status: e.statusCode,
-      body: { error: e.code ?? 'BAD_REQUEST', message: e.message ?? 'bad request' },
+      status,
+      body: { error: code, ...(e.code ? { reason: e.code } : {}), message: e.message ?? 'bad request' },
     }
   }
   if (typeof e?.syscall === 'string' && typeof e.code === 'string') {
     return { status: 500, body: { error: 'LOCAL_IO_FAILED', reason: e.code, message: e.message ?? e.code } }
   }
   return { status: 500, body: { error: 'INTERNAL', message: e?.message ?? String(err) } }
+}
+
+const FASTIFY_CODES: Record<string, ApiRequestCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'BAD_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
 }
 
 export function apiError(code: ApiRequestCode, message: string, reason?: string): ApiRequestError {

@@ -4,7 +4,6 @@ import { Command, CommanderError } from 'commander'
 import { OpenLedgerError } from '../../protocols/common/errors.ts'
 import { ConfigError } from '../config.ts'
 import { NODE_VERSION } from '../version.ts'
-import { DEFAULT_API } from './api-client.ts'
 import { registerAttributeCommand } from './commands/attribute.ts'
 import { registerDatanetCommands } from './commands/datanet.ts'
 import { registerIdCommand } from './commands/id.ts'
@@ -30,7 +29,7 @@ export function buildProgram(): Command {
   registerAttributeCommand(program, { resolveDatanet: resolveAttributionIndex })
   registerModelCommands(program, {
     ...modelCommandDeps(),
-    resolveDatanet: (ref) => resolveTrainingDocuments(ref, process.env.OPENLEDGER_API ?? DEFAULT_API),
+    resolveDatanet: (ref, api) => resolveTrainingDocuments(ref, api),
   })
   return program
 }

@@ -194,6 +194,7 @@ test('a browser-style POST (no body, a form, text) does nothing: 415/400 and no 
     ],
     [jsonHeaders(), '[]', 400, 'BODY_REQUIRED'],
     [jsonHeaders(), 'null', 400, 'BODY_REQUIRED'],
+    [jsonHeaders(), '{"name":', 400, 'BAD_JSON'],
   ]
   for (const path of ['/v1/models/1/fetch', '/v1/datanets/1/serve']) {
     for (const [headers, body, status, code] of attempts) {
@@ -435,7 +436,16 @@ test('error table: typed errors, unknown codes, fastify errors and local disk fa
   const fastify = toHttpError(
     Object.assign(new Error('body too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' }),
   )
-  assert.equal([fastify.status, fastify.body.error], [413, 'FST_ERR_CTP_BODY_TOO_LARGE'])
+  assert.equal(
+    [fastify.status, fastify.body.error, fastify.body.reason],
+    [413, 'BODY_TOO_LARGE', 'FST_ERR_CTP_BODY_TOO_LARGE'],
+  )
+  const json = toHttpError(
+    Object.assign(new Error('bad json'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
+  )
+  assert.equal([json.status, json.body.error], [400, 'BAD_JSON'])
+  const other = toHttpError(Object.assign(new Error('odd'), { statusCode: 400, code: 'FST_ERR_SOMETHING' }))
+  assert.equal([other.status, other.body.error, other.body.reason], [400, 'BAD_REQUEST', 'FST_ERR_SOMETHING'])
   assert.is(toHttpError(new Error('boom')).status, 500)
 })
 

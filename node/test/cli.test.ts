@@ -160,4 +160,27 @@ test('start serves the API and stops cleanly on SIGTERM', async () => {
   }
 })
 
+test('Ctrl-C in a terminal under a supervisor (SIGINT, then SIGTERM a moment later) still stops cleanly', async () => {
+  const dir = join(root, 'run-twice')
+  await runCli(['init', '--dir', dir])
+  const base = await findFreePortRange(2)
+  const log = join(root, 'run-twice.log')
+  const node = spawnCli(startOnLoopback(dir, base), log)
+  try {
+    await waitFor(() => fetch(`http://127.0.0.1:${base + 1}/healthz`).then((r) => r.ok), {
+      timeoutMs: 30_000,
+      what: 'the node to be ready',
+    })
+    // Both arrive while the node is stopping (a terminal's SIGINT to the group, the supervisor's SIGTERM).
+    node.child.kill('SIGINT')
+    node.child.kill('SIGTERM')
+    assert.is(await node.exited, 0)
+    const text = await readFile(log, 'utf8')
+    assert.ok(text.includes('already stopping'), text)
+    assert.not.ok(text.includes('without a clean stop'), text)
+  } finally {
+    await node.stop('SIGKILL')
+  }
+})
+
 test.run()

@@ -4,9 +4,14 @@
 // what stake relies on. The map of known statuses is bounded in count and age.
 import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { Address, TypedDataDomain } from 'viem'
+import { type Address, type Hex, hexToBytes, type TypedDataDomain, zeroAddress } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
-import { type GossipPublisher, type GossipTopic, gossipReject } from '../common/gossip.ts'
+import {
+  type GossipPublisher,
+  type GossipTopic,
+  GossipValidationError,
+  gossipReject,
+} from '../common/gossip.ts'
 import { checksumAddress } from '../common/signatures.ts'
 import type { TypedDataHasher } from '../common/typed-data-hasher.ts'
 import {
@@ -43,13 +48,20 @@ export interface StatusServiceInit {
   now?: () => number
   /** Cap on the map of known statuses (default STATUS_MAX_PEERS). */
   maxPeers?: number
+  /** Called once per peer (up to a bound) whose status names another network than ours. */
+  onOtherNetwork?: (peerId: string, chainId: bigint, ledger: Address) => void
 }
+
+/** Peers already reported to `onOtherNetwork` (bounded: a flood of fresh PeerIds cannot grow it). */
+const MAX_OTHER_NETWORK_REPORTS = 64
 
 export class StatusService implements Startable {
   private readonly init: StatusServiceInit
   private readonly now: () => number
   private readonly hasher: TypedDataHasher
   private readonly maxPeers: number
+  private readonly network: { chainId: bigint; ledger: Uint8Array }
+  private readonly otherNetworkReports = new Set<string>()
   // Insertion order = order of last update, so the first entry is the least recently updated.
   private readonly known = new Map<string, PeerStatus>()
   private timer?: NodeJS.Timeout
@@ -62,6 +74,10 @@ export class StatusService implements Startable {
     this.init = init
     this.now = init.now ?? Date.now
     this.hasher = statusHasher(init.domain)
+    this.network = {
+      chainId: BigInt(init.domain.chainId ?? 0),
+      ledger: hexToBytes((init.domain.verifyingContract ?? zeroAddress) as Hex),
+    }
     this.maxPeers = init.maxPeers ?? STATUS_MAX_PEERS
   }
 
@@ -134,11 +150,25 @@ export class StatusService implements Startable {
   }
 
   async validate(status: NodeStatus): Promise<void> {
-    await validateStatus(status, {
-      hasher: this.hasher,
-      now: this.now,
-      knownTimestamp: (peerId) => this.get(peerId)?.timestamp,
-    })
+    try {
+      await validateStatus(status, {
+        hasher: this.hasher,
+        network: this.network,
+        now: this.now,
+        knownTimestamp: (peerId) => this.get(peerId)?.timestamp,
+      })
+    } catch (err) {
+      if (
+        err instanceof GossipValidationError &&
+        err.code === 'STATUS_OTHER_NETWORK' &&
+        this.otherNetworkReports.size < MAX_OTHER_NETWORK_REPORTS &&
+        !this.otherNetworkReports.has(status.peerId)
+      ) {
+        this.otherNetworkReports.add(status.peerId)
+        this.init.onOtherNetwork?.(status.peerId, status.chainId, checksumAddress(status.ledger))
+      }
+      throw err
+    }
   }
 
   /** Stores a validated status unless an equal or newer one for its PeerId arrived meanwhile. */

@@ -2,7 +2,7 @@
 // stakes) and the PeerId's own libp2p key (ed25519, with a context prefix). The second binds the PeerId:
 // nobody but the holder of that key can publish a status for it.
 import type { PrivateKey } from '@libp2p/interface'
-import { type Address, hexToBytes, type TypedDataDomain } from 'viem'
+import { type Address, type Hex, hexToBytes, type TypedDataDomain, zeroAddress } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { createTypedDataHasher, type TypedDataHasher } from '../common/typed-data-hasher.ts'
 import { PEER_SIGNATURE_CONTEXT } from './constants.ts'
@@ -71,6 +71,8 @@ export async function signStatus(init: SignStatusInit): Promise<Uint8Array> {
   const peerSignature = await peerKey.sign(peerSignaturePayload(digest))
   return NodeStatus.encode({
     ...message,
+    chainId: BigInt(domain.chainId ?? 0),
+    ledger: Uint8Array.from(hexToBytes((domain.verifyingContract ?? zeroAddress) as Hex)),
     account: Uint8Array.from(hexToBytes(signer.address)),
     signature: Uint8Array.from(hexToBytes(signature)),
     peerSignature: Uint8Array.from(peerSignature),

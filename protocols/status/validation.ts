@@ -18,6 +18,8 @@ import { peerSignaturePayload } from './signing.ts'
 
 export interface StatusValidationContext {
   hasher: TypedDataHasher
+  /** This node's network (its EIP-712 domain): chain id and the Ledger's 20 bytes. */
+  network: { chainId: bigint; ledger: Uint8Array }
   now(): number
   /** The timestamp of the status held for this PeerId, if any. */
   knownTimestamp(peerId: string): number | undefined
@@ -38,6 +40,19 @@ export async function validateStatus(status: NodeStatus, ctx: StatusValidationCo
     status.peerId.length > STATUS_PEER_ID_MAX_LENGTH
   )
     gossipReject('STATUS_FIELD_TOO_LONG', 'peerId, version or apiUrl too long')
+  if (status.ledger.length !== 0 && status.ledger.length !== 20)
+    gossipReject('STATUS_BAD_LEDGER', 'ledger must be 20 bytes')
+  // A status for another network (another chain id or Ledger, e.g. a misconfigured node) would fail our
+  // signature check although it is honestly signed: IGNORE it rather than penalize its sender. (An old
+  // node that sends no network is checked as before.)
+  if (
+    status.ledger.length === 20 &&
+    (status.chainId !== ctx.network.chainId || !equal(status.ledger, ctx.network.ledger))
+  )
+    gossipIgnore(
+      'STATUS_OTHER_NETWORK',
+      `status is for chain ${status.chainId}, Ledger 0x${Buffer.from(status.ledger).toString('hex')}`,
+    )
   let peerId: PeerId
   try {
     peerId = peerIdFromString(status.peerId)

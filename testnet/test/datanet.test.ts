@@ -140,6 +140,20 @@ test('bad input is refused with a reason and changes nothing stored', async () =
   const tooLarge = await cli(0, 'datanet', 'contribute', '--datanet', datanetId, join(files, 'big.md'))
   assert.is(tooLarge.code, 1)
   assert.match(tooLarge.stderr, /\[TOO_LARGE\]: 40398 bytes is over the limit of 20000/)
+  // Several files: each is tried, and the error names every file that was not contributed.
+  const both = await cli(
+    0,
+    'datanet',
+    'contribute',
+    '--datanet',
+    datanetId,
+    join(files, 'latin1.txt'),
+    join(files, 'big.md'),
+  )
+  assert.is(both.code, 1)
+  assert.match(both.stderr, /2 of 2 files not contributed/)
+  assert.match(both.stderr, /latin1\.txt: .*NOT_UTF8/)
+  assert.match(both.stderr, /big\.md: .*TOO_LARGE/)
   await writeFile(join(files, 'image.png'), 'not really a png')
   const wrongType = await cli(0, 'datanet', 'contribute', '--datanet', datanetId, join(files, 'image.png'))
   assert.match(wrongType.stderr, /\[WRONG_TYPE\]/)

@@ -6,8 +6,9 @@ import { basename } from 'node:path'
 import { Readable } from 'node:stream'
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
+import { OpenLedgerError } from '../../../protocols/common/errors.ts'
 import type { ContributionRecord } from '../../../protocols/datanet/service.ts'
-import { type ApiTarget, addTokenOptions, apiOption, apiTarget, callApi } from '../api-client.ts'
+import { ApiError, type ApiTarget, addTokenOptions, apiOption, apiTarget, callApi } from '../api-client.ts'
 import { waitForJob } from '../job-wait.ts'
 
 function print(value: unknown, json: boolean | undefined, human: () => string): void {
@@ -112,10 +113,28 @@ export function registerDatanetCommands(program: Command): void {
     .action(async (files: string[], opts) => {
       const api = await apiTarget(opts)
       const results: ContributionRecord[] = []
-      for (const file of files) results.push(await upload(api, opts.datanet, file, opts.license, opts.quiet))
-      print(results, opts.json, () =>
-        results.map((r) => `${r.name}: ${r.contentCid} (${r.bytes} bytes, ${r.status})`).join('\n'),
-      )
+      const failed: { file: string; error: string }[] = []
+      // Each file on its own: one refused file does not hide what the others did.
+      for (const file of files) {
+        try {
+          results.push(await upload(api, opts.datanet, file, opts.license, opts.quiet))
+        } catch (err) {
+          if (!(err instanceof OpenLedgerError) || files.length === 1) throw err
+          failed.push({ file, error: err.message })
+        }
+      }
+      if (results.length > 0 || opts.json)
+        print(results, opts.json, () =>
+          results.map((r) => `${r.name}: ${r.contentCid} (${r.bytes} bytes, ${r.status})`).join('\n'),
+        )
+      if (failed.length > 0) {
+        throw new ApiError(
+          { code: 'CONTRIBUTION_FAILED', status: 0 },
+          `${failed.length} of ${files.length} files not contributed (the others were):\n${failed
+            .map((f) => `  ${f.file}: ${f.error}`)
+            .join('\n')}`,
+        )
+      }
     })
 
   datanet
@@ -220,12 +239,14 @@ export function registerDatanetCommands(program: Command): void {
   datanet
     .command('show')
     .description('show a Datanet, or one of its versions with every contribution')
-    .argument('<id>', 'Datanet id')
+    .argument('<id>', 'Datanet id, or ID@VERSION for one version (as --datanet takes elsewhere)')
     .option('--version <v>', 'version number')
     .option(...apiOption())
     .option('--json', 'print JSON')
-    .action(async (id: string, opts) => {
-      const path = opts.version ? `/v1/datanets/${id}/versions/${opts.version}` : `/v1/datanets/${id}`
+    .action(async (ref: string, opts) => {
+      const [id, atVersion] = ref.split('@', 2)
+      const version = opts.version ?? atVersion
+      const path = version ? `/v1/datanets/${id}/versions/${version}` : `/v1/datanets/${id}`
       const res = await callApi(await apiTarget(opts), 'GET', path)
       print(res, opts.json, () => JSON.stringify(res, null, 2))
     })

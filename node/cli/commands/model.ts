@@ -7,7 +7,7 @@ import { join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { ModelError, ModelErrorCode } from '../../../protocols/model/errors.ts'
 import type { DatanetRef, ModelDocument, TrainingProgress } from '../../../protocols/model/index.ts'
-import { apiOption, apiToken } from '../api-client.ts'
+import { type ApiTarget, apiOption, apiTarget, apiToken } from '../api-client.ts'
 
 export interface ResolvedDatanet {
   datanetId: string
@@ -19,7 +19,7 @@ export interface ResolvedDatanet {
 
 export interface ModelCommandDeps {
   /** Reads a Datanet version's accepted contributions; absent until the node wires Datanets in. */
-  resolveDatanet?: (ref: { datanetId: string; version?: number }) => Promise<ResolvedDatanet>
+  resolveDatanet?: (ref: { datanetId: string; version?: number }, api: ApiTarget) => Promise<ResolvedDatanet>
   /**
    * Adds the folder to Helia and registers it on chain; returns the model id. `api`: the node to act
    * through, `token` its API token (each hook falls back to its own when absent).
@@ -98,7 +98,7 @@ export async function readCorpus(paths: string[]): Promise<ModelDocument[]> {
 }
 
 async function gatherDocuments(
-  opts: { corpus?: string[]; datanet?: string[] },
+  opts: { corpus?: string[]; datanet?: string[]; api?: string; apiToken?: string; nodeDir?: string },
   deps: ModelCommandDeps,
 ): Promise<{ documents: ModelDocument[]; datanets: DatanetRef[] }> {
   const documents: ModelDocument[] = []
@@ -111,7 +111,7 @@ async function gatherDocuments(
         `--datanet ${text}: Datanet resolution is not configured in this build; use --corpus DIR|FILE`,
       )
     }
-    const resolved = await deps.resolveDatanet(ref)
+    const resolved = await deps.resolveDatanet(ref, await apiTarget(opts))
     datanets.push({ datanetId: resolved.datanetId, version: resolved.version })
     for (const d of resolved.documents)
       documents.push({ id: `${resolved.datanetId}@${resolved.version}/${d.id}`, text: d.text })
@@ -194,6 +194,9 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
     .option('--steps <n>', 'override the preset number of steps', positive('steps'))
     .option('--quiet', 'no progress bar')
     .option('--json', 'print the result as JSON')
+    .option(...apiFlag)
+    .option(...tokenFlag)
+    .option(...dirFlag)
     .action(async (opts) => {
       const m = await import('../../../protocols/model/index.ts')
       const { documents, datanets } = await gatherDocuments(opts, deps)
@@ -244,6 +247,9 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
     .option('--steps <n>', 'training steps', positive('steps'))
     .option('--quiet', 'no progress bar')
     .option('--json', 'print the result as JSON')
+    .option(...apiFlag)
+    .option(...tokenFlag)
+    .option(...dirFlag)
     .action(async (opts) => {
       const m = await import('../../../protocols/model/index.ts')
       const base = await m.loadModel(resolve(opts.base))

@@ -11,6 +11,9 @@ import {
   splitList,
 } from '../../config.ts'
 
+/** A signal repeated within this long of the first is taken as the same stop request. */
+const REPEATED_SIGNAL_MS = 2_000
+
 export function registerStartCommand(program: Command): void {
   const cmd = program
     .command('start')
@@ -59,13 +62,19 @@ export function registerStartCommand(program: Command): void {
     })
     await node.start()
 
-    let stopping = false
+    let stoppingSince = 0
     const shutdown = (signal: string) => {
-      if (stopping) {
+      if (stoppingSince > 0) {
+        // A terminal's Ctrl-C reaches the whole process group, and a supervisor (testnet up, docker)
+        // passes its own signal on a moment later: a repeat that soon is the same request.
+        if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) {
+          log.info({ signal }, 'already stopping (signal again to exit at once)')
+          return
+        }
         log.warn({ signal }, 'second signal: exiting without a clean stop')
         process.exit(1)
       }
-      stopping = true
+      stoppingSince = Date.now()
       log.info({ signal }, 'stopping')
       node
         .stop()

@@ -56,9 +56,18 @@ export function registerTestnetCommands(program: Command): void {
         const rows = [['node', 'peer id', 'account', 'api', 'peers']]
         for (const n of summary.nodes)
           rows.push([String(n.index), n.peerId, n.account, n.apiUrl, String(n.peers.length)])
+        const contracts = Object.entries(summary.contracts)
+        const chainFlags = [
+          `--chain-rpc ${summary.chain.rpcUrl}`,
+          `--chain-id ${summary.chain.chainId}`,
+          ...contracts.map(([key, address]) => `--${key.replaceAll('_', '-')} ${address}`),
+        ].join(' ')
         process.stdout.write(
-          `chain ${summary.chain.rpcUrl} (chain id ${summary.chain.chainId})\n${table(rows)}\n\nnetwork is up (${summary.readyMs} ms); logs in ${dir}/node-*/node.log; Ctrl-C stops everything\n` +
-            `act through node 0: openledger datanet ls --api ${summary.nodes[0]?.apiUrl} --node-dir ${summary.nodes[0]?.dataDir} (--node-dir supplies the API token for writes)\n`,
+          `chain ${summary.chain.rpcUrl} (chain id ${summary.chain.chainId})\n` +
+            `${table([['contract', 'address'], ...contracts.map(([key, address]) => [key.replace(/_address$/, ''), address])])}\n\n` +
+            `${table(rows)}\n\nnetwork is up (${summary.readyMs} ms); logs in ${dir}/node-*/node.log; Ctrl-C stops everything\n` +
+            `act through node 0: npx openledger datanet ls --api ${summary.nodes[0]?.apiUrl} --node-dir ${summary.nodes[0]?.dataDir} (--node-dir supplies the API token for writes)\n` +
+            `join with your own node: npx openledger init --dir ./data && npx openledger start --dir ./data --listen-port 0 --api-port 0 --bootstrap ${summary.nodes[0]?.multiaddr} ${chainFlags}\n`,
         )
         await new Promise<void>((resolveStop) => {
           let stopping = false

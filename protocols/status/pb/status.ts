@@ -11,6 +11,8 @@ export interface NodeStatus {
   timestamp: bigint
   signature: Uint8Array<ArrayBuffer>
   peerSignature: Uint8Array<ArrayBuffer>
+  chainId: bigint
+  ledger: Uint8Array<ArrayBuffer>
 }
 
 export namespace NodeStatus {
@@ -58,6 +60,16 @@ export namespace NodeStatus {
           w.bytes(obj.peerSignature)
         }
 
+        if ((obj.chainId != null && obj.chainId !== 0n)) {
+          w.uint32(64)
+          w.uint64(obj.chainId)
+        }
+
+        if ((obj.ledger != null && obj.ledger.byteLength > 0)) {
+          w.uint32(74)
+          w.bytes(obj.ledger)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -69,7 +81,9 @@ export namespace NodeStatus {
           apiUrl: '',
           timestamp: 0n,
           signature: uint8ArrayAlloc(0),
-          peerSignature: uint8ArrayAlloc(0)
+          peerSignature: uint8ArrayAlloc(0),
+          chainId: 0n,
+          ledger: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -104,6 +118,14 @@ export namespace NodeStatus {
             }
             case 7: {
               obj.peerSignature = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.chainId = reader.uint64()
+              break
+            }
+            case 9: {
+              obj.ledger = reader.bytes()
               break
             }
             default: {
@@ -170,6 +192,20 @@ export namespace NodeStatus {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.chainId`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.ledger`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -217,6 +253,16 @@ export namespace NodeStatus {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface NodeStatusChainIdFieldEvent {
+    field: '$.chainId'
+    value: bigint
+  }
+
+  export interface NodeStatusLedgerFieldEvent {
+    field: '$.ledger'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<NodeStatus>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, NodeStatus.codec())
   }
@@ -225,7 +271,7 @@ export namespace NodeStatus {
     return decodeMessage(buf, NodeStatus.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NodeStatus>): Generator<NodeStatusPeerIdFieldEvent | NodeStatusAccountFieldEvent | NodeStatusVersionFieldEvent | NodeStatusApiUrlFieldEvent | NodeStatusTimestampFieldEvent | NodeStatusSignatureFieldEvent | NodeStatusPeerSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NodeStatus>): Generator<NodeStatusPeerIdFieldEvent | NodeStatusAccountFieldEvent | NodeStatusVersionFieldEvent | NodeStatusApiUrlFieldEvent | NodeStatusTimestampFieldEvent | NodeStatusSignatureFieldEvent | NodeStatusPeerSignatureFieldEvent | NodeStatusChainIdFieldEvent | NodeStatusLedgerFieldEvent> {
     return streamMessage(buf, NodeStatus.codec(), opts)
   }
 }

@@ -44,12 +44,13 @@ async function status(
     signer?: PrivateKeyAccount
     apiUrl?: string
     version?: string
+    domain?: TypedDataDomain
   } = {},
 ) {
   return signStatus({
     peerKey: p.key,
     signer: opts.signer ?? p.account,
-    domain,
+    domain: opts.domain ?? domain,
     peerId: opts.peerId ?? p.id,
     version: opts.version ?? '0.1.0',
     apiUrl: opts.apiUrl ?? 'http://127.0.0.1:8080',
@@ -64,6 +65,7 @@ function reencode(bytes: Uint8Array, change: Partial<NodeStatus>): Uint8Array {
 async function setup() {
   const clock = { now: T0 }
   const self = await makePeer()
+  const otherNetwork: string[] = []
   const service = new StatusService({
     peerId: peerIdFromPrivateKey(self.key),
     peerKey: self.key,
@@ -75,6 +77,7 @@ async function setup() {
     publisher: { publish: async () => 0 },
     now: () => clock.now,
     maxPeers: 3,
+    onOtherNetwork: (peerId, chainId, ledger) => otherNetwork.push(`${peerId} ${chainId} ${ledger}`),
   })
   const topic = service.topic()
   const from = peerIdFromPrivateKey((await makePeer()).key)
@@ -87,7 +90,7 @@ async function setup() {
     }
     return `${verdict.action} ${verdict.code}`
   }
-  return { clock, service, deliver }
+  return { clock, service, deliver, otherNetwork }
 }
 
 test('each hostile status gets the verdict of the table and leaves the known statuses unchanged', async () => {
@@ -190,6 +193,28 @@ test('each hostile status gets the verdict of the table and leaves the known sta
     'ACCEPT',
   )
   assert.is(service.get(victim.id)?.apiUrl, 'http://127.0.0.1:9')
+})
+
+test('a status for another network is IGNOREd (its sender is not penalized) and reported once per peer', async () => {
+  const { service, deliver, otherNetwork } = await setup()
+  const peer = await makePeer()
+  const elsewhere = { ...domain, verifyingContract: '0x000000000000000000000000000000000000bEEF' } as const
+  const otherChain = { ...domain, chainId: 1 }
+  assert.is(await deliver(await status(peer, { domain: elsewhere })), 'IGNORE STATUS_OTHER_NETWORK')
+  assert.is(await deliver(await status(peer, { domain: otherChain })), 'IGNORE STATUS_OTHER_NETWORK')
+  assert.equal(otherNetwork, [`${peer.id} 31337 0x000000000000000000000000000000000000bEEF`])
+  // Claiming our network while signing for another fails the signature check as before: REJECT.
+  const claimed = reencode(await status(peer, { domain: elsewhere }), {
+    ledger: Uint8Array.from(hexToBytes(domain.verifyingContract!)),
+  })
+  assert.is(await deliver(claimed), 'REJECT STATUS_BAD_PEER_SIGNATURE')
+  assert.is(
+    await deliver(reencode(await status(peer), { ledger: new Uint8Array(10) })),
+    'REJECT STATUS_BAD_LEDGER',
+  )
+  // An old node that names no network is checked against ours.
+  assert.is(await deliver(reencode(await status(peer), { ledger: new Uint8Array(), chainId: 0n })), 'ACCEPT')
+  assert.is(service.size, 1)
 })
 
 test('the map of known statuses is capped (least recently updated evicted) and forgets stale entries', async () => {
