@@ -113,9 +113,15 @@ export class Testnet {
     const node = await this.initNode(index)
     this.nodes.push(node)
     this.launch(node, bootstrapIndex)
-    await waitFor(() => fetch(`${node.apiUrl}/healthz`).then((r) => r.ok), {
-      timeoutMs: 60_000,
-      what: `node ${index} to start`,
+    await waitFor(
+      async () => {
+        if (node.process?.child.exitCode != null)
+          throw new Error(`node ${index} exited with code ${node.process.child.exitCode}`)
+        return fetch(`${node.apiUrl}/healthz`).then((r) => r.ok)
+      },
+      { timeoutMs: 120_000, what: `node ${index} to start` },
+    ).catch(async (err) => {
+      throw new Error(`${(err as Error).message}\n${await this.logTails()}`)
     })
     return node
   }
