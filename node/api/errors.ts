@@ -97,6 +97,8 @@ export const ERRORS_NOT_FROM_ROUTES: Record<string, string> = {
   ApiError: "the CLI's client-side error (it carries the status it received)",
   AttributionError: 'attribution runs in the CLI, not behind a route',
   GossipValidationError: 'gossip validation answers the topic, never an HTTP caller',
+  InferenceError:
+    'inference runs behind no route yet (the infer protocol and the OpenAI-compatible API come later)',
   CapacityError:
     'capacity records are judged by the discovering client, which drops a bad one (no route serves them yet)',
 }

@@ -285,9 +285,13 @@ test('job manager: a resumable job runs again after a restart, a non-resumable o
   const again = await jobs.submit('test.resumable', { datanetId: '1' }, '1')
   assert.is(again.id, a.id, 'the same key while queued or running gives the same job')
   const b = await jobs.submit('test.once', {})
+  // Deadlines, not timings: 15 s for a job to start and report progress, even on a loaded machine.
   for (
     let i = 0;
-    i < 200 && ((await jobs.get(a.id))!.state !== 'running' || (await jobs.get(b.id))!.state !== 'running');
+    i < 1500 &&
+    ((await jobs.get(a.id))!.state !== 'running' ||
+      (await jobs.get(a.id))!.progress?.done !== 1 ||
+      (await jobs.get(b.id))!.state !== 'running');
     i++
   )
     await new Promise((r) => setTimeout(r, 10))
@@ -299,7 +303,7 @@ test('job manager: a resumable job runs again after a restart, a non-resumable o
   jobs = new JobManager(Repository.json(db, Bucket.apiJobs, jobRecordSchema))
   define(jobs, true)
   await jobs.start()
-  for (let i = 0; i < 200 && (await jobs.get(a.id))!.state !== 'done'; i++)
+  for (let i = 0; i < 1500 && (await jobs.get(a.id))!.state !== 'done'; i++)
     await new Promise((r) => setTimeout(r, 10))
   const resumed = (await jobs.get(a.id))!
   assert.is(resumed.state, 'done')
