@@ -25,7 +25,6 @@ import {
   openTokenAbi,
   stakingAbi,
 } from '../generated/index.ts'
-import { type CheckpointMessage, orderSignatures } from '../typedData.ts'
 import { createWorld, type World } from './helpers.ts'
 
 const SUPPLY = parseEther('1000000000')
@@ -139,14 +138,6 @@ async function attack(send: (opts: { gas: bigint }) => Promise<Hex>, error: stri
   const args = await w.minedRevert(send, error)
   assert.equal(await chainState(), before, `${error}: state changed`)
   return args
-}
-
-/** `Ledger.checkpoint` arguments: `message` signed by `keys`, for the set fixed for its epoch. */
-async function checkpointArgs(message: CheckpointMessage, keys: Hex[]) {
-  const validators = await w.setFor(message.epoch)
-  const sigs = orderSignatures(validators, await w.sign(message, keys))
-  const struct = { ...message, feeSplit: { ...message.feeSplit }, totals: [...message.totals] }
-  return [struct, validators, sigs] as const
 }
 
 interface Action {
@@ -397,7 +388,7 @@ test('a proposal passed with GOPEN votes changes the fee split (from lastEpoch +
 
   // a vote for L + 1 with the new split is refused; with the old one it lands; L + 2 uses the new one
   const early = await w.nextMessage({ feeSplit: split })
-  const earlyArgs = await checkpointArgs(early, [KEY(1)])
+  const earlyArgs = await w.checkpointArgs(early, [KEY(1)])
   await attack((o) => w.as[0].ledger.write.checkpoint(earlyArgs, o), 'FeeSplitMismatch')
   const current = await w.nextMessage()
   assert.equal(current.feeSplit, DEFAULTS.feeSplit)

@@ -21,14 +21,9 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { DEFAULTS } from '../deploy.ts'
 import { ledgerAbi, stakingAbi } from '../generated/index.ts'
 import { registrationDigest, registrationTypes, stakingDomain, verifyPeerIdProof } from '../registration.ts'
-import {
-  type CheckpointMessage,
-  orderSignatures,
-  toCompactSignature,
-  type ValidatorEntry,
-} from '../typedData.ts'
+import { type CheckpointMessage, toCompactSignature, type ValidatorEntry } from '../typedData.ts'
 import { validatorSetHash } from '../validator-set.ts'
-import { createWorld, type World } from './helpers.ts'
+import { createWorld, toStruct, type World } from './helpers.ts'
 
 const MIN = DEFAULTS.minStake
 const DELAY = DEFAULTS.unbondingDelay
@@ -84,21 +79,10 @@ const setType = [
   },
 ] as const
 
-/** CheckpointMessage → the tuple shape viem expects for the Ledger's `Checkpoint` struct. */
-const toStruct = (m: CheckpointMessage) => ({ ...m, feeSplit: { ...m.feeSplit }, totals: [...m.totals] })
-
-/** The live set (what Staking holds now; it signs from `pendingFromEpoch`). */
-async function activeSet(): Promise<ValidatorEntry[]> {
-  const [set] = await staking().activeValidators()
-  return set.map((v) => ({ signer: v.signer, stake: v.stake }))
-}
-
-/** `Ledger.checkpoint` arguments: `message` signed by `keys` now, for the epoch's set (or `set`). */
-async function checkpointArgs(message: CheckpointMessage, keys: Hex[], set?: ValidatorEntry[]) {
-  const validators = set ?? (await w.setFor(message.epoch))
-  const sigs = orderSignatures(validators, await w.sign(message, keys))
-  return [toStruct(message), validators, sigs] as const
-}
+/** The live set and checkpoint arguments come from the shared world (helpers.ts). */
+const activeSet = () => w.activeSet()
+const checkpointArgs = (message: CheckpointMessage, keys: Hex[], set?: ValidatorEntry[]) =>
+  w.checkpointArgs(message, keys, set)
 
 interface Registration {
   signer: Address
