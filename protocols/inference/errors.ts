@@ -37,6 +37,16 @@ export type InferenceErrorCode =
   | 'ADAPTER_PIN_LIMIT'
   /** the runtime failed while generating */
   | 'GENERATION_FAILED'
+  /** no node in the network offers this model (or adapter) with a live, valid capacity record */
+  | 'NO_PROVIDER'
+  /** every provider tried failed or refused (each one is banned for a while) */
+  | 'PROVIDERS_FAILED'
+  /** a provider broke the protocol: a malformed or oversized frame, a stream that ended without an answer */
+  | 'PROTOCOL_ERROR'
+  /** no answer (or no next chunk) within the deadline */
+  | 'TIMEOUT'
+  /** the request's payment authorization is malformed, expired, not for this node or badly signed */
+  | 'PAYMENT_INVALID'
 
 export interface InferenceErrorType {
   code: InferenceErrorCode
