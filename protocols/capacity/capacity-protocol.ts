@@ -11,10 +11,10 @@
 import type { AbortOptions, PeerId, PrivateKey, Startable, Stream, StreamHandler } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as lp from 'it-length-prefixed'
-import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Address, TypedDataDomain } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { OpenLedgerError } from '../common/errors.ts'
+import { streamMessages as messages } from '../common/stream-messages.ts'
 import {
   CAPACITY_DECODE_LIMITS,
   type CapacityRecord,
@@ -160,59 +160,6 @@ export async function fetchCapacity(
     return { ...signed, signer, peerId: peerText, latencyMs: performance.now() - started }
   } catch (err) {
     throw err instanceof CapacityError ? withPeer(err, peerText) : err
-  }
-}
-
-/**
- * A stream's incoming messages until the remote closes its end. libp2p's own iterator misses a close that
- * came before it was attached (a responder that closes at once without writing) and then waits forever;
- * this one also reads `readableEnded`, as protocols/datanet/block-sync.ts does.
- */
-async function* messages(stream: Stream): AsyncGenerator<Uint8Array | Uint8ArrayList> {
-  const queue: Array<Uint8Array | Uint8ArrayList> = []
-  // 'end' may have passed with data still held (pushed back by the protocol negotiation's read-ahead):
-  // that data comes once a 'message' listener is attached, so the stream is over only when both are true.
-  const over = () => stream.readableEnded && stream.readBufferLength === 0
-  let ended = false
-  let failure: Error | undefined
-  let wake: (() => void) | undefined
-  const notify = () => {
-    wake?.()
-    wake = undefined
-  }
-  const onMessage = (evt: { data: Uint8Array | Uint8ArrayList }) => {
-    queue.push(evt.data)
-    notify()
-  }
-  const onEnd = () => {
-    ended = true
-    notify()
-  }
-  const onClose = (evt: { error?: Error }) => {
-    if (evt.error) failure = evt.error
-    if (stream.readBufferLength === 0) ended = true
-    notify()
-  }
-  stream.addEventListener('message', onMessage)
-  stream.addEventListener('end', onEnd)
-  stream.addEventListener('close', onClose)
-  try {
-    while (true) {
-      const next = queue.shift()
-      if (next !== undefined) {
-        yield next
-        continue
-      }
-      if (failure) throw failure
-      if (ended || over()) return
-      await new Promise<void>((resolve) => {
-        wake = resolve
-      })
-    }
-  } finally {
-    stream.removeEventListener('message', onMessage)
-    stream.removeEventListener('end', onEnd)
-    stream.removeEventListener('close', onClose)
   }
 }
 

@@ -37,6 +37,18 @@ export interface InferenceRequest {
   seed?: number
   /** generation stops at the first of these strings, which is not part of the output */
   stop?: string[]
+  /**
+   * Resuming an answer another provider started (failover): the output tokens the client already holds
+   * and the length of the text it already received. The backend continues after them, emits only the new
+   * text, and counts only the new tokens as completion tokens; maxTokens still bounds the whole answer.
+   */
+  continuation?: Continuation
+}
+
+export interface Continuation {
+  tokenIds: number[]
+  /** UTF-16 units of the answer's text the client already has (a tail may have been held back) */
+  textLength: number
 }
 
 export type StopReason = 'max_tokens' | 'stop' | 'end_of_text'
@@ -114,6 +126,7 @@ export interface CheckedRequest {
   topP: number
   seed: number
   stop: string[]
+  continuation: Continuation | null
 }
 
 const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8')
@@ -128,7 +141,8 @@ function invalid(field: string, reason: string): never {
  */
 export function checkRequest(request: InferenceRequest, limits: InferenceLimits): CheckedRequest {
   if (typeof request !== 'object' || request === null) invalid('request', 'must be an object')
-  const { model, adapter, prompt, promptTokenIds, maxTokens, temperature, topP, seed, stop } = request
+  const { model, adapter, prompt, promptTokenIds, maxTokens, temperature, topP, seed, stop, continuation } =
+    request
   if (typeof model !== 'string' || model.length === 0) invalid('model', 'must be a non-empty string')
   if (adapter !== undefined && adapter !== null && (typeof adapter !== 'string' || adapter.length === 0))
     invalid('adapter', 'must be a non-empty string when given')
@@ -175,6 +189,16 @@ export function checkRequest(request: InferenceRequest, limits: InferenceLimits)
       if (typeof s !== 'string' || utf8Length(s) > limits.maxStopBytes)
         invalid('stop', `must hold strings of at most ${limits.maxStopBytes} bytes`)
   }
+  if (continuation !== undefined && continuation !== null) {
+    if (typeof continuation !== 'object' || !Array.isArray(continuation.tokenIds))
+      invalid('continuation', 'must be {tokenIds, textLength}')
+    if (continuation.tokenIds.length > maxTokens)
+      invalid('continuation', `holds more tokens than maxTokens ${maxTokens}`)
+    for (const id of continuation.tokenIds)
+      if (!Number.isInteger(id) || id < 0) invalid('continuation', 'must hold non-negative token ids')
+    if (!Number.isInteger(continuation.textLength) || continuation.textLength < 0)
+      invalid('continuation', 'textLength must be a non-negative integer')
+  }
   return {
     model,
     adapter: adapter ?? null,
@@ -185,5 +209,6 @@ export function checkRequest(request: InferenceRequest, limits: InferenceLimits)
     topP: topP ?? 1,
     seed: seed ?? 0,
     stop: (stop ?? []).filter((s) => s.length > 0),
+    continuation: continuation ?? null,
   }
 }

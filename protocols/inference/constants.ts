@@ -38,3 +38,47 @@ export const PRELOAD_CONCURRENCY = 4
 
 /** An adapter id: a plain name or a decimal registry id; never a path. */
 export const ADAPTER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+/** The inference stream protocol. */
+export const INFER_PROTOCOL = '/openledger/infer/1.0.0'
+
+/** Bounds and timings of /openledger/infer/1.0.0 on the serving side. */
+export interface InferServiceLimits {
+  /** answers streaming at once, from all peers (beyond it: BUSY) */
+  maxStreams: number
+  /** answers streaming at once to one peer (beyond it: BUSY) */
+  maxStreamsPerPeer: number
+  /** inbound infer streams one connection may open: libp2p resets more, so keep it above maxStreamsPerPeer
+   * (those between the two are answered BUSY) */
+  maxInboundStreamsPerConnection: number
+  /** the request frame must arrive within this */
+  requestTimeoutMs: number
+  /** a frame the client does not take within this ends the answer (a client that stopped reading) */
+  writeTimeoutMs: number
+  /** requestIds remembered to refuse a replayed authorization (bounded count; kept until the deadline) */
+  maxSeenRequests: number
+}
+
+export const DEFAULT_INFER_SERVICE_LIMITS: InferServiceLimits = {
+  maxStreams: 64,
+  maxStreamsPerPeer: 8,
+  maxInboundStreamsPerConnection: 32,
+  requestTimeoutMs: 10_000,
+  writeTimeoutMs: 10_000,
+  maxSeenRequests: 100_000,
+}
+
+/** Timings of one request on the client side. */
+export interface InferClientTimeouts {
+  dialMs: number
+  /** until the first frame: the provider's queue wait and the prompt's first token */
+  firstFrameMs: number
+  /** between two frames */
+  idleMs: number
+}
+
+export const DEFAULT_INFER_CLIENT_TIMEOUTS: InferClientTimeouts = {
+  dialMs: 5_000,
+  firstFrameMs: 60_000,
+  idleMs: 30_000,
+}

@@ -336,12 +336,25 @@ export class OnnxBackend implements InferenceBackend {
       )
     if (this.opened === null || this.unloading)
       throw inferenceError('MODEL_NOT_LOADED', `model ${this.modelId} is not loaded`, { model: this.modelId })
-    if (checked.promptTokenIds !== null) {
-      const vocab = this.opened.lm.config.vocabSize
-      if (checked.promptTokenIds.some((id) => id >= vocab))
-        throw inferenceError('INVALID_REQUEST', `promptTokenIds must be below the vocabulary size ${vocab}`, {
-          field: 'promptTokenIds',
+    const vocab = this.opened.lm.config.vocabSize
+    for (const [field, ids] of [
+      ['promptTokenIds', checked.promptTokenIds],
+      ['continuation', checked.continuation?.tokenIds],
+    ] as const)
+      if (ids?.some((id) => id >= vocab))
+        throw inferenceError('INVALID_REQUEST', `${field} must hold ids below the vocabulary size ${vocab}`, {
+          field,
         })
+    if (checked.continuation !== null) {
+      const resumed = this.opened.lm.tokenizer.decode(checked.continuation.tokenIds)
+      if (checked.continuation.textLength > resumed.length)
+        throw inferenceError(
+          'INVALID_REQUEST',
+          'continuation.textLength is longer than its tokens decode to',
+          {
+            field: 'continuation',
+          },
+        )
     }
     return checked
   }
@@ -428,12 +441,14 @@ export class OnnxBackend implements InferenceBackend {
         `the prompt is ${promptIds.length} tokens, over the limit of ${this.limits.maxPromptTokens}`,
         { limit: this.limits.maxPromptTokens, actual: promptIds.length },
       )
-    const window = [...new Array<number>(k).fill(eot), ...promptIds].slice(-k)
+    // A resumed answer continues after the tokens the client holds; only new tokens are emitted and counted.
+    const resumed = req.continuation?.tokenIds ?? []
+    const window = [...new Array<number>(k).fill(eot), ...promptIds, ...resumed].slice(-k)
     const context = new Int32Array(k)
     const rng = new Prng(req.seed)
-    const text = new TextStream(req.stop)
-    const tokens: number[] = []
-    const usage = () => ({ promptTokens: promptIds.length, completionTokens: tokens.length })
+    const text = new TextStream(req.stop, req.continuation?.textLength ?? 0)
+    const tokens: number[] = [...resumed]
+    const usage = () => ({ promptTokens: promptIds.length, completionTokens: tokens.length - resumed.length })
     while (tokens.length < req.maxTokens) {
       if (signal.aborted) throw this.stopError(null, signal, callerSignal)
       context.set(window)

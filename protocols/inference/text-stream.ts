@@ -4,9 +4,15 @@
 
 /** Turns "the text of every token so far" into the next piece that is safe to emit. */
 export class TextStream {
-  private emitted = 0
+  private emitted: number
 
-  constructor(private readonly stops: string[]) {}
+  /** `alreadyEmitted`: UTF-16 units the reader already has (an answer resumed after a failover). */
+  constructor(
+    private readonly stops: string[],
+    alreadyEmitted = 0,
+  ) {
+    this.emitted = alreadyEmitted
+  }
 
   /** `text` is the decoded text of all tokens so far; `stopped` when a stop string appeared in it. */
   push(text: string): { piece: string; stopped: boolean } {

@@ -1,0 +1,214 @@
+// Answers from the network: find the providers of a model (DHT provider records, then each one's signed
+// capacity record), rank them (price, load, latency), and stream from the best one over
+// /openledger/infer/1.0.0 with a payment authorization signed for that provider. When a provider fails,
+// before or during its answer, it is banned for a while and the next one continues: mid-stream, the
+// request carries the tokens already received as a continuation, so the client gets one whole answer.
+// Refusals that are the request's own fault (prompt or max tokens over the limit, bad fields) are not
+// retried elsewhere; BUSY moves on without a ban.
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { TypedDataDomain } from 'viem'
+import type { LocalAccount } from 'viem/accounts'
+import type { FetchedCapacity } from '../capacity/capacity-protocol.ts'
+import type { ModelOffer } from '../capacity/capacity-record.ts'
+import { type DiscoveryLibp2p, findProviders, PeerBans, rankProviders } from '../capacity/discovery.ts'
+import { newRequestId, signPaymentAuthorization } from '../receipts/payment-authorization.ts'
+import type { InferenceRequest } from './backend.ts'
+import type { InferClientTimeouts } from './constants.ts'
+import { InferenceError, inferenceError } from './errors.ts'
+import type { AnswerEvent } from './gateway.ts'
+import { type InferDialer, inferFrom } from './infer-client.ts'
+import { isDecimalId } from './infer-wire.ts'
+
+/** Refusals that another provider would give too: the request itself is at fault. */
+const REQUEST_FAULTS: ReadonlySet<string> = new Set([
+  'PROMPT_TOO_LARGE',
+  'MAX_TOKENS_TOO_LARGE',
+  'INVALID_REQUEST',
+])
+/** Refusals that say nothing bad about the provider. */
+const NO_BAN: ReadonlySet<string> = new Set(['BUSY', 'PAYMENT_INVALID'])
+
+export interface NetworkInferenceInit {
+  libp2p: DiscoveryLibp2p & InferDialer
+  domain: TypedDataDomain
+  /** the client's account: signs each provider's payment authorization */
+  account: LocalAccount
+  bans?: PeerBans
+  /** providers tried for one answer (default 4) */
+  maxAttempts?: number
+  /** how long a discovery's result is reused (default 10 s; records past their expiry are dropped anyway) */
+  providerCacheMs?: number
+  discoveryTimeoutMs?: number
+  timeouts?: Partial<InferClientTimeouts>
+  /** seconds an authorization is valid (default 300) */
+  paymentLifetimeS?: number
+  /** the most this client pays for one answer; default the provider's prices x the request's bound */
+  maxFee?(offer: ModelOffer, request: InferenceRequest): bigint
+  now?: () => number
+  onFailover?(info: { peerId: string; code: string; message: string; tokensSoFar: number }): void
+}
+
+/** priceIn x prompt bound + priceOut x maxTokens, per 1,000 tokens, rounded up. A byte-level tokenizer
+ * never makes more tokens than the prompt has UTF-8 bytes. */
+export function defaultMaxFee(offer: ModelOffer, request: InferenceRequest): bigint {
+  const promptBound = BigInt(
+    request.promptTokenIds?.length ?? Buffer.byteLength(request.prompt ?? '', 'utf8') + 1,
+  )
+  const total = offer.priceIn * promptBound + offer.priceOut * BigInt(request.maxTokens)
+  return (total + 999n) / 1000n
+}
+
+interface CachedProviders {
+  providers: FetchedCapacity[]
+  latencyMs: Map<string, number>
+  until: number
+}
+
+export class NetworkInference {
+  readonly bans: PeerBans
+  private readonly now: () => number
+  private readonly cache = new Map<string, CachedProviders>()
+
+  constructor(private readonly init: NetworkInferenceInit) {
+    this.bans = init.bans ?? new PeerBans()
+    this.now = init.now ?? Date.now
+  }
+
+  /** Ranked live providers of (model, adapter), best first; discovery runs when the cache has none usable. */
+  async providers(modelId: bigint, adapterId: bigint, signal?: AbortSignal): Promise<FetchedCapacity[]> {
+    const key = `${modelId}:${adapterId}`
+    const nowS = this.now() / 1000
+    const usable = (c: CachedProviders) =>
+      c.providers.filter((p) => p.record.expiresAt > nowS && !this.bans.isBanned(p.peerId))
+    const cached = this.cache.get(key)
+    let entry = cached && cached.until > this.now() && usable(cached).length > 0 ? cached : undefined
+    if (entry === undefined) {
+      const found = await findProviders(this.init.libp2p, modelId, {
+        domain: this.init.domain,
+        adapterId,
+        bans: this.bans,
+        timeoutMs: this.init.discoveryTimeoutMs,
+        signal,
+      })
+      entry = {
+        providers: found.providers,
+        latencyMs: found.latencyMs,
+        until: this.now() + (this.init.providerCacheMs ?? 10_000),
+      }
+      if (this.cache.size >= 1024) this.cache.clear()
+      this.cache.set(key, entry)
+    }
+    const ranked = rankProviders(usable(entry), { modelId, adapterId, latencyMs: entry.latencyMs })
+    return ranked.map((r) => r.provider)
+  }
+
+  /** Forgets cached discoveries (a test or an operator's refresh). */
+  forget(): void {
+    this.cache.clear()
+  }
+
+  async *answer(
+    request: InferenceRequest,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<AnswerEvent> {
+    if (!isDecimalId(request.model))
+      throw inferenceError(
+        'UNKNOWN_MODEL',
+        `model "${request.model}" is not a registry id, and not served here`,
+        {
+          model: request.model,
+        },
+      )
+    if (request.adapter && !isDecimalId(request.adapter))
+      throw inferenceError('UNKNOWN_ADAPTER', `adapter "${request.adapter}" is not a registry id`, {
+        adapter: request.adapter,
+      })
+    const modelId = BigInt(request.model)
+    const adapterId = request.adapter ? BigInt(request.adapter) : 0n
+    const providers = await this.providers(modelId, adapterId, options.signal)
+    if (providers.length === 0)
+      throw inferenceError(
+        'NO_PROVIDER',
+        `no node in the network serves model ${modelId}${adapterId ? ` adapter ${adapterId}` : ''} now`,
+        { model: request.model, adapter: request.adapter ?? undefined },
+      )
+    const tokenIds = [...(request.continuation?.tokenIds ?? [])]
+    let textLength = request.continuation?.textLength ?? 0
+    const resumedFrom = tokenIds.length
+    let failovers = 0
+    let last: InferenceError | undefined
+    const maxAttempts = this.init.maxAttempts ?? 4
+    let attempts = 0
+    for (const provider of providers) {
+      if (attempts >= maxAttempts) break
+      if (this.bans.isBanned(provider.peerId)) continue
+      attempts++
+      const offer = provider.record.models.find((m) => m.modelId === modelId && m.adapterId === adapterId)!
+      const attempt: InferenceRequest = {
+        ...request,
+        continuation: tokenIds.length > 0 ? { tokenIds: [...tokenIds], textLength } : undefined,
+      }
+      const payment = await signPaymentAuthorization(
+        {
+          client: this.init.account.address,
+          node: provider.record.account,
+          model: modelId,
+          adapter: adapterId,
+          maxFee: (this.init.maxFee ?? defaultMaxFee)(offer, request),
+          requestId: newRequestId(),
+          deadline: BigInt(Math.floor(this.now() / 1000) + (this.init.paymentLifetimeS ?? 300)),
+        },
+        this.init.account,
+        this.init.domain,
+      )
+      try {
+        for await (const event of inferFrom(
+          this.init.libp2p,
+          peerIdFromString(provider.peerId),
+          { request: attempt, payment },
+          {
+            signal: options.signal,
+            timeouts: this.init.timeouts,
+          },
+        )) {
+          if (event.type === 'chunk') {
+            tokenIds.push(...event.tokenIds)
+            textLength += event.text.length
+            yield event
+            continue
+          }
+          yield {
+            type: 'end',
+            stopReason: event.stopReason,
+            usage: {
+              promptTokens: event.usage.promptTokens,
+              completionTokens: tokenIds.length - resumedFrom,
+            },
+            attribution: event.attribution,
+            servedBy: { peerId: provider.peerId, account: provider.record.account, local: false },
+            failovers,
+          }
+          return
+        }
+      } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason
+        if (!(err instanceof InferenceError)) throw err
+        if (REQUEST_FAULTS.has(err.code) && tokenIds.length === resumedFrom) throw err
+        if (!NO_BAN.has(err.code)) this.bans.ban(provider.peerId)
+        failovers++
+        last = err
+        this.init.onFailover?.({
+          peerId: provider.peerId,
+          code: err.code,
+          message: err.message,
+          tokensSoFar: tokenIds.length,
+        })
+      }
+    }
+    throw inferenceError(
+      'PROVIDERS_FAILED',
+      `${attempts} provider(s) of model ${modelId} failed; the last: ${last?.message ?? 'none could be tried'}`,
+      { model: request.model, reason: last?.code },
+    )
+  }
+}
