@@ -147,10 +147,10 @@ async function paid(
   return { request, payment }
 }
 
-async function collect(events: AsyncIterable<ProviderEvent | AnswerEvent>) {
+async function collect(events: AsyncIterable<ProviderEvent | AnswerEvent | GenerationEvent>) {
   let text = ''
   const tokenIds: number[] = []
-  let end: (ProviderEvent | AnswerEvent) & { type: 'end' } = undefined as never
+  let end: (ProviderEvent | AnswerEvent | GenerationEvent) & { type: 'end' } = undefined as never
   for await (const e of events) {
     if (e.type === 'chunk') {
       text += e.text
