@@ -198,6 +198,14 @@ export const HTTP_STATUS_BY_CODE = {
   MODEL_TOO_LARGE: 413,
   MODEL_FETCH_TIMEOUT: 504,
   FETCHED_MODEL_INVALID: 502,
+  // Adapters registered as models of their own (registerAdapter, fetchAdapter, fetch of an adapter id).
+  UNKNOWN_BASE_MODEL: 404,
+  BASE_MODEL_RETIRED: 409,
+  BASE_IS_ADAPTER: 422,
+  NOT_AN_ADAPTER: 422,
+  ADAPTER_NOT_FOR_BASE: 422,
+  ADAPTER_NOT_SERVABLE: 409,
+  MODEL_IS_ADAPTER: 422,
   // A local folder refused by loadModel at registration: the caller named a bad folder.
   MODEL_FILE_CORRUPTED: 422,
   MODEL_FILE_MISSING: 422,

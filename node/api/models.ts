@@ -1,7 +1,9 @@
 // Model routes. Reads are open (auth.ts PUBLIC_ROUTES); register and fetch act with this node's account and
 // on its own disk, so they need the API token. Register reads a folder the operator names on the node's
-// disk. Fetch writes only under the node's data dir (DIR/models/NAME; NAME is one plain folder name, never
-// a path), as a background job (jobs.ts); the CLI copies the folder elsewhere when asked to.
+// disk; registering an adapter (POST /v1/models/:id/adapters) reads one adapter folder and registers it as
+// a model of its own on base model :id. Fetch writes only under the node's data dir (DIR/models/NAME;
+// NAME is one plain folder name, never a path), as a background job (jobs.ts); the CLI copies the folder
+// elsewhere when asked to.
 import { mkdir } from 'node:fs/promises'
 import { isAbsolute, join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -29,6 +31,8 @@ const folderName = z
   })
   .refine((name) => !name.includes('..'), { error: 'must not contain ".."' })
 const registerBody = z.object({ dir: absolutePath, priceIn: price, priceOut: price })
+/** `dir`: one adapter folder (adapter_model.safetensors, adapter_config.json); its name is kept. */
+const registerAdapterBody = registerBody
 const fetchBody = z.strictObject({ name: folderName.optional() })
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) })
 
@@ -77,6 +81,11 @@ export function registerModelRoutes(
   app.post('/v1/models', async (req, reply) => {
     const body = parseRequest(registerBody, req.body ?? {})
     return reply.code(201).send(await service().register(body))
+  })
+  app.post('/v1/models/:id/adapters', async (req, reply) => {
+    const { id } = parseRequest(idParam, req.params)
+    const body = parseRequest(registerAdapterBody, req.body ?? {})
+    return reply.code(201).send(await service().registerAdapter({ baseModelId: id, ...body }))
   })
   app.post('/v1/models/:id/fetch', async (req, reply) => {
     const { id } = parseRequest(idParam, req.params)

@@ -35,6 +35,13 @@ export function modelCommandDeps(
       callApi<{ modelId: string }>(api(opts), 'POST', '/v1/models', {
         json: { dir: resolve(opts.dir), priceIn: opts.priceIn, priceOut: opts.priceOut },
       }),
+    registerAdapter: async (opts) =>
+      callApi<{ adapterId: string }>(
+        api(opts),
+        'POST',
+        `/v1/models/${encodeURIComponent(opts.baseModelId)}/adapters`,
+        { json: { dir: resolve(opts.dir), priceIn: opts.priceIn, priceOut: opts.priceOut } },
+      ),
     listModels: async (opts) =>
       (await callApi<{ models: ModelView[] }>(api(opts), 'GET', '/v1/models')).models,
     showModel: async (modelId, opts) =>

@@ -166,10 +166,12 @@ async function verifyCid(bytes: Uint8Array, expected: string, file: string): Pro
 const ALLOWED_EXTRA = new Set<string>([FILES.manifest, FILES.adapters, 'README.md'])
 
 export async function readManifest(dir: string): Promise<ModelManifest> {
-  const manifest = parseJson(
-    await readOrMissing(join(dir, FILES.manifest), FILES.manifest),
-    FILES.manifest,
-  ) as ModelManifest
+  return parseManifest(await readOrMissing(join(dir, FILES.manifest), FILES.manifest))
+}
+
+/** `openledger.json` from its bytes (e.g. read from IPFS), checked for format. */
+export function parseManifest(bytes: Uint8Array): ModelManifest {
+  const manifest = parseJson(bytes, FILES.manifest) as ModelManifest
   if (manifest?.format !== MANIFEST_FORMAT || typeof manifest.files !== 'object' || manifest.files === null) {
     throw new ModelError(
       {
@@ -209,22 +211,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       )
     return b
   }
-  const cfg = parseJson(need(FILES.config), FILES.config) as Record<string, number>
-  const config: MlpConfig = {
-    vocabSize: cfg.vocab_size,
-    contextSize: cfg.context_size,
-    embedDim: cfg.embed_dim,
-    hiddenSize: cfg.hidden_size,
-  }
-  if (
-    cfg.model_type !== (MODEL_TYPE as unknown) ||
-    !Object.values(config).every((v) => Number.isInteger(v) && v > 0)
-  ) {
-    throw new ModelError(
-      { code: ModelErrorCode.FORMAT_INVALID, file: FILES.config, reason: `not a ${MODEL_TYPE} config` },
-      `${FILES.config} does not describe a ${MODEL_TYPE} model`,
-    )
-  }
+  const config = parseModelConfig(need(FILES.config))
   const tokenizer = Tokenizer.fromJSON(parseJson(need(FILES.tokenizer), FILES.tokenizer))
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new ModelError(
@@ -253,6 +240,27 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     weights[spec.key] = t.data
   }
   return { dir, manifest, config, tokenizer, weights, onnx: need(FILES.onnx) }
+}
+
+/** The model's shape from the bytes of its config.json. */
+export function parseModelConfig(bytes: Uint8Array): MlpConfig {
+  const cfg = parseJson(bytes, FILES.config) as Record<string, number> | null
+  const config: MlpConfig = {
+    vocabSize: cfg?.vocab_size as number,
+    contextSize: cfg?.context_size as number,
+    embedDim: cfg?.embed_dim as number,
+    hiddenSize: cfg?.hidden_size as number,
+  }
+  if (
+    cfg?.model_type !== (MODEL_TYPE as unknown) ||
+    !Object.values(config).every((v) => Number.isInteger(v) && v > 0)
+  ) {
+    throw new ModelError(
+      { code: ModelErrorCode.FORMAT_INVALID, file: FILES.config, reason: `not a ${MODEL_TYPE} config` },
+      `${FILES.config} does not describe a ${MODEL_TYPE} model`,
+    )
+  }
+  return config
 }
 
 export interface SaveAdapterOptions {

@@ -1,30 +1,43 @@
 // The model registry service: publishes a model folder to IPFS and the ModelRegistry, and fetches a
-// registered model by id onto disk on a node that has never seen it.
+// registered model by id onto disk on a node that has never seen it. Adapters are models too: one adapter
+// folder can be registered on its own against a registered base (`registerAdapter`), and a serving node
+// fetches one such adapter by its id (`fetchAdapter`), checked against the base it has loaded.
 //
 // Layout in IPFS (UnixFS, CIDv1, raw leaves, 1 MiB chunks: Helia's defaults, so a file of one chunk has
 // the same CID as in openledger.json):
 //   artifact CID  → directory of the base folder's files (openledger.json, config.json, model.onnx, ...;
 //                   never adapters/), so the artifact CID covers the manifest and the manifest every file
 //   adapter CID   → directory holding one folder NAME/ with adapter_model.safetensors and
-//                   adapter_config.json; the wrapping keeps the adapter's name, which the chain does not store
+//                   adapter_config.json; the wrapping keeps the adapter's name, which the chain does not store.
+//                   Bundled adapters (a base's adapterCids) and registered adapters (an entry of their own,
+//                   whose artifactCid is this CID) have the same layout.
 // Bytes from the network are checked twice: bitswap checks every block against its CID, and after writing,
 // `loadModel` / `loadAdapter` check every file against the manifest. A model that fails is removed whole.
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { UnixFS } from '@helia/unixfs'
 import type { CID } from 'multiformats/cid'
 import { formatUnits, parseUnits } from 'viem'
 import { parseCid as parseCidText } from '../common/cid.ts'
-import { OpenLedgerError } from '../common/errors.ts'
+import { hasCode, OpenLedgerError } from '../common/errors.ts'
 import { collect, drain } from '../common/iterables.ts'
 import { FILES } from './constants.ts'
 import { ModelError, ModelErrorCode } from './errors.ts'
-import { cidOf, loadAdapter, loadModel } from './folder.ts'
+import {
+  cidOf,
+  type LoadedModel,
+  loadAdapter,
+  loadModel,
+  type ModelManifest,
+  parseManifest,
+  parseModelConfig,
+} from './folder.ts'
+import type { LoraWeights, MlpConfig } from './mlp.ts'
 import type { ModelId, ModelRegistryPort, RegisteredModel, TrainedOn } from './registry.ts'
-import { toModelId, UINT128_MAX } from './registry.ts'
+import { ModelRegistryError, toModelId, UINT128_MAX } from './registry.ts'
 import type { DatanetRef } from './train.ts'
 
 export type ModelServiceErrorCode =
@@ -32,8 +45,16 @@ export type ModelServiceErrorCode =
   | 'MODEL_INVALID_PRICE'
   /** A Datanet id in a manifest is not an on-chain id (e.g. a name), so it cannot be registered. */
   | 'UNKNOWN_DATANET_VERSION'
-  /** An adapter under adapters/ was trained against another base model. */
+  /** An adapter was trained against another base model (its baseWeightsCid is not the base's weights). */
   | 'ADAPTER_BASE_MISMATCH'
+  /** fetchAdapter: the id is a base model, not an adapter. */
+  | 'NOT_AN_ADAPTER'
+  /** fetchAdapter: the adapter is registered on another base model than the one expected. */
+  | 'ADAPTER_NOT_FOR_BASE'
+  /** fetchAdapter: the adapter or its base is retired, so it may no longer be served. */
+  | 'ADAPTER_NOT_SERVABLE'
+  /** fetch: the id is an adapter; fetch its base, then the adapter with fetchAdapter. */
+  | 'MODEL_IS_ADAPTER'
   /** The fetch target already holds files; fetching never overwrites them. */
   | 'OUT_DIR_NOT_EMPTY'
   /** The registered CIDs do not lead to a model folder of the expected shape. */
@@ -54,7 +75,7 @@ export class ModelServiceError extends OpenLedgerError<{
 
 /** Limits and timeouts of `fetch`; the defaults suit the `small` preset with room to spare. */
 export interface ModelServiceOptions {
-  /** Whole fetch (artifact and adapters), in ms. */
+  /** Whole fetch (artifact and adapters; one adapter for fetchAdapter), in ms. */
   fetchTimeoutMs?: number
   /** Sum of all fetched file sizes. */
   maxModelBytes?: number
@@ -97,6 +118,8 @@ export interface ModelView {
   modelId: string
   owner: string
   retired: boolean
+  /** "0" for a base model; for an adapter, its base model's id */
+  baseModelId: string
   /** OPEN per 1,000 input / output tokens, decimal */
   priceIn: string
   priceOut: string
@@ -117,6 +140,32 @@ export interface RegisterResult {
   bytes: number
 }
 
+export interface RegisterAdapterResult {
+  adapterId: string
+  baseModelId: string
+  adapterCid: string
+  /** the adapter folder's name, kept in IPFS (the directory wraps a folder of that name) */
+  name: string
+  trainedOn: Array<{ datanetId: string; version: number }>
+  bytes: number
+}
+
+/** What fetchAdapter checks an adapter against: the base model the serving node has loaded. */
+export type AdapterBase = Pick<LoadedModel, 'config' | 'manifest'>
+
+export interface FetchAdapterResult {
+  adapterId: string
+  baseModelId: string
+  adapterCid: string
+  name: string
+  /** the adapter folder (adapter_model.safetensors, adapter_config.json) */
+  dir: string
+  /** the verified weights, ready for a backend */
+  weights: LoraWeights
+  files: number
+  bytes: number
+}
+
 export interface FetchResult {
   modelId: string
   dir: string
@@ -130,6 +179,11 @@ interface FolderFile {
   path: string
   content: Uint8Array
 }
+
+type Budget = { bytes: number; files: number; written: number; onProgress?: (bytes: number) => void }
+
+/** openledger.json and config.json of a base, read to check an adapter against it: a few kB in practice. */
+const BASE_DESCRIPTION_MAX_BYTES = 1024 * 1024
 
 /** Names allowed for files and adapter folders coming from the network (no separators, no dot-dot). */
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
@@ -160,25 +214,15 @@ export class ModelService {
     for (const a of folder.adapters) adapterRoots.push(await addDirectory(this.c.unixfs, a.files, a.name))
     const roots = [artifact, ...adapterRoots]
 
-    const pinnedHere: CID[] = []
-    let modelId: bigint
-    try {
-      for (const cid of roots) {
-        if (await this.c.pins.isPinned(cid)) continue
-        await drain(this.c.pins.add(cid))
-        pinnedHere.push(cid)
-      }
-      modelId = await this.c.registry.registerModel({
+    const modelId = await this.pinAndRegister(roots, () =>
+      this.c.registry.registerModel({
         artifactCid: artifact.toString(),
         adapterCids: adapterRoots.map(String),
         trainedOn,
         pricePerKInput,
         pricePerKOutput,
-      })
-    } catch (err) {
-      for (const cid of pinnedHere) await drain(this.c.pins.rm(cid)).catch(() => {})
-      throw err
-    }
+      }),
+    )
     await this.provide(roots)
     const bytes = [...folder.base, ...folder.adapters.flatMap((a) => a.files)].reduce(
       (n, f) => n + f.content.length,
@@ -217,16 +261,13 @@ export class ModelService {
   }): Promise<FetchResult> {
     const model = await this.c.registry.getModel(input.modelId)
     const modelId = model.modelId.toString()
-    await assertEmptyOrAbsent(input.outDir)
-    const timeout = AbortSignal.timeout(this.opts.fetchTimeoutMs)
-    const signal = input.signal ? AbortSignal.any([timeout, input.signal]) : timeout
-    const partial = join(
-      dirname(input.outDir),
-      `.${basename(input.outDir)}.partial-${randomBytes(4).toString('hex')}`,
-    )
-    const budget = { bytes: 0, files: 0, written: 0, onProgress: input.onProgress }
-    try {
-      await mkdir(partial, { recursive: true })
+    if (model.baseModelId !== 0n) {
+      throw new ModelServiceError(
+        { code: 'MODEL_IS_ADAPTER', modelId },
+        `model ${modelId} is an adapter of model ${model.baseModelId}: fetch model ${model.baseModelId}, then the adapter with fetchAdapter`,
+      )
+    }
+    return this.intoFolder({ ...input, modelId, cid: model.artifactCid }, async (partial, signal, budget) => {
       const artifact = parseCid(model.artifactCid, modelId)
       await this.fetchFiles(artifact, partial, { modelId, signal, budget, allowed: null })
       if (model.adapterCids.length > this.opts.maxAdapters) {
@@ -237,13 +278,11 @@ export class ModelService {
       }
       const adapters: string[] = []
       for (const text of model.adapterCids) {
-        const root = parseCid(text, modelId)
-        const entries = await collect(this.c.unixfs.ls(root, { signal }), 2)
-        const entry = entries[0]
-        if (entries.length !== 1 || !entry || !SAFE_NAME.test(entry.name) || adapters.includes(entry.name)) {
+        const entry = await this.adapterFolderIn(parseCid(text, modelId), { modelId, signal, cid: text })
+        if (adapters.includes(entry.name)) {
           throw new ModelServiceError(
-            { code: 'ARTIFACT_INVALID', modelId },
-            `adapter ${text} of model ${modelId} is not a directory holding exactly one named adapter folder`,
+            { code: 'ARTIFACT_INVALID', modelId, file: entry.name },
+            `model ${modelId} lists two adapters named ${entry.name}`,
           )
         }
         const target = join(partial, FILES.adapters, entry.name)
@@ -252,7 +291,7 @@ export class ModelService {
         adapters.push(entry.name)
       }
 
-      try {
+      await verifyFetched(modelId, model.artifactCid, async () => {
         const loaded = await loadModel(partial)
         for (const name of adapters) {
           const adapter = await loadAdapter(join(partial, FILES.adapters, name), loaded)
@@ -264,23 +303,7 @@ export class ModelService {
           }
         }
         this.warnIfTrainedOnDiffers(model, loaded.manifest.datanets)
-      } catch (err) {
-        if (err instanceof ModelError) {
-          throw new ModelServiceError(
-            {
-              code: 'FETCHED_MODEL_INVALID',
-              modelId,
-              reason: err.code,
-              file: (err.type as { file?: string }).file,
-            },
-            `model ${modelId} (${model.artifactCid}) fails verification: ${err.message}`,
-          )
-        }
-        throw err
-      }
-
-      if (await exists(input.outDir)) await rmdir(input.outDir) // empty: checked above
-      await rename(partial, input.outDir)
+      })
       this.c.log.info(
         { modelId, dir: input.outDir, bytes: budget.bytes, adapters: adapters.length },
         'model fetched',
@@ -293,16 +316,148 @@ export class ModelService {
         files: budget.files,
         bytes: budget.bytes,
       }
+    })
+  }
+
+  /**
+   * Registers one adapter folder (adapter_model.safetensors, adapter_config.json) as a model of its own on
+   * the registered base `baseModelId`, owned by this node's account. The base must be a live base model;
+   * the adapter is checked against it before anything is published: the base's `openledger.json` and
+   * `config.json` are read from its artifact in IPFS (two small files, not the whole model), and
+   * `loadAdapter` checks the adapter's CIDs, its tensor shapes against the base's config, and that it was
+   * trained against the base's weights. The folder's name is kept in IPFS, as for bundled adapters; its
+   * Datanet versions come from its adapter_config.json. A refused registration sends nothing and leaves
+   * nothing pinned.
+   */
+  async registerAdapter(input: {
+    baseModelId: ModelId
+    dir: string
+    priceIn: string
+    priceOut: string
+    signal?: AbortSignal
+  }): Promise<RegisterAdapterResult> {
+    const pricePerKInput = parsePrice('priceIn', input.priceIn)
+    const pricePerKOutput = parsePrice('priceOut', input.priceOut)
+    const base = await this.liveBase(input.baseModelId)
+    const baseModelId = base.modelId.toString()
+    const dir = resolve(input.dir)
+    const name = basename(dir)
+    const timeout = AbortSignal.timeout(this.opts.fetchTimeoutMs)
+    const signal = input.signal ? AbortSignal.any([timeout, input.signal]) : timeout
+    let description: AdapterBase
+    try {
+      description = await this.readBaseDescription(base, signal)
     } catch (err) {
-      await rm(partial, { recursive: true, force: true })
       if (timeout.aborted && !(err instanceof OpenLedgerError)) {
         throw new ModelServiceError(
-          { code: 'MODEL_FETCH_TIMEOUT', modelId },
-          `model ${modelId}: its blocks did not arrive within ${this.opts.fetchTimeoutMs} ms (is a node providing ${model.artifactCid} reachable?)`,
+          { code: 'MODEL_FETCH_TIMEOUT', modelId: baseModelId },
+          `base model ${baseModelId}: its manifest did not arrive within ${this.opts.fetchTimeoutMs} ms (is a node providing ${base.artifactCid} reachable?)`,
         )
       }
       throw err
     }
+    const adapter = await readAdapterFolder(dir, name, description)
+    const trainedOn = toTrainedOn(adapter.datanets)
+    const root = await addDirectory(this.c.unixfs, adapter.files, name)
+    const adapterId = await this.pinAndRegister([root], () =>
+      this.c.registry.registerAdapter({
+        baseModelId: base.modelId,
+        adapterCid: root.toString(),
+        trainedOn,
+        pricePerKInput,
+        pricePerKOutput,
+      }),
+    )
+    await this.provide([root])
+    const bytes = adapter.files.reduce((n, f) => n + f.content.length, 0)
+    this.c.log.info(
+      { adapterId: adapterId.toString(), baseModelId, adapterCid: root.toString(), name, bytes },
+      'adapter registered',
+    )
+    return {
+      adapterId: adapterId.toString(),
+      baseModelId,
+      adapterCid: root.toString(),
+      name,
+      trainedOn: trainedOn.map((t) => ({ datanetId: t.datanetId.toString(), version: t.version })),
+      bytes,
+    }
+  }
+
+  /**
+   * Fetches one registered adapter by its id for a node serving `baseModelId` (loaded as `base`): the
+   * registry entry must be an adapter of that base and servable (neither it nor its base retired); its CID
+   * is fetched over bitswap like a bundled adapter (a directory holding one named folder) into `outDir`
+   * (absent or empty; written through a hidden sibling folder, removed on any failure), and `loadAdapter`
+   * checks its files, its shapes and that it was trained against this base's weights.
+   */
+  async fetchAdapter(input: {
+    adapterId: ModelId
+    baseModelId: ModelId
+    base: AdapterBase
+    outDir: string
+    signal?: AbortSignal
+  }): Promise<FetchAdapterResult> {
+    const expectedBase = toModelId(input.baseModelId)
+    const entry = await this.c.registry.getModel(input.adapterId)
+    const adapterId = entry.modelId.toString()
+    if (entry.baseModelId === 0n) {
+      throw new ModelServiceError(
+        { code: 'NOT_AN_ADAPTER', modelId: adapterId },
+        `model ${adapterId} is a base model, not an adapter`,
+      )
+    }
+    if (entry.baseModelId !== expectedBase) {
+      throw new ModelServiceError(
+        { code: 'ADAPTER_NOT_FOR_BASE', modelId: adapterId, reason: entry.baseModelId.toString() },
+        `adapter ${adapterId} is registered for base model ${entry.baseModelId}, not ${expectedBase}`,
+      )
+    }
+    if (!(await this.c.registry.isServable(entry.modelId))) {
+      throw new ModelServiceError(
+        { code: 'ADAPTER_NOT_SERVABLE', modelId: adapterId },
+        `adapter ${adapterId} may no longer be served: it or its base model ${expectedBase} is retired`,
+      )
+    }
+    return this.intoFolder(
+      { ...input, modelId: adapterId, cid: entry.artifactCid },
+      async (partial, signal, budget) => {
+        const folder = await this.adapterFolderIn(parseCid(entry.artifactCid, adapterId), {
+          modelId: adapterId,
+          signal,
+          cid: entry.artifactCid,
+        })
+        await this.fetchFiles(folder.cid, partial, {
+          modelId: adapterId,
+          signal,
+          budget,
+          allowed: ADAPTER_FILES,
+        })
+        const loaded = await verifyFetched(adapterId, entry.artifactCid, () =>
+          loadAdapter(partial, input.base),
+        )
+        if (!loaded.baseMatches) {
+          throw new ModelServiceError(
+            { code: 'ADAPTER_BASE_MISMATCH', modelId: adapterId, file: folder.name },
+            `adapter ${adapterId} (${folder.name}) was trained against another base model than the one loaded as model ${expectedBase}`,
+          )
+        }
+        this.c.log.info(
+          { adapterId, baseModelId: expectedBase.toString(), dir: input.outDir, bytes: budget.bytes },
+          'adapter fetched',
+        )
+        return {
+          adapterId,
+          baseModelId: expectedBase.toString(),
+          adapterCid: entry.artifactCid,
+          name: folder.name,
+          dir: input.outDir,
+          weights: loaded.weights,
+          files: budget.files,
+          bytes: budget.bytes,
+        }
+      },
+    )
   }
 
   async list(opts: { limit?: number } = {}): Promise<ModelView[]> {
@@ -313,6 +468,160 @@ export class ModelService {
     return toView(await this.c.registry.getModel(toModelId(modelId)))
   }
 
+  /**
+   * Runs `work` on a hidden sibling of `outDir` (which must be absent or empty) under one deadline and one
+   * byte budget, then renames it to `outDir`; any failure removes it, and blocks that did not arrive in
+   * time become MODEL_FETCH_TIMEOUT.
+   */
+  private async intoFolder<T>(
+    input: {
+      modelId: string
+      cid: string
+      outDir: string
+      signal?: AbortSignal
+      onProgress?: (bytesWritten: number) => void
+    },
+    work: (partial: string, signal: AbortSignal, budget: Budget) => Promise<T>,
+  ): Promise<T> {
+    await assertEmptyOrAbsent(input.outDir)
+    const timeout = AbortSignal.timeout(this.opts.fetchTimeoutMs)
+    const signal = input.signal ? AbortSignal.any([timeout, input.signal]) : timeout
+    const partial = join(
+      dirname(input.outDir),
+      `.${basename(input.outDir)}.partial-${randomBytes(4).toString('hex')}`,
+    )
+    const budget: Budget = { bytes: 0, files: 0, written: 0, onProgress: input.onProgress }
+    try {
+      await mkdir(partial, { recursive: true })
+      const result = await work(partial, signal, budget)
+      if (await exists(input.outDir)) await rmdir(input.outDir) // empty: checked above
+      await rename(partial, input.outDir)
+      return result
+    } catch (err) {
+      await rm(partial, { recursive: true, force: true })
+      if (timeout.aborted && !(err instanceof OpenLedgerError)) {
+        throw new ModelServiceError(
+          { code: 'MODEL_FETCH_TIMEOUT', modelId: input.modelId },
+          `model ${input.modelId}: its blocks did not arrive within ${this.opts.fetchTimeoutMs} ms (is a node providing ${input.cid} reachable?)`,
+        )
+      }
+      throw err
+    }
+  }
+
+  /** An adapter CID is a directory holding exactly one folder, named plainly: returns that folder. */
+  private async adapterFolderIn(
+    root: CID,
+    ctx: { modelId: string; signal: AbortSignal; cid: string },
+  ): Promise<{ name: string; cid: CID }> {
+    const entries = await collect(this.c.unixfs.ls(root, { signal: ctx.signal }), 2)
+    const entry = entries[0]
+    if (entries.length !== 1 || !entry || !SAFE_NAME.test(entry.name)) {
+      throw new ModelServiceError(
+        { code: 'ARTIFACT_INVALID', modelId: ctx.modelId },
+        `adapter ${ctx.cid} of model ${ctx.modelId} is not a directory holding exactly one named adapter folder`,
+      )
+    }
+    return { name: entry.name, cid: entry.cid }
+  }
+
+  /** The registered base `id`, which must be a live base model (the contract checks the same again). */
+  private async liveBase(id: ModelId): Promise<RegisteredModel> {
+    let base: RegisteredModel
+    try {
+      base = await this.c.registry.getModel(id)
+    } catch (err) {
+      if (!hasCode(err, 'UNKNOWN_MODEL')) throw err
+      throw new ModelRegistryError(
+        { code: 'UNKNOWN_BASE_MODEL', baseModelId: String(id) },
+        `model ${String(id)} does not exist: an adapter needs a registered base model`,
+      )
+    }
+    const baseModelId = base.modelId.toString()
+    if (base.baseModelId !== 0n) {
+      throw new ModelRegistryError(
+        { code: 'BASE_IS_ADAPTER', baseModelId },
+        `model ${baseModelId} is itself an adapter: an adapter's base must be a base model`,
+      )
+    }
+    if (base.retired) {
+      throw new ModelRegistryError(
+        { code: 'BASE_MODEL_RETIRED', baseModelId },
+        `base model ${baseModelId} is retired: no new adapter may be registered on it`,
+      )
+    }
+    return base
+  }
+
+  /**
+   * A registered base's `openledger.json` and `config.json`, read from its artifact directory in IPFS: what
+   * `loadAdapter` checks an adapter against. The artifact CID covers the manifest; config.json is checked
+   * against the manifest's CID for it.
+   */
+  private async readBaseDescription(base: RegisteredModel, signal: AbortSignal): Promise<AdapterBase> {
+    const modelId = base.modelId.toString()
+    const root = parseCid(base.artifactCid, modelId)
+    const entries = await collect(this.c.unixfs.ls(root, { signal }), this.opts.maxFiles + 1)
+    const read = async (file: string): Promise<Uint8Array> => {
+      const entry = entries.find((e) => e.name === file)
+      if (!entry) {
+        throw new ModelServiceError(
+          { code: 'ARTIFACT_INVALID', modelId, file },
+          `the artifact of base model ${modelId} (${base.artifactCid}) holds no ${file}`,
+        )
+      }
+      const chunks: Uint8Array[] = []
+      let size = 0
+      for await (const chunk of this.c.unixfs.cat(entry.cid, { signal })) {
+        size += chunk.length
+        if (size > BASE_DESCRIPTION_MAX_BYTES) {
+          throw new ModelServiceError(
+            { code: 'ARTIFACT_INVALID', modelId, file },
+            `${file} of base model ${modelId} is larger than ${BASE_DESCRIPTION_MAX_BYTES} bytes`,
+          )
+        }
+        chunks.push(chunk)
+      }
+      return Buffer.concat(chunks)
+    }
+    try {
+      const manifest: ModelManifest = parseManifest(await read(FILES.manifest))
+      const configBytes = await read(FILES.config)
+      if ((await cidOf(configBytes)) !== manifest.files[FILES.config]) {
+        throw new ModelError(
+          { code: ModelErrorCode.FILE_CORRUPTED, file: FILES.config },
+          `${FILES.config} does not match the CID ${FILES.manifest} records for it`,
+        )
+      }
+      const config: MlpConfig = parseModelConfig(configBytes)
+      return { manifest, config }
+    } catch (err) {
+      if (err instanceof ModelError) {
+        throw new ModelServiceError(
+          { code: 'ARTIFACT_INVALID', modelId, reason: err.code, file: (err.type as { file?: string }).file },
+          `base model ${modelId} (${base.artifactCid}) is not a model folder: ${err.message}`,
+        )
+      }
+      throw err
+    }
+  }
+
+  /** Pins the roots, then registers; a refused registration unpins what was pinned here. */
+  private async pinAndRegister(roots: CID[], register: () => Promise<bigint>): Promise<bigint> {
+    const pinnedHere: CID[] = []
+    try {
+      for (const cid of roots) {
+        if (await this.c.pins.isPinned(cid)) continue
+        await drain(this.c.pins.add(cid))
+        pinnedHere.push(cid)
+      }
+      return await register()
+    } catch (err) {
+      for (const cid of pinnedHere) await drain(this.c.pins.rm(cid)).catch(() => {})
+      throw err
+    }
+  }
+
   /** Writes every file of a UnixFS directory into `dir`, refusing sub-directories and odd names. */
   private async fetchFiles(
     root: CID,
@@ -320,7 +629,7 @@ export class ModelService {
     ctx: {
       modelId: string
       signal: AbortSignal
-      budget: { bytes: number; files: number; written: number; onProgress?: (bytes: number) => void }
+      budget: Budget
       allowed: Set<string> | null
     },
   ): Promise<void> {
@@ -442,34 +751,66 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
       .sort()
   } catch {}
   for (const name of names) {
-    if (!SAFE_NAME.test(name)) {
-      throw new ModelServiceError(
-        { code: 'ARTIFACT_INVALID', file: name },
-        `adapter folder name ${JSON.stringify(name)} is not a plain name (letters, digits, . _ -)`,
-      )
-    }
-    const adapterDir = join(dir, FILES.adapters, name)
-    const adapter = await loadAdapter(adapterDir, model)
-    if (!adapter.baseMatches) {
-      throw new ModelServiceError(
-        { code: 'ADAPTER_BASE_MISMATCH', file: name },
-        `adapter ${name} was trained against another base model (baseWeightsCid ${adapter.config.openledger.baseWeightsCid})`,
-      )
-    }
-    const files: FolderFile[] = []
-    for (const file of [FILES.adapterWeights, FILES.adapterConfig]) {
-      files.push({ path: file, content: new Uint8Array(await readFile(join(adapterDir, file))) })
-    }
-    if ((await cidOf(files[0]!.content)) !== adapter.config.openledger.weightsCid) {
-      throw new ModelError(
-        { code: ModelErrorCode.FILE_CORRUPTED, file: join(name, FILES.adapterWeights) },
-        `adapter ${name}: ${FILES.adapterWeights} changed while it was being registered`,
-      )
-    }
-    adapters.push({ name, files })
-    datanets.push(...adapter.config.openledger.datanets)
+    const adapter = await readAdapterFolder(join(dir, FILES.adapters, name), name, model)
+    adapters.push({ name, files: adapter.files })
+    datanets.push(...adapter.datanets)
   }
   return { base, adapters, datanets }
+}
+
+/**
+ * Reads one adapter folder for publishing under `name`: `loadAdapter` checks it against the base (CIDs,
+ * shapes, trained against the base's weights), then the exact bytes published are checked again.
+ */
+async function readAdapterFolder(
+  adapterDir: string,
+  name: string,
+  base: AdapterBase,
+): Promise<{ files: FolderFile[]; datanets: DatanetRef[] }> {
+  if (!SAFE_NAME.test(name)) {
+    throw new ModelServiceError(
+      { code: 'ARTIFACT_INVALID', file: name },
+      `adapter folder name ${JSON.stringify(name)} is not a plain name (letters, digits, . _ -)`,
+    )
+  }
+  const adapter = await loadAdapter(adapterDir, base)
+  if (!adapter.baseMatches) {
+    throw new ModelServiceError(
+      { code: 'ADAPTER_BASE_MISMATCH', file: name },
+      `adapter ${name} was trained against another base model (baseWeightsCid ${adapter.config.openledger.baseWeightsCid})`,
+    )
+  }
+  const files: FolderFile[] = []
+  for (const file of [FILES.adapterWeights, FILES.adapterConfig]) {
+    files.push({ path: file, content: new Uint8Array(await readFile(join(adapterDir, file))) })
+  }
+  if ((await cidOf(files[0]!.content)) !== adapter.config.openledger.weightsCid) {
+    throw new ModelError(
+      { code: ModelErrorCode.FILE_CORRUPTED, file: join(name, FILES.adapterWeights) },
+      `adapter ${name}: ${FILES.adapterWeights} changed while it was being registered`,
+    )
+  }
+  return { files, datanets: adapter.config.openledger.datanets ?? [] }
+}
+
+/** Runs the fetched folder's checks; a ModelError from loadModel/loadAdapter becomes FETCHED_MODEL_INVALID. */
+async function verifyFetched<T>(modelId: string, cid: string, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check()
+  } catch (err) {
+    if (err instanceof ModelError) {
+      throw new ModelServiceError(
+        {
+          code: 'FETCHED_MODEL_INVALID',
+          modelId,
+          reason: err.code,
+          file: (err.type as { file?: string }).file,
+        },
+        `model ${modelId} (${cid}) fails verification: ${err.message}`,
+      )
+    }
+    throw err
+  }
 }
 
 /**
@@ -537,6 +878,7 @@ function toView(m: RegisteredModel): ModelView {
     modelId: m.modelId.toString(),
     owner: m.owner,
     retired: m.retired,
+    baseModelId: m.baseModelId.toString(),
     priceIn: formatUnits(m.pricePerKInput, 18),
     priceOut: formatUnits(m.pricePerKOutput, 18),
     pricePerKInput: m.pricePerKInput.toString(),

@@ -31,6 +31,18 @@ export interface ModelCommandDeps {
     api?: string
     token?: string
   }) => Promise<{ modelId: string }>
+  /**
+   * Adds one adapter folder to Helia and registers it on chain as an adapter of the registered base model
+   * `baseModelId`, owned by the node's account; returns the adapter's id (from the models' id space).
+   */
+  registerAdapter?: (opts: {
+    baseModelId: string
+    dir: string
+    priceIn: string
+    priceOut: string
+    api?: string
+    token?: string
+  }) => Promise<{ adapterId: string }>
   listModels?: (opts?: { api?: string; token?: string }) => Promise<unknown[]>
   showModel?: (modelId: string, opts?: { api?: string; token?: string }) => Promise<unknown>
   /**
@@ -334,14 +346,59 @@ export function registerModelCommands(program: Command, deps: ModelCommandDeps =
 
   model
     .command('register')
-    .description('add a model folder to Helia and register it in the ModelRegistry; prints the model id')
-    .requiredOption('--dir <dir>', 'model folder')
+    .description(
+      'add a model folder (--dir), or one adapter folder of a registered base model (--base ID --adapter-dir), ' +
+        "to Helia and register it in the ModelRegistry; prints the new id (adapters share the models' ids)",
+    )
+    .option('--dir <dir>', 'model folder (its adapters/ are registered with it, bundled)')
+    .option(
+      '--adapter-dir <dir>',
+      "one adapter folder (adapter_model.safetensors, adapter_config.json) to register as a model of its own, owned by the node's account; needs --base",
+    )
+    .option('--base <id>', 'registered base model the adapter was trained against (with --adapter-dir)')
     .requiredOption('--price-in <x>', 'price in OPEN per 1,000 input tokens (decimal, e.g. 0.5)')
     .requiredOption('--price-out <y>', 'price in OPEN per 1,000 output tokens (decimal)')
     .option(...apiFlag)
     .option(...tokenFlag)
     .option(...dirFlag)
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  openledger model register --dir ./base --price-in 0.5 --price-out 1\n' +
+        '  openledger model register --base 1 --adapter-dir ./base/adapters/rust --price-in 0.1 --price-out 0.2\n' +
+        'Anyone may register an adapter of any live base model; the base owner is still paid its share.\n',
+    )
     .action(async (opts) => {
+      const adapter = opts.adapterDir !== undefined || opts.base !== undefined
+      if (adapter ? opts.dir !== undefined || !opts.adapterDir || !opts.base : !opts.dir) {
+        throw new ModelError(
+          {
+            code: ModelErrorCode.INVALID_ARGUMENT,
+            argument: adapter ? 'adapter-dir' : 'dir',
+            reason: 'usage',
+          },
+          'give --dir DIR (a model folder), or --base ID with --adapter-dir DIR (an adapter of model ID), not both',
+        )
+      }
+      if (adapter) {
+        if (!/^[1-9]\d{0,76}$/.test(opts.base)) {
+          throw new ModelError(
+            { code: ModelErrorCode.INVALID_ARGUMENT, argument: 'base', reason: 'not a model id' },
+            `--base ${opts.base}: expected a registered model id (a positive integer)`,
+          )
+        }
+        if (!deps.registerAdapter) notConfigured('register')
+        const { adapterId } = await deps.registerAdapter!({
+          baseModelId: opts.base,
+          dir: resolve(opts.adapterDir),
+          priceIn: opts.priceIn,
+          priceOut: opts.priceOut,
+          api: opts.api,
+          token: await token(opts),
+        })
+        process.stdout.write(`${adapterId}\n`)
+        return
+      }
       if (!deps.registerModel) notConfigured('register')
       const { loadModel } = await import('../../../protocols/model/index.ts')
       await loadModel(resolve(opts.dir)) // refuse corrupted or unknown files before anything is published

@@ -1,6 +1,7 @@
 // Model registration end to end: a real anvil chain with the contracts deployed, two real libp2p + Helia
 // nodes on loopback (assembled by node/network.ts). Node A registers a tiny model; node B, which has never
-// seen it, fetches it by model id over bitswap and generates the same tokens for the same seed.
+// seen it, fetches it by model id over bitswap and generates the same tokens for the same seed. Adapters
+// registered as models of their own go the same way: A registers one on a base, B fetches it by its id.
 import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,7 +29,7 @@ import { type Anvil, startAnvil } from '../../../testnet/anvil.ts'
 import { hasCode } from '../../common/errors.ts'
 import { DatanetRegistryClient } from '../../datanet/registry.ts'
 import { FILES } from '../constants.ts'
-import { saveAdapter, saveModel } from '../folder.ts'
+import { loadAdapter, loadModel, saveAdapter, saveModel } from '../folder.ts'
 import { OnnxLanguageModel } from '../generate.ts'
 import { ModelRegistryClient } from '../registry.ts'
 import { addDirectory, ModelService, type ModelServiceOptions } from '../service.ts'
@@ -375,6 +376,44 @@ test('CLI through the HTTP API: model register, ls, show, fetch; typed errors co
     const outDir = join(ctx.work, 'fetched-cli')
     assert.match(await run('model', 'fetch', '--model', id, '--out', outDir), /written to/)
     assert.ok(await exists(join(outDir, FILES.adapters, 'rust', FILES.adapterWeights)))
+
+    // The bundled adapter again, registered as an adapter of its own on the model just registered.
+    const rust = join(ctx.modelDir, FILES.adapters, 'rust')
+    const adapterId = (
+      await run(
+        'model',
+        'register',
+        '--base',
+        id,
+        '--adapter-dir',
+        rust,
+        '--price-in',
+        '0.0001',
+        '--price-out',
+        '0.0002',
+      )
+    ).trim()
+    assert.is(adapterId, String(Number(id) + 1))
+    const adapter = JSON.parse(await run('model', 'show', adapterId))
+    assert.equal([adapter.baseModelId, adapter.priceOut, adapter.adapterCids], [id, '0.0002', []])
+    assert.is(adapter.artifactCid, shown.adapterCids[0], 'same bytes, same layout: the bundled CID')
+    assert.is(shown.baseModelId, '0')
+    await expectCode(
+      run('model', 'register', '--base', '999', '--adapter-dir', rust, '--price-in', '1', '--price-out', '1'),
+      'UNKNOWN_BASE_MODEL',
+    )
+    await expectCode(
+      run('model', 'register', '--base', id, '--dir', ctx.modelDir, '--price-in', '1', '--price-out', '1'),
+      'MODEL_INVALID_ARGUMENT',
+    )
+    await expectCode(
+      run('model', 'register', '--adapter-dir', rust, '--price-in', '1', '--price-out', '1'),
+      'MODEL_INVALID_ARGUMENT',
+    )
+    await expectCode(
+      run('model', 'register', '--base', 'one', '--adapter-dir', rust, '--price-in', '1', '--price-out', '1'),
+      'MODEL_INVALID_ARGUMENT',
+    )
     await expectCode(run('model', 'show', '999'), 'UNKNOWN_MODEL')
     const refused = await expectCode(
       callApi({ url, token }, 'POST', '/v1/models', {
@@ -396,7 +435,7 @@ test('registry client: owner-only changes, retirement is final', async (ctx) => 
   const m = await ctx.registryA.getModel(id)
   assert.is(m.pricePerKInput, 2n)
   assert.is(m.pricePerKOutput, 3n)
-  assert.is(await ctx.registryA.modelCount(), 4)
+  assert.is(await ctx.registryA.modelCount(), 5) // 4 models and the adapter the CLI test registered
   await ctx.registryA.retire(id)
   assert.ok((await ctx.registryA.getModel(id)).retired)
   await expectCode(ctx.registryA.updatePrice(id, 1n, 1n), 'MODEL_RETIRED')
@@ -415,6 +454,270 @@ test('registry client: owner-only changes, retirement is final', async (ctx) => 
     new ModelRegistryClient({ publicClient: ctx.owner.publicClient, address: ctx.modelRegistry }).retire(id),
     'MODEL_NO_WALLET',
   )
+})
+
+/** A base registered afresh (the same folder again: same CIDs, a new id) and loaded on node B. */
+async function freshBase(ctx: Ctx, name: string) {
+  const registered = await ctx.a.service.register({ dir: ctx.modelDir, priceIn: '0.5', priceOut: '1' })
+  const dir = join(ctx.work, name)
+  await ctx.b.service.fetch({ modelId: registered.modelId, outDir: dir })
+  return { baseId: registered.modelId, bundledCid: registered.adapterCids[0]!, base: await loadModel(dir) }
+}
+
+/** A copy of the bundled adapter with `edit` applied to its adapter_config.json (and weights, if given). */
+async function editedAdapter(
+  ctx: Ctx,
+  name: string,
+  edit: (config: Record<string, any>) => void,
+  weights?: (bytes: Buffer) => void,
+): Promise<string> {
+  const dir = join(ctx.work, 'edited', name)
+  await cp(join(ctx.modelDir, FILES.adapters, 'rust'), dir, { recursive: true })
+  const configPath = join(dir, FILES.adapterConfig)
+  const config = JSON.parse(await readFile(configPath, 'utf8'))
+  edit(config)
+  await writeFile(configPath, JSON.stringify(config))
+  if (weights) {
+    const bytes = await readFile(join(dir, FILES.adapterWeights))
+    weights(bytes)
+    await writeFile(join(dir, FILES.adapterWeights), bytes)
+  }
+  return dir
+}
+
+test('an adapter registered on its own: B fetches it by id against its base and generates the same tokens', async (ctx) => {
+  const { baseId, base } = await freshBase(ctx, 'adapter-base')
+  // A new adapter nobody has published yet, in a folder of its own (not under the base's adapters/).
+  const loaded = await loadModel(ctx.modelDir)
+  const { adapter } = trainAdapter(loaded, rustBook(20_000), { rank: 2, seed: 9, steps: 20 })
+  const adapterDir = join(ctx.work, 'standalone', 'rust-small')
+  await saveAdapter(
+    adapterDir,
+    adapter,
+    { config: loaded.config, baseWeightsCid: loaded.manifest.files[FILES.weights]! },
+    { datanets: [{ datanetId: ctx.datanetId.toString(), version: 1 }] },
+  )
+  const registered = await ctx.a.service.registerAdapter({
+    baseModelId: baseId,
+    dir: adapterDir,
+    priceIn: '0.01',
+    priceOut: '0.02',
+  })
+  assert.is(registered.adapterId, String(Number(baseId) + 1), "adapters share the models' ids")
+  assert.equal(
+    [registered.baseModelId, registered.name, registered.trainedOn],
+    [baseId, 'rust-small', [{ datanetId: ctx.datanetId.toString(), version: 1 }]],
+  )
+  assert.ok(await ctx.a.network.pins.isPinned(CID.parse(registered.adapterCid)))
+
+  const entry = await ctx.registryB.getModel(registered.adapterId)
+  assert.equal(
+    [entry.baseModelId, entry.artifactCid, entry.adapterCids, entry.owner, entry.pricePerKOutput],
+    [BigInt(baseId), registered.adapterCid, [], ctx.anvil.accounts[0]!.address, 20_000_000_000_000_000n],
+  )
+  assert.is((await ctx.registryB.getModel(baseId)).baseModelId, 0n)
+  assert.ok(await ctx.registryB.isServable(registered.adapterId))
+  assert.is((await ctx.b.service.show(registered.adapterId)).baseModelId, baseId)
+
+  const root = CID.parse(registered.adapterCid)
+  assert.not.ok(await ctx.b.network.blockstore.has(root), 'node B must start without the adapter')
+  const outDir = join(ctx.work, 'b-adapters', registered.adapterId)
+  const fetched = await ctx.b.service.fetchAdapter({
+    adapterId: registered.adapterId,
+    baseModelId: baseId,
+    base,
+    outDir,
+  })
+  assert.equal(
+    [fetched.adapterId, fetched.baseModelId, fetched.name, fetched.dir, fetched.files],
+    [registered.adapterId, baseId, 'rust-small', outDir, 2],
+  )
+  for (const file of [FILES.adapterWeights, FILES.adapterConfig]) {
+    assert.equal(await readFile(join(outDir, file)), await readFile(join(adapterDir, file)), file)
+  }
+  assert.is(fetched.weights.rank, 2)
+  assert.not.ok(
+    (await readdir(join(ctx.work, 'b-adapters'))).some((n) => n.includes('partial')),
+    'no partial folder left',
+  )
+
+  const opts = { maxTokens: 24, temperature: 0.9, topP: 0.95, seed: 5 }
+  const lm = await OnnxLanguageModel.load(ctx.modelDir)
+  try {
+    const local = (await loadAdapter(adapterDir, loaded)).weights
+    const a = await lm.generate('fn main', { ...opts, adapter: local })
+    const b = await lm.generate('fn main', { ...opts, adapter: fetched.weights })
+    assert.ok(a.tokens.length > 0)
+    assert.equal(b.tokens, a.tokens)
+  } finally {
+    await lm.release()
+  }
+})
+
+test('registerAdapter refuses bad input with typed errors, before anything is sent or pinned', async (ctx) => {
+  const { baseId } = await freshBase(ctx, 'refusals-base')
+  const rust = join(ctx.modelDir, FILES.adapters, 'rust')
+  const adapter = await ctx.a.service.registerAdapter({
+    baseModelId: baseId,
+    dir: rust,
+    priceIn: '1',
+    priceOut: '1',
+  })
+  const account = ctx.anvil.accounts[0]!.address
+  const nonce = await ctx.owner.publicClient.getTransactionCount({ address: account })
+  const pins = await pinCount(ctx.a)
+  const register = (over: Partial<{ baseModelId: string; dir: string; priceIn: string; priceOut: string }>) =>
+    ctx.a.service.registerAdapter({ baseModelId: baseId, dir: rust, priceIn: '1', priceOut: '1', ...over })
+
+  await expectCode(register({ baseModelId: '999' }), 'UNKNOWN_BASE_MODEL')
+  await expectCode(register({ baseModelId: 'zero' }), 'UNKNOWN_BASE_MODEL')
+  await expectCode(register({ baseModelId: adapter.adapterId }), 'BASE_IS_ADAPTER')
+  await expectCode(register({ priceIn: '-1' }), 'MODEL_INVALID_PRICE')
+  await expectCode(register({ dir: ctx.modelDir }), 'MODEL_FILE_MISSING') // a model folder, not an adapter
+  const otherBase = await editedAdapter(ctx, 'other-base', (c) => {
+    c.openledger.baseWeightsCid = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+  })
+  await expectCode(register({ dir: otherBase }), 'ADAPTER_BASE_MISMATCH')
+  const unknownVersion = await editedAdapter(ctx, 'unknown-version', (c) => {
+    c.openledger.datanets = [{ datanetId: ctx.datanetId.toString(), version: 9 }]
+  })
+  const err = await expectCode(register({ dir: unknownVersion }), 'UNKNOWN_DATANET_VERSION')
+  assert.match(err.message, /no version 9/)
+  const corrupted = await editedAdapter(
+    ctx,
+    'corrupted',
+    () => {},
+    (bytes) => {
+      bytes[bytes.length - 1]! ^= 0xff
+    },
+  )
+  await expectCode(register({ dir: corrupted }), 'MODEL_FILE_CORRUPTED')
+  assert.is(await ctx.owner.publicClient.getTransactionCount({ address: account }), nonce, 'nothing sent')
+  assert.is(await pinCount(ctx.a), pins, 'nothing left pinned')
+
+  // The client alone: its own checks, and each new revert mapped to its code by the simulation.
+  const direct = (baseModelId: bigint, adapterCid = adapter.adapterCid) =>
+    ctx.registryB.registerAdapter({
+      baseModelId,
+      adapterCid,
+      trainedOn: [],
+      pricePerKInput: 1n,
+      pricePerKOutput: 1n,
+    })
+  await expectCode(direct(0n), 'UNKNOWN_BASE_MODEL')
+  await expectCode(direct(BigInt(baseId), ''), 'MODEL_EMPTY_FIELD')
+  await expectCode(direct(999n), 'UNKNOWN_BASE_MODEL')
+  const stacked = await expectCode(direct(BigInt(adapter.adapterId)), 'BASE_IS_ADAPTER')
+  assert.is(stacked.type.baseModelId, adapter.adapterId)
+  await expectCode(
+    ctx.registryB.registerAdapter({
+      baseModelId: BigInt(baseId),
+      adapterCid: adapter.adapterCid,
+      trainedOn: [{ datanetId: ctx.datanetId, version: 3 }],
+      pricePerKInput: 1n,
+      pricePerKOutput: 1n,
+    }),
+    'UNKNOWN_DATANET_VERSION',
+  )
+  await expectCode(ctx.registryB.updatePrice(BigInt(adapter.adapterId), 1n, 1n), 'NOT_MODEL_OWNER')
+  await ctx.registryA.retire(BigInt(baseId))
+  await expectCode(direct(BigInt(baseId)), 'BASE_MODEL_RETIRED')
+  await expectCode(register({}), 'BASE_MODEL_RETIRED')
+})
+
+test('fetchAdapter: wrong kind, wrong base, retired, tampered or misshapen content: typed errors, no folder left', async (ctx) => {
+  const { baseId, base } = await freshBase(ctx, 'fetch-refusals-base')
+  const rust = join(ctx.modelDir, FILES.adapters, 'rust')
+  const adapter = await ctx.a.service.registerAdapter({
+    baseModelId: baseId,
+    dir: rust,
+    priceIn: '1',
+    priceOut: '1',
+  })
+  const fetchAdapter = (adapterId: string | bigint, outName: string, baseModelId: string = baseId) =>
+    ctx.b.service.fetchAdapter({ adapterId, baseModelId, base, outDir: join(ctx.work, 'b-refused', outName) })
+
+  await expectCode(fetchAdapter('999', 'unknown'), 'UNKNOWN_MODEL')
+  await expectCode(fetchAdapter(baseId, 'a-base'), 'NOT_AN_ADAPTER')
+  const otherBase = await ctx.registryA.registerModel({
+    artifactCid: ctx.artifactCid,
+    adapterCids: [],
+    trainedOn: [],
+    pricePerKInput: 1n,
+    pricePerKOutput: 1n,
+  })
+  const elsewhere = await ctx.registryA.registerAdapter({
+    baseModelId: otherBase,
+    adapterCid: adapter.adapterCid,
+    trainedOn: [],
+    pricePerKInput: 1n,
+    pricePerKOutput: 1n,
+  })
+  const wrong = await expectCode(fetchAdapter(elsewhere, 'wrong-base'), 'ADAPTER_NOT_FOR_BASE')
+  assert.is(wrong.type.reason, otherBase.toString())
+  await expectCode(
+    ctx.b.service.fetch({ modelId: adapter.adapterId, outDir: join(ctx.work, 'b-refused', 'whole') }),
+    'MODEL_IS_ADAPTER',
+  )
+  await expectCode(
+    ctx.b.service.fetchAdapter({
+      adapterId: adapter.adapterId,
+      baseModelId: baseId,
+      base,
+      outDir: ctx.modelDir,
+    }),
+    'OUT_DIR_NOT_EMPTY',
+  )
+
+  // Content the service would refuse to register, published by hand and registered through the client.
+  const publish = async (dir: string) => {
+    const files = []
+    for (const file of [FILES.adapterWeights, FILES.adapterConfig])
+      files.push({ path: file, content: new Uint8Array(await readFile(join(dir, file))) })
+    const root = await addDirectory(unixfs(ctx.a.network), files, 'rust')
+    return ctx.registryA.registerAdapter({
+      baseModelId: BigInt(baseId),
+      adapterCid: root.toString(),
+      trainedOn: [],
+      pricePerKInput: 1n,
+      pricePerKOutput: 1n,
+    })
+  }
+  const mismatched = await publish(
+    await editedAdapter(ctx, 'fetch-other-base', (c) => {
+      c.openledger.baseWeightsCid = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+    }),
+  )
+  await expectCode(fetchAdapter(mismatched, 'mismatched'), 'ADAPTER_BASE_MISMATCH')
+  const tampered = await publish(
+    await editedAdapter(
+      ctx,
+      'fetch-tampered',
+      () => {},
+      (bytes) => {
+        bytes[bytes.length - 1]! ^= 0xff
+      },
+    ),
+  )
+  const corrupt = await expectCode(fetchAdapter(tampered, 'tampered'), 'FETCHED_MODEL_INVALID')
+  assert.is(corrupt.type.reason, 'MODEL_FILE_CORRUPTED')
+  const notAFolder = await ctx.registryA.registerAdapter({
+    baseModelId: BigInt(baseId),
+    adapterCid: ctx.artifactCid, // a model artifact: many files, not one adapter folder
+    trainedOn: [],
+    pricePerKInput: 1n,
+    pricePerKOutput: 1n,
+  })
+  await expectCode(fetchAdapter(notAFolder, 'not-a-folder'), 'ARTIFACT_INVALID')
+  assert.equal(await readdir(join(ctx.work, 'b-refused')).catch(() => []), [], 'no folder, no partial left')
+
+  // Retiring the base retires its adapters for serving.
+  assert.ok(await ctx.registryB.isServable(adapter.adapterId))
+  await ctx.registryA.retire(BigInt(baseId))
+  assert.not.ok(await ctx.registryB.isServable(adapter.adapterId))
+  assert.not.ok((await ctx.registryB.getModel(adapter.adapterId)).retired, 'the entry itself is untouched')
+  await expectCode(fetchAdapter(adapter.adapterId, 'retired-base'), 'ADAPTER_NOT_SERVABLE')
+  assert.not.ok(await exists(join(ctx.work, 'b-refused', 'retired-base')))
 })
 
 async function exists(path: string): Promise<boolean> {
