@@ -2,6 +2,8 @@
 // drop policy when full, and a cap on work in progress. It never grows past its maximum, whatever a flood
 // sends: the excess is handed to `onDrop` (the router IGNOREs it). stop() aborts the signal given to work
 // in progress, drops everything still queued, and returns at once: it never waits for a backlog.
+// With `keyOf` (the peer a message came from) a full queue sheds from the peer holding the most queued
+// items, so a flood from one peer displaces its own messages and never an honest peer's one message.
 import type { GossipQueuePolicy } from '../protocols/common/gossip.ts'
 
 export type DropReason = 'full' | 'stopped'
@@ -10,6 +12,8 @@ export interface GossipQueueHooks<T> {
   run(item: T, signal: AbortSignal): Promise<void>
   onDrop?(item: T, reason: DropReason): void
   onLength?(length: number): void
+  /** Fairness key (the sending peer): when full, the key with the most queued items is shed first. */
+  keyOf?(item: T): string
 }
 
 export class GossipQueue<T> {
@@ -19,6 +23,8 @@ export class GossipQueue<T> {
   private stopped = false
   private idleWaiters: (() => void)[] = []
   private pumpScheduled = false
+  /** Queued items per fairness key (only with hooks.keyOf). */
+  private readonly perKey = new Map<string, number>()
 
   constructor(
     readonly policy: GossipQueuePolicy,
@@ -48,13 +54,20 @@ export class GossipQueue<T> {
       return false
     }
     if (this.items.length >= this.policy.maxLength) {
-      if (this.policy.drop === 'newest') {
+      const heaviest = this.heaviestKey()
+      const fromHeaviest = heaviest !== undefined && this.hooks.keyOf!(item) === heaviest
+      if (this.policy.drop === 'newest' && (heaviest === undefined || fromHeaviest)) {
         this.hooks.onDrop?.(item, 'full')
         return false
       }
-      this.hooks.onDrop?.(this.items.shift() as T, 'full')
+      // Oldest first: of the heaviest key with keyOf, of the whole queue without it.
+      const at = heaviest === undefined ? 0 : this.items.findIndex((i) => this.hooks.keyOf!(i) === heaviest)
+      const [shed] = this.items.splice(at, 1)
+      this.count(shed as T, -1)
+      this.hooks.onDrop?.(shed as T, 'full')
     }
     this.items.push(item)
+    this.count(item, 1)
     this.hooks.onLength?.(this.items.length)
     // Work starts on a later microtask, so a burst of messages is queued (and ordered) before any starts.
     if (!this.pumpScheduled) {
@@ -78,6 +91,7 @@ export class GossipQueue<T> {
     this.stopped = true
     this.controller.abort(new Error('gossip queue stopped'))
     const dropped = this.items.splice(0)
+    this.perKey.clear()
     this.hooks.onLength?.(0)
     for (const item of dropped) this.hooks.onDrop?.(item, 'stopped')
     this.settle()
@@ -86,6 +100,7 @@ export class GossipQueue<T> {
   private pump(): void {
     while (!this.stopped && this.running < this.policy.concurrency && this.items.length > 0) {
       const item = (this.policy.order === 'LIFO' ? this.items.pop() : this.items.shift()) as T
+      this.count(item, -1)
       this.hooks.onLength?.(this.items.length)
       this.running++
       Promise.resolve()
@@ -97,6 +112,28 @@ export class GossipQueue<T> {
           this.settle()
         })
     }
+  }
+
+  private count(item: T, delta: number): void {
+    if (!this.hooks.keyOf) return
+    const key = this.hooks.keyOf(item)
+    const n = (this.perKey.get(key) ?? 0) + delta
+    if (n > 0) this.perKey.set(key, n)
+    else this.perKey.delete(key)
+  }
+
+  /** The key with the most queued items (undefined without keyOf); O(keys), paid only when full. */
+  private heaviestKey(): string | undefined {
+    if (!this.hooks.keyOf) return undefined
+    let best: string | undefined
+    let most = 0
+    for (const [key, n] of this.perKey) {
+      if (n > most) {
+        best = key
+        most = n
+      }
+    }
+    return best
   }
 
   private settle(): void {

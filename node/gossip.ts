@@ -118,6 +118,7 @@ export class GossipRouter {
         this.result(name, item, 'ignore')
       },
       onLength: (n) => this.metrics.gossipQueueLength.set({ topic: name, queue: 'validation' }, n),
+      keyOf: (item) => item.from.toString(),
     })
     const handling = new GossipQueue<Accepted>(t.handlerQueue ?? DEFAULT_HANDLER_QUEUE, {
       run: (item, signal) => this.handle(t, item, signal),

@@ -99,6 +99,8 @@ export const ERRORS_NOT_FROM_ROUTES: Record<string, string> = {
   GossipValidationError: 'gossip validation answers the topic, never an HTTP caller',
   InferenceError:
     'inference runs behind no route yet (the infer protocol and the OpenAI-compatible API come later)',
+  PaymentError:
+    'payment authorizations are checked by the infer protocol on the serving node, which answers the peer',
   CapacityError:
     'capacity records are judged by the discovering client, which drops a bad one (no route serves them yet)',
 }

@@ -1,6 +1,6 @@
 // Model routes. Reads are open (auth.ts PUBLIC_ROUTES); register and fetch act with this node's account and
 // on its own disk, so they need the API token. Register reads a folder the operator names on the node's
-// disk; registering an adapter (POST /v1/models/:id/adapters) reads one adapter folder and registers it as
+// disk; registering an adapter (POST /v1/registry/models/:id/adapters) reads one adapter folder and registers it as
 // a model of its own on base model :id. Fetch writes only under the node's data dir (DIR/models/NAME;
 // NAME is one plain folder name, never a path), as a background job (jobs.ts); the CLI copies the folder
 // elsewhere when asked to.
@@ -74,20 +74,20 @@ export function registerModelRoutes(
     },
   })
 
-  app.get('/v1/models', async (req) => ({
+  app.get('/v1/registry/models', async (req) => ({
     models: await service().list(parseRequest(listQuery, req.query ?? {})),
   }))
-  app.get('/v1/models/:id', async (req) => service().show(parseRequest(idParam, req.params).id))
-  app.post('/v1/models', async (req, reply) => {
+  app.get('/v1/registry/models/:id', async (req) => service().show(parseRequest(idParam, req.params).id))
+  app.post('/v1/registry/models', async (req, reply) => {
     const body = parseRequest(registerBody, req.body ?? {})
     return reply.code(201).send(await service().register(body))
   })
-  app.post('/v1/models/:id/adapters', async (req, reply) => {
+  app.post('/v1/registry/models/:id/adapters', async (req, reply) => {
     const { id } = parseRequest(idParam, req.params)
     const body = parseRequest(registerAdapterBody, req.body ?? {})
     return reply.code(201).send(await service().registerAdapter({ baseModelId: id, ...body }))
   })
-  app.post('/v1/models/:id/fetch', async (req, reply) => {
+  app.post('/v1/registry/models/:id/fetch', async (req, reply) => {
     const { id } = parseRequest(idParam, req.params)
     const { name = `model-${id}` } = parseRequest(fetchBody, req.body ?? {})
     service()

@@ -32,20 +32,20 @@ export function modelCommandDeps(
   })
   return {
     registerModel: async (opts) =>
-      callApi<{ modelId: string }>(api(opts), 'POST', '/v1/models', {
+      callApi<{ modelId: string }>(api(opts), 'POST', '/v1/registry/models', {
         json: { dir: resolve(opts.dir), priceIn: opts.priceIn, priceOut: opts.priceOut },
       }),
     registerAdapter: async (opts) =>
       callApi<{ adapterId: string }>(
         api(opts),
         'POST',
-        `/v1/models/${encodeURIComponent(opts.baseModelId)}/adapters`,
+        `/v1/registry/models/${encodeURIComponent(opts.baseModelId)}/adapters`,
         { json: { dir: resolve(opts.dir), priceIn: opts.priceIn, priceOut: opts.priceOut } },
       ),
     listModels: async (opts) =>
-      (await callApi<{ models: ModelView[] }>(api(opts), 'GET', '/v1/models')).models,
+      (await callApi<{ models: ModelView[] }>(api(opts), 'GET', '/v1/registry/models')).models,
     showModel: async (modelId, opts) =>
-      callApi<ModelView>(api(opts), 'GET', `/v1/models/${encodeURIComponent(modelId)}`),
+      callApi<ModelView>(api(opts), 'GET', `/v1/registry/models/${encodeURIComponent(modelId)}`),
     fetchModel: async (opts) => {
       const target = api(opts)
       const outDir = opts.outDir === undefined ? undefined : resolve(opts.outDir)
@@ -57,7 +57,7 @@ export function modelCommandDeps(
       const started = await callApi<{ jobId: string; state: string }>(
         target,
         'POST',
-        `/v1/models/${encodeURIComponent(opts.modelId)}/fetch`,
+        `/v1/registry/models/${encodeURIComponent(opts.modelId)}/fetch`,
         { json: opts.name === undefined ? {} : { name: opts.name } },
       )
       if (opts.wait === false) return { jobId: started.jobId, state: started.state }

@@ -155,13 +155,13 @@ test('a version that is not a plain positive integer is a 400 (no 1e3, 0x10, 1.0
 
 test('two models fetched into one folder name: the second is a 409, not two jobs racing for the folder', async () => {
   const json = { ...auth, 'content-type': 'application/json' }
-  const first = await raw('POST', '/v1/models/1/fetch', json, JSON.stringify({ name: 'shared' }))
+  const first = await raw('POST', '/v1/registry/models/1/fetch', json, JSON.stringify({ name: 'shared' }))
   assert.is(first.status, 202, JSON.stringify(first.json))
-  const other = await raw('POST', '/v1/models/2/fetch', json, JSON.stringify({ name: 'shared' }))
+  const other = await raw('POST', '/v1/registry/models/2/fetch', json, JSON.stringify({ name: 'shared' }))
   assert.is(other.status, 409, JSON.stringify(other.json))
   assert.is(other.json.error, 'FOLDER_IN_USE')
   // The same model into the same folder is the job already running.
-  const again = await raw('POST', '/v1/models/1/fetch', json, JSON.stringify({ name: 'shared' }))
+  const again = await raw('POST', '/v1/registry/models/1/fetch', json, JSON.stringify({ name: 'shared' }))
   assert.is(again.status, 202)
   assert.is(again.json.jobId, first.json.jobId)
   const listed = await raw('GET', '/v1/jobs', auth)

@@ -131,8 +131,8 @@ test('health, metrics and public reads need no token; jobs, content and every wr
     ['POST', '/v1/datanets/1/contributions/bafkqaaa/reject'],
     ['POST', '/v1/datanets/1/publish'],
     ['POST', '/v1/datanets/1/serve'],
-    ['POST', '/v1/models'],
-    ['POST', '/v1/models/1/fetch'],
+    ['POST', '/v1/registry/models'],
+    ['POST', '/v1/registry/models/1/fetch'],
   ]
   for (const [method, path] of writes) {
     const none = await raw(method, path, { 'content-type': 'application/json' }, '{}')
@@ -162,7 +162,7 @@ test('a foreign Host or Origin is refused with 403, even with the token', async 
   // The right name on another port is another origin.
   assert.is((await raw('GET', '/v1/node', { host: `127.0.0.1:${port + 1}` })).status, 403)
   for (const origin of ['http://evil.example', 'null', `http://localhost:${port + 1}`]) {
-    const res = await raw('POST', '/v1/models/1/fetch', { ...jsonHeaders(), origin }, '{}')
+    const res = await raw('POST', '/v1/registry/models/1/fetch', { ...jsonHeaders(), origin }, '{}')
     assert.is(res.status, 403, origin)
     assert.is(res.json.error, 'FORBIDDEN_ORIGIN')
   }
@@ -196,7 +196,7 @@ test('a browser-style POST (no body, a form, text) does nothing: 415/400 and no 
     [jsonHeaders(), 'null', 400, 'BODY_REQUIRED'],
     [jsonHeaders(), '{"name":', 400, 'BAD_JSON'],
   ]
-  for (const path of ['/v1/models/1/fetch', '/v1/datanets/1/serve']) {
+  for (const path of ['/v1/registry/models/1/fetch', '/v1/datanets/1/serve']) {
     for (const [headers, body, status, code] of attempts) {
       const res = await raw('POST', path, headers, body)
       assert.is(res.status, status, `${path} ${JSON.stringify(headers)} ${body}: ${JSON.stringify(res.json)}`)
@@ -204,21 +204,31 @@ test('a browser-style POST (no body, a form, text) does nothing: 415/400 and no 
     }
   }
   // Without a body or with an empty one under application/json: fastify's own 400.
-  assert.is((await raw('POST', '/v1/models/1/fetch', jsonHeaders(), '')).status, 400)
+  assert.is((await raw('POST', '/v1/registry/models/1/fetch', jsonHeaders(), '')).status, 400)
   assert.is(await jobCount(), 0)
   assert.throws(() => statSync(join(dataDir, 'models')))
 })
 
 test('model fetch takes a folder name under the data dir, never a path', async () => {
   for (const name of ['/etc', '../escape', 'a/b', '..', '.hidden']) {
-    const res = await raw('POST', '/v1/models/1/fetch', jsonHeaders(), JSON.stringify({ name }))
+    const res = await raw('POST', '/v1/registry/models/1/fetch', jsonHeaders(), JSON.stringify({ name }))
     assert.is(res.status, 400, name)
     assert.is(res.json.error, 'BAD_REQUEST')
   }
-  const old = await raw('POST', '/v1/models/1/fetch', jsonHeaders(), JSON.stringify({ outDir: '/tmp/x' }))
+  const old = await raw(
+    'POST',
+    '/v1/registry/models/1/fetch',
+    jsonHeaders(),
+    JSON.stringify({ outDir: '/tmp/x' }),
+  )
   assert.is(old.status, 400)
   // A valid request on a node without a model registry: 503, and still nothing queued.
-  const noChain = await raw('POST', '/v1/models/1/fetch', jsonHeaders(), JSON.stringify({ name: 'm' }))
+  const noChain = await raw(
+    'POST',
+    '/v1/registry/models/1/fetch',
+    jsonHeaders(),
+    JSON.stringify({ name: 'm' }),
+  )
   assert.is(noChain.status, 503)
   assert.is(noChain.json.error, 'CHAIN_NOT_CONFIGURED')
   assert.is(await jobCount(), 0)

@@ -69,6 +69,47 @@ test('a full queue drops by its policy and never grows past its maximum', async 
   }
 })
 
+test('a full queue with a fairness key sheds the flooding peer, never the honest one', async () => {
+  for (const [drop, order] of [
+    ['oldest', 'LIFO'],
+    ['oldest', 'FIFO'],
+    ['newest', 'FIFO'],
+  ] as const) {
+    const g = gate()
+    const ran: string[] = []
+    const dropped: string[] = []
+    const q = new GossipQueue<string>(
+      { order, maxLength: 8, drop, concurrency: 1 },
+      {
+        run: async (item) => {
+          ran.push(item)
+          await g.opened
+        },
+        onDrop: (item) => void dropped.push(item),
+        keyOf: (item) => item.split(':')[0]!,
+      },
+    )
+    q.push('attacker:0')
+    await Promise.resolve()
+    await Promise.resolve()
+    // The honest message arrives early in the flood, and again in the middle of it.
+    for (let i = 1; i <= 500; i++) {
+      q.push(`attacker:${i}`)
+      if (i === 3) q.push('honest:a')
+      if (i === 250) q.push('honest:b')
+    }
+    assert.is(q.length, 8)
+    assert.is(dropped.length, 501 + 2 - 1 - 8)
+    assert.not.ok(
+      dropped.some((d) => d.startsWith('honest')),
+      `${drop}/${order}: ${dropped.filter((d) => d.startsWith('honest'))}`,
+    )
+    g.open()
+    await q.onIdle()
+    assert.ok(ran.includes('honest:a') && ran.includes('honest:b'), `${drop}/${order}`)
+  }
+})
+
 test('work in progress never exceeds the concurrency cap', async () => {
   let running = 0
   let peak = 0

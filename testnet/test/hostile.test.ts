@@ -212,34 +212,43 @@ test('a bounded flood of hostile gossip and block-sync abuse: honest work goes o
 
   const stop = { done: false }
   const polling = pollApis(stop)
-  const [contribSent, statusSent, streams] = await Promise.all([
-    hostile.flood(CONTRIBUTIONS_TOPIC, contributionFlood, { count: FLOOD_MESSAGES, durationMs: FLOOD_MS }),
-    hostile.flood(STATUS_TOPIC, statusFlood, { count: FLOOD_MESSAGES, durationMs: FLOOD_MS }),
-    abuseBlockSync(),
-    // The honest contributor keeps contributing during the flood.
-    cli(1, 'datanet', 'contribute', '--datanet', datanetId, join(files, 'hello-world.md')).then((r) =>
-      assert.is(r.code, 0, r.stderr),
-    ),
-  ])
+  // Whatever fails below, the poller stops, or a failed wait would leave the test process running.
+  const flooded = (async () => {
+    const [contribSent, statusSent, streams] = await Promise.all([
+      hostile.flood(CONTRIBUTIONS_TOPIC, contributionFlood, { count: FLOOD_MESSAGES, durationMs: FLOOD_MS }),
+      hostile.flood(STATUS_TOPIC, statusFlood, { count: FLOOD_MESSAGES, durationMs: FLOOD_MS }),
+      abuseBlockSync(),
+      // The honest contributor keeps contributing during the flood.
+      cli(1, 'datanet', 'contribute', '--datanet', datanetId, join(files, 'hello-world.md')).then((r) =>
+        assert.is(r.code, 0, r.stderr),
+      ),
+    ])
 
-  const curated = await waitFor(
-    async () => {
-      const { contributions } = await getJson(`${api(0)}/v1/datanets/${datanetId}/contributions`)
-      const names = contributions.map((c: { name: string; status: string }) => `${c.name}:${c.status}`)
-      return names.includes('installation.md:pending') && names.includes('hello-world.md:pending')
-        ? names
-        : undefined
-    },
-    { timeoutMs: 60_000, what: 'node 0 to curate both honest contributions' },
-  )
-  const score = await waitFor(
-    async () => {
-      const s = await gossipScoreOf(0, hostile.peerId)
-      return s !== undefined && s < 0 ? s : undefined
-    },
-    { timeoutMs: 30_000, what: "the hostile peer's gossip score on node 0 to go negative" },
-  )
-  stop.done = true
+    let seen: string[] = []
+    const curated = await waitFor(
+      async () => {
+        const { contributions } = await getJson(`${api(0)}/v1/datanets/${datanetId}/contributions`)
+        seen = contributions.map((c: { name: string; status: string }) => `${c.name}:${c.status}`)
+        return seen.includes('installation.md:pending') && seen.includes('hello-world.md:pending')
+          ? seen
+          : undefined
+      },
+      { timeoutMs: 60_000, what: 'node 0 to curate both honest contributions' },
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message}; node 0 holds [${seen.join(', ')}]`)
+    })
+    const score = await waitFor(
+      async () => {
+        const s = await gossipScoreOf(0, hostile.peerId)
+        return s !== undefined && s < 0 ? s : undefined
+      },
+      { timeoutMs: 30_000, what: "the hostile peer's gossip score on node 0 to go negative" },
+    )
+    return { contribSent, statusSent, streams, curated, score }
+  })()
+  const { contribSent, statusSent, streams, curated, score } = await flooded.finally(() => {
+    stop.done = true
+  })
   const polled = await polling
   const heapAfter = await Promise.all(net.nodes.map((_, i) => heapUsed(i)))
   const growth = heapAfter.map((h, i) => h - heapBefore[i]!)

@@ -24,6 +24,7 @@ test('checkRequest: defaults, bounds and shapes', async () => {
     topP: 1,
     seed: 0,
     stop: [],
+    continuation: null,
   })
   assert.is(await codeOf(check({ model: 'm', prompt: 'é'.repeat(17), maxTokens: 1 })), 'PROMPT_TOO_LARGE')
   assert.is(await codeOf(check({ model: 'm', prompt: 'x'.repeat(1e6), maxTokens: 1 })), 'PROMPT_TOO_LARGE')

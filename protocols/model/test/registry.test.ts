@@ -416,7 +416,7 @@ test('CLI through the HTTP API: model register, ls, show, fetch; typed errors co
     )
     await expectCode(run('model', 'show', '999'), 'UNKNOWN_MODEL')
     const refused = await expectCode(
-      callApi({ url, token }, 'POST', '/v1/models', {
+      callApi({ url, token }, 'POST', '/v1/registry/models', {
         json: { dir: 'relative/path', priceIn: '1', priceOut: '1' },
       }),
       'BAD_REQUEST',
