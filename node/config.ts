@@ -38,6 +38,11 @@ const positiveInt = (min: number, max: number) =>
     .min(min, { error: `must be an integer from ${min} to ${max}` })
     .max(max, { error: `must be an integer from ${min} to ${max}` })
 
+const registryIds = (what: string) =>
+  z
+    .array(z.coerce.string().regex(/^[1-9]\d{0,76}$/, { error: `must be ${what} ids (positive integers)` }))
+    .default([])
+
 /** Every key, with the description printed in the generated config file and in `--help`. */
 export const configKeys = {
   listen_host: {
@@ -118,6 +123,38 @@ export const configKeys = {
     schema: positiveInt(100, 3_600_000).default(30_000),
     help: 'how often served Datanets are checked for a new version on chain',
   },
+  serve_models: {
+    schema: registryIds('model'),
+    help: 'ModelRegistry ids of base models this node serves (fetched into DATA_DIR/models/model-ID on first start)',
+  },
+  serve_adapters: {
+    schema: registryIds('adapter'),
+    help: 'ModelRegistry ids of adapters served on those base models (fetched by CID on first use)',
+  },
+  pin_adapters: {
+    schema: registryIds('adapter'),
+    help: 'served adapters loaded at start and never evicted from the adapter cache',
+  },
+  preload_adapters: {
+    schema: registryIds('adapter'),
+    help: 'served adapters loaded into the adapter cache at start (evictable)',
+  },
+  adapter_cache_mib: {
+    schema: positiveInt(1, 1_048_576).default(256),
+    help: 'bytes (MiB) of adapter weights kept in memory per served model (least recently used evicted)',
+  },
+  execution_provider: {
+    schema: z.enum(['auto', 'cpu', 'cuda'], { error: 'must be one of auto, cpu, cuda' }).default('auto'),
+    help: 'onnxruntime execution provider: auto (CUDA where its libraries are installed, else CPU), cpu, or cuda (fail without it)',
+  },
+  capacity_refresh_ms: {
+    schema: positiveInt(1_000, 300_000).default(60_000),
+    help: 'how often the signed capacity record is re-signed (it expires after twice this)',
+  },
+  capacity_reprovide_interval_ms: {
+    schema: positiveInt(1_000, 47 * 3_600_000).default(12 * 3_600_000),
+    help: 'how often served model keys are re-announced on the DHT (provider records live 48 h)',
+  },
   ledger_address: {
     schema: address.optional(),
     help: 'Ledger contract address (the EIP-712 verifying contract)',
@@ -138,7 +175,16 @@ export const configSchema = z.strictObject(
 export type NodeConfig = z.infer<typeof configSchema>
 
 /** Keys holding lists: comma separated in the environment, repeatable or comma separated as flags. */
-export const listKeys = new Set<string>(['announce', 'bootstrap', 'serve_datanets', 'api_allowed_hosts'])
+export const listKeys = new Set<string>([
+  'announce',
+  'bootstrap',
+  'serve_datanets',
+  'api_allowed_hosts',
+  'serve_models',
+  'serve_adapters',
+  'pin_adapters',
+  'preload_adapters',
+])
 
 export function envName(key: string): string {
   return `OPENLEDGER_${key.toUpperCase()}`

@@ -1,5 +1,6 @@
 // Prometheus metrics served at GET /metrics. Gauges read live state when scraped (no timers to drift).
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import type { AdapterCacheSnapshot, AdapterMetrics } from '../protocols/inference/adapter-cache.ts'
 
 export interface MetricsSources {
   connectedPeers(): number
@@ -50,8 +51,55 @@ export function createMetrics() {
       this.set(sources.current?.routingTableSize() ?? 0)
     },
   })
+  const inferServed = new Counter({
+    name: 'openledger_infer_requests_total',
+    help: 'Requests on /openledger/infer/1.0.0, by outcome (served, refused, failed, client_gone) and error code',
+    labelNames: ['outcome', 'code'] as const,
+    registers: [registry],
+  })
+  // Per adapter, read from each backend's cache when scraped; the cache keeps the counters of a bounded
+  // number of adapters (maxTrackedAdapters), so the series are bounded too.
+  const adapterCaches = new Map<string, () => AdapterCacheSnapshot>()
+  const adapterCounter = (field: keyof AdapterMetrics, name: string, help: string) =>
+    new Gauge({
+      name: `openledger_adapter_${name}`,
+      help,
+      labelNames: ['model', 'adapter'] as const,
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const [model, snapshot] of adapterCaches)
+          for (const [adapter, state] of Object.entries(snapshot().adapters))
+            this.set({ model, adapter }, state[field])
+      },
+    })
+  adapterCounter('requests', 'requests_total', 'Requests that used the adapter')
+  adapterCounter('hits', 'cache_hits_total', 'Requests that found the adapter resident')
+  adapterCounter('loads', 'loads_total', 'Adapter loads (fetch and verify), whoever asked')
+  adapterCounter('loadFailures', 'load_failures_total', 'Adapter loads that failed')
+  adapterCounter('evictions', 'evictions_total', 'Evictions by the cache byte bound')
+  adapterCounter('loadMsTotal', 'load_ms_total', 'Milliseconds spent in successful loads')
+  adapterCounter('loadMsMax', 'load_ms_max', 'Slowest successful load, in milliseconds')
+  new Gauge({
+    name: 'openledger_adapter_cache_bytes',
+    help: 'Bytes of adapters resident in the cache, by model and kind (cached, pinned)',
+    labelNames: ['model', 'kind'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [model, snapshot] of adapterCaches) {
+        const s = snapshot()
+        this.set({ model, kind: 'cached' }, s.bytes)
+        this.set({ model, kind: 'pinned' }, s.pinnedBytes)
+      }
+    },
+  })
   return {
     registry,
+    inferServed,
+    bindAdapterCache(model: string, snapshot: () => AdapterCacheSnapshot) {
+      adapterCaches.set(model, snapshot)
+    },
     gossipMessages,
     gossipPublished,
     gossipQueueLength,

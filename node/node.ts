@@ -23,6 +23,7 @@ import { registerContentRoutes } from './api/content.ts'
 import { registerDatanetRoutes } from './api/datanets.ts'
 import { JobManager, jobRecordSchema, registerJobRoutes } from './api/jobs.ts'
 import { registerModelRoutes } from './api/models.ts'
+import { registerOpenAiRoutes } from './api/openai.ts'
 import { createApi } from './api/server.ts'
 import { type ChainClients, connectChain } from './chain.ts'
 import type { NodeConfig } from './config.ts'
@@ -31,6 +32,7 @@ import { asyncValidatingPubsub, GossipRouter } from './gossip.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { createNetwork, type Network } from './network.ts'
 import { PeerDialer } from './peer-dialer.ts'
+import { Serving } from './serving.ts'
 import { Bucket } from './storage/buckets.ts'
 import { NodeDatabase } from './storage/database.ts'
 import { Repository } from './storage/repository.ts'
@@ -63,6 +65,7 @@ export class OpenLedgerNode {
   replicator?: DatanetReplicator
   blockSync?: BlockSync
   models?: ModelService
+  serving?: Serving
   api?: FastifyInstance
   jobs?: JobManager
   private dialer?: PeerDialer
@@ -126,6 +129,7 @@ export class OpenLedgerNode {
           ),
         (app) => registerModelRoutes(app, () => this.models, { jobs, modelsDir: join(dataDir, 'models') }),
         (app) => registerJobRoutes(app, jobs),
+        (app) => registerOpenAiRoutes(app, () => this.serving?.gateway),
         (app) =>
           registerContentRoutes(app, () =>
             this.network ? (cid, options) => unixfs(this.network!).cat(cid, options) : undefined,
@@ -212,20 +216,36 @@ export class OpenLedgerNode {
     this.gossip.register(this.status.topic())
     await this.status.start()
 
+    let modelRegistry: ModelRegistryClient | undefined
     if (config.chain_rpc) {
       this.chain = await connectChain(config, this.account)
       await this.startDatanets(log)
       if (config.model_registry_address) {
         const helia = this.network
+        modelRegistry = new ModelRegistryClient({ ...this.chain, address: config.model_registry_address })
         this.models = new ModelService({
           unixfs: unixfs(helia),
           pins: helia.pins,
           routing: helia.routing,
-          registry: new ModelRegistryClient({ ...this.chain, address: config.model_registry_address }),
+          registry: modelRegistry,
           log: log.child({ module: 'model' }),
         })
       }
     }
+    // Every node can forward inference to the network; one with serve_models also serves.
+    this.serving = new Serving({
+      config,
+      dataDir,
+      network,
+      account: this.account,
+      peerKey: this.init.peerKey,
+      domain,
+      models: this.models,
+      registry: modelRegistry,
+      metrics: this.metrics,
+      log: log.child({ module: 'serving' }),
+    })
+    await this.serving.start()
 
     this.dialer = new PeerDialer(libp2p, config.min_peers, log.child({ module: 'dialer' }))
     this.dialer.start()
@@ -351,6 +371,8 @@ export class OpenLedgerNode {
   async stop(): Promise<void> {
     this.ready = false
     this.dialer?.stop()
+    // First, while the network is up: the record says draining, answers in flight end.
+    await this.serving?.stop().catch(() => {})
     await this.jobs?.stop()
     // Queued gossip work is aborted, not awaited.
     this.gossip?.stop()

@@ -13,6 +13,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { apiError, toHttpError } from './errors.ts'
+import { isOpenAiPath, openAiError } from './openai-errors.ts'
 
 /**
  * Routes open without the token: health and metrics (monitoring), and reads of public network state
@@ -30,8 +31,10 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /v1/datanets/:id/versions/:v',
   'GET /v1/datanets/:id/contributions',
   'GET /v1/datanets/:id/status',
+  'GET /v1/registry/models',
+  'GET /v1/registry/models/:id',
+  // The OpenAI-compatible list of what this node serves (POST completions need the token: the node pays).
   'GET /v1/models',
-  'GET /v1/models/:id',
 ])
 
 /** Routes whose body is not JSON, with the one content type each accepts. */
@@ -94,7 +97,7 @@ function mediaType(header: string | undefined): string {
 }
 
 function refuse(reply: FastifyReply, err: Error, headers: Record<string, string> = {}) {
-  const { status, body } = toHttpError(err)
+  const { status, body } = isOpenAiPath(reply.request.url) ? openAiError(err) : toHttpError(err)
   for (const [k, v] of Object.entries(headers)) reply.header(k, v)
   return reply.code(status).send(body)
 }

@@ -98,7 +98,7 @@ export const ERRORS_NOT_FROM_ROUTES: Record<string, string> = {
   AttributionError: 'attribution runs in the CLI, not behind a route',
   GossipValidationError: 'gossip validation answers the topic, never an HTTP caller',
   InferenceError:
-    'inference runs behind no route yet (the infer protocol and the OpenAI-compatible API come later)',
+    "the OpenAI-compatible routes map it to OpenAI's error shape themselves (openai-errors.ts); the infer protocol answers peers",
   PaymentError:
     'payment authorizations are checked by the infer protocol on the serving node, which answers the peer',
   CapacityError:

@@ -271,6 +271,13 @@ export class OnnxBackend implements InferenceBackend {
     return this.opened?.executionProvider ?? null
   }
 
+  /** The loaded base model (its config and manifest check an adapter); MODEL_NOT_LOADED once unloaded. */
+  loadedModel(): LoadedModel {
+    if (this.opened === null)
+      throw inferenceError('MODEL_NOT_LOADED', `model ${this.modelId} is not loaded`, { model: this.modelId })
+    return this.opened.lm.model
+  }
+
   models(): ServedModel[] {
     const base: ServedModel = {
       id: this.modelId,

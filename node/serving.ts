@@ -1,0 +1,270 @@
+// Serving, wired: the models in `serve_models` are fetched from the ModelRegistry (once, into
+// DATA_DIR/models/model-ID) and opened on the onnx backend; the adapters in `serve_adapters` are fetched by
+// CID on first use into the backend's byte-bounded cache (pinned and preloaded from config). The node then
+// signs its CapacityRecord (joining, then online with measured tokens/s and the registry's prices),
+// provides its model keys on the DHT (again every `capacity_reprovide_interval_ms`: provider records live
+// 48 h), answers /openledger/infer/1.0.0, and withdraws (draining) when it stops. Every node, serving or
+// not, gets a gateway that forwards what it does not serve to the best provider in the network.
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import type { LocalAccount, TypedDataDomain } from 'viem'
+import { CapacityService } from '../protocols/capacity/capacity-protocol.ts'
+import type { ModelOffer } from '../protocols/capacity/capacity-record.ts'
+import { advertise, providerKeys } from '../protocols/capacity/discovery.ts'
+import { detectHardware } from '../protocols/capacity/hardware.ts'
+import type { InferenceBackend } from '../protocols/inference/backend.ts'
+import { inferenceError } from '../protocols/inference/errors.ts'
+import type { AnswerAttribution } from '../protocols/inference/gateway.ts'
+import { InferService } from '../protocols/inference/infer-service.ts'
+import { NetworkInference } from '../protocols/inference/network-inference.ts'
+import { OnnxBackend } from '../protocols/inference/onnx-backend.ts'
+import { openOnnxBackend } from '../protocols/inference/open-onnx-backend.ts'
+import { ServingGateway } from '../protocols/inference/serving-gateway.ts'
+import { loadAdapter } from '../protocols/model/folder.ts'
+import type { ModelRegistryClient, RegisteredModel } from '../protocols/model/registry.ts'
+import type { ModelService } from '../protocols/model/service.ts'
+import type { NodeConfig } from './config.ts'
+import type { NodeMetrics } from './metrics.ts'
+import type { Network } from './network.ts'
+
+export interface ServingInit {
+  config: NodeConfig
+  dataDir: string
+  network: Network
+  account: LocalAccount
+  peerKey: PrivateKey
+  domain: TypedDataDomain
+  /** absent without a chain: the node can still forward requests, but serves nothing */
+  models?: ModelService
+  registry?: ModelRegistryClient
+  metrics: NodeMetrics
+  log: Logger
+  /** the attribution of text generated for (model, adapter); built by the caller from the Datanets */
+  attribute?(target: { model: string; adapter: string | null }, text: string): AnswerAttribution | null
+}
+
+/** Tokens generated to measure a model's speed for the capacity record. */
+const SPEED_PROBE_TOKENS = 32
+/** How often a failed DHT advertisement is retried (a node alone on the network has nobody to tell). */
+const ADVERTISE_RETRY_MS = 5_000
+
+export class Serving {
+  readonly backends = new Map<string, InferenceBackend>()
+  readonly network: NetworkInference
+  readonly gateway: ServingGateway
+  capacity?: CapacityService
+  infer?: InferService
+  private offers: ModelOffer[] = []
+  private advertiseTimer?: NodeJS.Timeout
+  private readonly lifecycle = new AbortController()
+
+  constructor(private readonly init: ServingInit) {
+    const libp2p = init.network.libp2p
+    this.network = new NetworkInference({
+      libp2p,
+      domain: init.domain,
+      account: init.account,
+      onFailover: (f) => init.log.warn(f, 'inference provider failed; trying the next'),
+    })
+    this.gateway = new ServingGateway({
+      backends: this.backends,
+      network: this.network,
+      baseOf: (id) => this.baseOf(id),
+      attribute: init.attribute,
+      self: { peerId: libp2p.peerId.toString(), account: init.account.address },
+    })
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.init
+    if (config.serve_models.length === 0) return
+    if (!this.init.models || !this.init.registry)
+      throw new Error('serve_models needs a chain and a model registry (chain_rpc, model_registry_address)')
+    const libp2p = this.init.network.libp2p
+    this.capacity = new CapacityService(
+      { libp2p },
+      {
+        account: this.init.account,
+        peerKey: this.init.peerKey,
+        domain: this.init.domain,
+        hardware: await detectHardware(),
+        state: 'joining',
+        refreshMs: config.capacity_refresh_ms,
+        onError: (err) => log.warn({ err: (err as Error).message }, 'capacity record refresh failed'),
+      },
+    )
+    await this.capacity.start()
+    for (const modelId of config.serve_models) {
+      const entry = await this.init.registry.getModel(modelId)
+      const adapters = await this.adaptersOf(modelId)
+      const backend = await this.openBackend(
+        modelId,
+        adapters.map((a) => a.modelId.toString()),
+      )
+      this.backends.set(modelId, backend)
+      const tokensPerSec = await measureSpeed(backend, modelId)
+      this.offers.push(offerOf(entry, undefined, tokensPerSec))
+      for (const adapter of adapters) this.offers.push(offerOf(entry, adapter, tokensPerSec))
+      log.info({ modelId, adapters: adapters.length, tokensPerSec }, 'serving model')
+    }
+    this.infer = new InferService(
+      { libp2p },
+      {
+        account: this.init.account.address,
+        domain: this.init.domain,
+        generate: (request, options) => {
+          const backend = this.backends.get(request.model)
+          // Thrown here, it is the stream's refusal like any backend's (the service awaits inside a try).
+          if (!backend)
+            throw inferenceError('UNKNOWN_MODEL', `this node does not serve model ${request.model}`, {
+              model: request.model,
+            })
+          return backend.generate(request, options)
+        },
+        attribute: this.init.attribute,
+        onServed: (e) => this.init.metrics.inferServed.inc({ outcome: e.outcome, code: e.code ?? '' }),
+      },
+    )
+    await this.infer.start()
+    await this.capacity.update({ state: 'online', models: this.currentOffers() })
+    this.advertiseLoop()
+  }
+
+  /** The offers with `warm` as it is now (an adapter is warm while resident in the cache). */
+  private currentOffers(): ModelOffer[] {
+    const served = [...this.backends.values()].flatMap((b) => b.models())
+    return this.offers.map((o) => {
+      const id = o.adapterId === 0n ? o.modelId.toString() : o.adapterId.toString()
+      return { ...o, warm: served.find((m) => m.id === id)?.loaded ?? false }
+    })
+  }
+
+  private async adaptersOf(modelId: string): Promise<RegisteredModel[]> {
+    const out: RegisteredModel[] = []
+    for (const id of this.init.config.serve_adapters) {
+      const entry = await this.init.registry!.getModel(id)
+      if (entry.baseModelId.toString() === modelId) out.push(entry)
+    }
+    return out
+  }
+
+  /** The project's own model folder, or a Hugging Face-layout one (no adapters), on the onnx backend. */
+  private async openBackend(modelId: string, adapters: string[]): Promise<InferenceBackend> {
+    const { config, dataDir, log } = this.init
+    const modelsDir = join(dataDir, 'models')
+    const dir = join(modelsDir, `model-${modelId}`)
+    if (!existsSync(dir)) {
+      await mkdir(modelsDir, { recursive: true })
+      await this.init.models!.fetch({ modelId, outDir: dir, signal: this.lifecycle.signal })
+    }
+    const adaptersDir = join(dataDir, 'adapters')
+    let backend: InferenceBackend | undefined
+    // Fetched by CID on first use; a folder a verified fetch wrote before is read back from disk.
+    const loader = async (adapterId: string, { signal }: { signal?: AbortSignal }) => {
+      const base = (backend as OnnxBackend).loadedModel()
+      const outDir = join(adaptersDir, adapterId)
+      if (existsSync(outDir)) return (await loadAdapter(outDir, base)).weights
+      await mkdir(adaptersDir, { recursive: true })
+      const fetched = await this.init.models!.fetchAdapter({
+        adapterId,
+        baseModelId: modelId,
+        base,
+        outDir,
+        signal,
+      })
+      return fetched.weights
+    }
+    const served = new Set(adapters)
+    backend = await openOnnxBackend({
+      modelId,
+      dir,
+      adapters,
+      adapterLoader: loader,
+      adapterCache: {
+        maxBytes: config.adapter_cache_mib * 2 ** 20,
+        pinned: config.pin_adapters.filter((a) => served.has(a)),
+        preload: config.preload_adapters.filter((a) => served.has(a)),
+      },
+      executionProvider: config.execution_provider,
+      log: log.child({ module: 'inference', model: modelId }),
+    })
+    const onnx = backend
+    if (onnx instanceof OnnxBackend)
+      this.init.metrics.bindAdapterCache(modelId, () => onnx.adapterCache.snapshot())
+    return backend
+  }
+
+  /** Provides every model key now (retrying failures soon), then again every reprovide interval. */
+  private advertiseLoop(): void {
+    const keys = providerKeys(this.offers)
+    const run = async () => {
+      if (this.lifecycle.signal.aborted) return
+      const contentRouting = this.init.network.libp2p.contentRouting
+      const result = await advertise(contentRouting, keys, { signal: this.lifecycle.signal }).catch(
+        () => undefined,
+      )
+      if (this.lifecycle.signal.aborted) return
+      const failed = result === undefined || result.failed.length > 0
+      if (failed) this.init.log.debug({ failed: result?.failed.length }, 'model keys not provided yet')
+      // Fresh `warm` flags ride along with each round.
+      await this.capacity?.update({ models: this.currentOffers() }).catch(() => {})
+      this.advertiseTimer = setTimeout(
+        run,
+        failed ? ADVERTISE_RETRY_MS : this.init.config.capacity_reprovide_interval_ms,
+      )
+      this.advertiseTimer.unref()
+    }
+    void run()
+  }
+
+  /** An id's base in the registry: null for a base, undefined when unknown (or no registry). */
+  private async baseOf(id: string): Promise<string | null | undefined> {
+    if (!this.init.registry) return undefined
+    try {
+      const entry = await this.init.registry.getModel(id)
+      return entry.baseModelId === 0n ? null : entry.baseModelId.toString()
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Withdraws the record (draining), stops answering, frees the models. */
+  async stop(): Promise<void> {
+    this.lifecycle.abort()
+    clearTimeout(this.advertiseTimer)
+    await this.capacity?.withdraw().catch(() => {})
+    await this.infer?.stop().catch(() => {})
+    await this.capacity?.stop().catch(() => {})
+    for (const backend of this.backends.values()) await backend.close().catch(() => {})
+    this.backends.clear()
+  }
+}
+
+function offerOf(
+  base: RegisteredModel,
+  adapter: RegisteredModel | undefined,
+  tokensPerSec: number,
+): ModelOffer {
+  return {
+    modelId: base.modelId,
+    adapterId: adapter?.modelId ?? 0n,
+    warm: adapter === undefined,
+    tokensPerSec,
+    // An adapter's answer pays the base model's price and the adapter's.
+    priceIn: base.pricePerKInput + (adapter?.pricePerKInput ?? 0n),
+    priceOut: base.pricePerKOutput + (adapter?.pricePerKOutput ?? 0n),
+  }
+}
+
+/** Output tokens per second of one greedy generation (the record's advertised speed). */
+async function measureSpeed(backend: InferenceBackend, modelId: string): Promise<number> {
+  const started = performance.now()
+  let tokens = 0
+  for await (const e of backend.generate({ model: modelId, prompt: 'The', maxTokens: SPEED_PROBE_TOKENS }))
+    if (e.type === 'end') tokens = e.usage.completionTokens
+  const seconds = (performance.now() - started) / 1000
+  return tokens > 0 && seconds > 0 ? Math.round(tokens / seconds) : 0
+}
