@@ -22,6 +22,7 @@ import { StatusService } from '../protocols/status/index.ts'
 import { registerContentRoutes } from './api/content.ts'
 import { registerDatanetRoutes } from './api/datanets.ts'
 import { JobManager, jobRecordSchema, registerJobRoutes } from './api/jobs.ts'
+import { registerInferenceRoutes } from './api/inference.ts'
 import { registerModelRoutes } from './api/models.ts'
 import { registerOpenAiRoutes } from './api/openai.ts'
 import { createApi } from './api/server.ts'
@@ -130,6 +131,7 @@ export class OpenLedgerNode {
         (app) => registerModelRoutes(app, () => this.models, { jobs, modelsDir: join(dataDir, 'models') }),
         (app) => registerJobRoutes(app, jobs),
         (app) => registerOpenAiRoutes(app, () => this.serving?.gateway),
+        (app) => registerInferenceRoutes(app, () => this.serving?.network),
         (app) =>
           registerContentRoutes(app, () =>
             this.network ? (cid, options) => unixfs(this.network!).cat(cid, options) : undefined,

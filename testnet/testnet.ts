@@ -126,8 +126,8 @@ export class Testnet {
     return node
   }
 
-  /** Starts (or restarts) node `index` on its data dir and ports. */
-  launch(node: TestnetNode, bootstrapIndex = 0): Managed {
+  /** Starts (or restarts) node `index` on its data dir and ports; `extraArgs` for this start only. */
+  launch(node: TestnetNode, bootstrapIndex = 0, extraArgs: string[] = []): Managed {
     const args = [
       'start',
       '--dir',
@@ -152,6 +152,7 @@ export class Testnet {
       this.opts.logLevel ?? 'info',
       ...Object.entries(this.contracts).flatMap(([k, v]) => [`--${k.replaceAll('_', '-')}`, v]),
       ...(this.opts.extraArgs ?? []),
+      ...extraArgs,
     ]
     if (node.index !== bootstrapIndex) args.push('--bootstrap', this.nodes[bootstrapIndex]!.multiaddr)
     node.process = spawnCli(args, join(node.dir, 'node.log'))

@@ -263,8 +263,9 @@ async function streamAnswer(
       if (abort.signal.aborted) return
       const e = event.value
       if (e.type === 'chunk') {
-        if (e.text === '') continue
-        await send({ ...head, object, choices: [choice(e.text, null, firstChunk)], usage: null })
+        if (e.text === '' && !e.servedBy) continue
+        const by = e.servedBy ? { served_by: { peer_id: e.servedBy.peerId, local: e.servedBy.local } } : {}
+        await send({ ...head, object, choices: [choice(e.text, null, firstChunk)], usage: null, ...by })
         firstChunk = false
         continue
       }

@@ -130,6 +130,10 @@ export async function requestApi(
     } catch {
       body = { message: text }
     }
+    // The OpenAI-compatible routes answer {error: {message, type, param, code}}.
+    const openAi = body?.error as unknown as { code?: string; message?: string } | undefined
+    if (typeof openAi === 'object' && openAi !== null)
+      body = { error: openAi.code?.toUpperCase(), message: openAi.message }
     const code = body?.error ?? `HTTP_${res.status}`
     const reason = body?.reason ? ` [${body.reason}]` : ''
     const hint =

@@ -7,6 +7,7 @@ import { NODE_VERSION } from '../version.ts'
 import { registerAttributeCommand } from './commands/attribute.ts'
 import { registerDatanetCommands } from './commands/datanet.ts'
 import { registerIdCommand } from './commands/id.ts'
+import { registerInferCommand } from './commands/infer.ts'
 import { registerInitCommand } from './commands/init.ts'
 import { registerJobCommands } from './commands/job.ts'
 import { registerModelCommands } from './commands/model.ts'
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTestnetCommands(program)
   registerDatanetCommands(program)
   registerJobCommands(program)
+  registerInferCommand(program)
   registerAttributeCommand(program, { resolveDatanet: resolveAttributionIndex })
   registerModelCommands(program, {
     ...modelCommandDeps(),

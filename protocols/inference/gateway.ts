@@ -36,7 +36,12 @@ export interface AnswerEnd extends GenerationEnd {
   failovers: number
 }
 
-export type AnswerEvent = GenerationChunk | AnswerEnd
+/** A chunk of an answer; `servedBy` names the provider on the first chunk from each (a failover shows). */
+export interface AnswerChunk extends GenerationChunk {
+  servedBy?: ServedBy
+}
+
+export type AnswerEvent = AnswerChunk | AnswerEnd
 
 /** A name a client used (`model` in the OpenAI API), resolved to a base model and maybe an adapter. */
 export interface ResolvedModel {

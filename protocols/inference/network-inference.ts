@@ -161,6 +161,7 @@ export class NetworkInference {
         this.init.account,
         this.init.domain,
       )
+      let announced = false
       try {
         for await (const event of inferFrom(
           this.init.libp2p,
@@ -174,7 +175,14 @@ export class NetworkInference {
           if (event.type === 'chunk') {
             tokenIds.push(...event.tokenIds)
             textLength += event.text.length
-            yield event
+            const first = !announced
+            announced = true
+            yield first
+              ? {
+                  ...event,
+                  servedBy: { peerId: provider.peerId, account: provider.record.account, local: false },
+                }
+              : event
             continue
           }
           yield {

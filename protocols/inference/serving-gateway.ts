@@ -73,10 +73,14 @@ export class ServingGateway implements InferenceGateway {
     signal?: AbortSignal,
   ): AsyncGenerator<AnswerEvent> {
     let text = ''
+    let announced = false
     for await (const event of backend.generate(request, { signal }) as AsyncIterable<GenerationEvent>) {
       if (event.type === 'chunk') {
         text += event.text
-        yield event
+        if (!announced) {
+          announced = true
+          yield { ...event, servedBy: { ...this.init.self, local: true } }
+        } else yield event
         continue
       }
       const target = { model: request.model, adapter: request.adapter ?? null }

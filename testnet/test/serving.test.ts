@@ -1,0 +1,237 @@
+// Inference serving across 6 real node processes and anvil. A tiny model and two adapters are registered
+// in the ModelRegistry; node 1 serves the model with both adapters and node 2 the model alone (each
+// fetches it by CID and advertises it on the DHT). Node 5 serves nothing: it discovers both providers,
+// gets answers over /openledger/infer/1.0.0 through its OpenAI-compatible API and `openledger infer`, and
+// when the provider of a streamed answer is SIGKILLed mid-stream, finishes the answer from the other,
+// token for token what that one says alone. The killed node's record expires and leaves selection.
+import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createParser } from 'eventsource-parser'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readApiToken } from '../../node/datadir.ts'
+import { tinyModel } from '../../protocols/inference/test/fixtures.ts'
+import { FILES } from '../../protocols/model/index.ts'
+import { runCli } from '../processes.ts'
+import { Testnet } from '../testnet.ts'
+import { getJson, waitFor } from '../wait.ts'
+
+/** Capacity records are re-signed this often here and expire after twice it. */
+const REFRESH_MS = 2_000
+
+let net: Testnet
+let root = ''
+const tokens: string[] = []
+
+test.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'openledger-serving-'))
+  net = await Testnet.start({
+    nodes: 6,
+    dir: join(root, 'net'),
+    readyTimeoutMs: 180_000,
+    extraArgs: ['--capacity-refresh-ms', String(REFRESH_MS)],
+  })
+  for (const n of net.nodes) tokens.push((await readApiToken(n.dir))!)
+})
+
+test.after(async () => {
+  await net?.stop()
+  if (!process.env.KEEP_TESTNET) await rm(root, { recursive: true, force: true })
+  else console.log('kept', root)
+})
+
+const api = (i: number) => net.nodes[i]!.apiUrl
+
+async function cli(i: number, ...args: string[]): Promise<string> {
+  const res = await runCli([...args, '--api', api(i), '--node-dir', net.nodes[i]!.dir])
+  assert.is(res.code, 0, `openledger ${args.join(' ')}: ${res.stderr}`)
+  return res.stdout
+}
+
+async function post(i: number, path: string, body: unknown): Promise<Response> {
+  return fetch(`${api(i)}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokens[i]}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(120_000),
+  })
+}
+
+interface Provider {
+  peerId: string
+  expiresAt: number
+}
+async function providers(i: number, model: string, adapter?: string): Promise<Provider[]> {
+  const q = `model=${model}${adapter ? `&adapter=${adapter}` : ''}&fresh=true`
+  const res = await fetch(`${api(i)}/v1/providers?${q}`, {
+    headers: { authorization: `Bearer ${tokens[i]}` },
+    signal: AbortSignal.timeout(60_000),
+  })
+  if (!res.ok) throw new Error(`providers: HTTP ${res.status} ${await res.text()}`)
+  return ((await res.json()) as { providers: Provider[] }).providers
+}
+
+const peerIdOf = (i: number) => net.nodes[i]!.peerId
+
+async function complete(i: number, body: Record<string, unknown>) {
+  const res = await post(i, '/v1/completions', { temperature: 0, ...body })
+  const json = await res.json()
+  assert.is(res.status, 200, JSON.stringify(json))
+  return json as {
+    choices: { text: string }[]
+    usage: { completion_tokens: number }
+    served_by: { peer_id: string; local: boolean; failovers: number }
+  }
+}
+
+async function restartServing(i: number, args: string[]): Promise<void> {
+  const node = net.nodes[i]!
+  await node.process?.stop()
+  net.launch(node, 0, args)
+  await waitFor(() => getJson(`${api(i)}/healthz`).then(() => true), {
+    timeoutMs: 120_000,
+    what: `node ${i} to restart serving`,
+  }).catch(async (err) => {
+    throw new Error(`${(err as Error).message}\n${await net.logTails()}`)
+  })
+}
+
+test('two providers found through the DHT; answers over libp2p; a provider killed mid-stream is replaced', async () => {
+  // A tiny model and its two adapters, registered on chain with their content in IPFS (node 0).
+  const model = await tinyModel()
+  const base = join(root, 'base')
+  await cp(model.dir, base, { recursive: true, filter: (src) => !src.includes(`/${FILES.adapters}`) })
+  const modelId = (
+    await cli(0, 'model', 'register', '--dir', base, '--price-in', '0.001', '--price-out', '0.002')
+  ).trim()
+  const adapter = async (name: string) =>
+    (
+      await cli(
+        0,
+        'model',
+        'register',
+        '--base',
+        modelId,
+        '--adapter-dir',
+        join(model.dir, FILES.adapters, name),
+        '--price-in',
+        '0.0005',
+        '--price-out',
+        '0.001',
+      )
+    ).trim()
+  const rust = await adapter('rust')
+  const verse = await adapter('verse')
+
+  await restartServing(1, ['--serve-models', modelId, '--serve-adapters', `${rust},${verse}`])
+  await restartServing(2, ['--serve-models', modelId])
+  await net.waitForMesh(120_000)
+
+  // Node 5, which serves nothing, finds both through the DHT and their signed records.
+  const found = await waitFor(
+    async () => {
+      const list = await providers(5, modelId)
+      const ids = new Set(list.map((p) => p.peerId))
+      return ids.has(peerIdOf(1)) && ids.has(peerIdOf(2)) ? list : undefined
+    },
+    { timeoutMs: 120_000, intervalMs: 1_000, what: 'node 5 to discover both providers of the model' },
+  )
+  const nowS = Date.now() / 1000
+  for (const p of found)
+    assert.ok(p.expiresAt <= nowS + (2 * REFRESH_MS) / 1000 + 2, 'records are short-lived')
+  const adapterProviders = await providers(5, modelId, verse)
+  assert.equal(
+    adapterProviders.map((p) => p.peerId),
+    [peerIdOf(1)],
+    'only node 1 offers the adapters',
+  )
+
+  // An answer over libp2p through node 5's OpenAI-compatible API.
+  const answer = await complete(5, { model: modelId, prompt: 'To be, or not to be', max_tokens: 24 })
+  assert.is(answer.served_by.local, false)
+  assert.ok([peerIdOf(1), peerIdOf(2)].includes(answer.served_by.peer_id))
+  assert.is(answer.usage.completion_tokens, 24)
+  const local = await complete(1, { model: modelId, prompt: 'To be, or not to be', max_tokens: 24 })
+  assert.is(local.served_by.local, true)
+  assert.is(answer.choices[0]!.text, local.choices[0]!.text, 'the network answer equals the provider’s own')
+
+  // An adapter through `openledger infer` on node 5: only node 1 can serve it.
+  const inferred = JSON.parse(
+    await cli(
+      5,
+      'infer',
+      '--model',
+      modelId,
+      '--adapter',
+      verse,
+      '--max-tokens',
+      '20',
+      '--json',
+      'Shall I compare thee',
+    ),
+  )
+  assert.is(inferred.servedBy.peer_id, peerIdOf(1))
+  const verseLocal = await complete(1, { model: verse, prompt: 'Shall I compare thee', max_tokens: 20 })
+  assert.is(inferred.text, verseLocal.choices[0]!.text)
+  assert.is.not(
+    inferred.text,
+    (await complete(1, { model: modelId, prompt: 'Shall I compare thee', max_tokens: 20 })).choices[0]!.text,
+  )
+
+  // A long streamed answer; its provider is SIGKILLed as soon as the first chunk names it.
+  const prompt = 'Now is the winter of our discontent'
+  const res = await post(5, '/v1/completions', {
+    model: modelId,
+    prompt,
+    max_tokens: 1000,
+    temperature: 0,
+    stream: true,
+  })
+  assert.is(res.status, 200)
+  let text = ''
+  let victim: number | undefined
+  let final:
+    | { served_by: { peer_id: string; failovers: number }; usage: { completion_tokens: number } }
+    | undefined
+  const parser = createParser({
+    onEvent: (e) => {
+      if (e.data === '[DONE]') return
+      const chunk = JSON.parse(e.data)
+      if (chunk.error) throw new Error(`stream failed: ${JSON.stringify(chunk.error)}`)
+      text += chunk.choices[0]?.text ?? ''
+      if (victim === undefined && chunk.served_by) {
+        victim = net.nodes.findIndex((n) => n.peerId === chunk.served_by.peer_id)
+        net.nodes[victim]!.process!.child.kill('SIGKILL')
+      }
+      if (chunk.choices[0]?.finish_reason) final = chunk
+    },
+  })
+  const decoder = new TextDecoder()
+  for await (const bytes of res.body as AsyncIterable<Uint8Array>)
+    parser.feed(decoder.decode(bytes, { stream: true }))
+  assert.ok(victim === 1 || victim === 2, `victim ${victim}`)
+  const survivor = victim === 1 ? 2 : 1
+  assert.ok(final, 'the answer finished')
+  assert.is(final!.served_by.peer_id, peerIdOf(survivor))
+  assert.ok(final!.served_by.failovers >= 1, 'the answer failed over')
+  const alone = await complete(survivor, { model: modelId, prompt, max_tokens: 1000 })
+  assert.is(text, alone.choices[0]!.text, 'the resumed answer equals the survivor’s own, token for token')
+  console.log(
+    `  failover: node ${victim} killed mid-stream, node ${survivor} finished the ${final!.usage.completion_tokens}-token answer (${final!.served_by.failovers} failover)`,
+  )
+
+  // The killed node's record expires: a node that never saw the failure selects the survivor alone.
+  await waitFor(
+    async () => {
+      const list = await providers(3, modelId)
+      return list.length === 1 && list[0]!.peerId === peerIdOf(survivor)
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000, what: "the killed node's record to leave node 3's selection" },
+  )
+  const after = await complete(3, { model: modelId, prompt: 'Friends, Romans', max_tokens: 8 })
+  assert.is(after.served_by.peer_id, peerIdOf(survivor))
+  assert.is(after.served_by.failovers, 0)
+})
+
+test.run()
