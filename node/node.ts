@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { unixfs } from '@helia/unixfs'
 import type { PrivateKey } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
+import { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { type Hex, zeroAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -21,8 +22,8 @@ import { ModelService } from '../protocols/model/service.ts'
 import { StatusService } from '../protocols/status/index.ts'
 import { registerContentRoutes } from './api/content.ts'
 import { registerDatanetRoutes } from './api/datanets.ts'
-import { JobManager, jobRecordSchema, registerJobRoutes } from './api/jobs.ts'
 import { registerInferenceRoutes } from './api/inference.ts'
+import { JobManager, jobRecordSchema, registerJobRoutes } from './api/jobs.ts'
 import { registerModelRoutes } from './api/models.ts'
 import { registerOpenAiRoutes } from './api/openai.ts'
 import { createApi } from './api/server.ts'
@@ -34,6 +35,7 @@ import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { createNetwork, type Network } from './network.ts'
 import { PeerDialer } from './peer-dialer.ts'
 import { Serving } from './serving.ts'
+import type { AttributionSources } from './serving-attribution.ts'
 import { Bucket } from './storage/buckets.ts'
 import { NodeDatabase } from './storage/database.ts'
 import { Repository } from './storage/repository.ts'
@@ -246,6 +248,7 @@ export class OpenLedgerNode {
       registry: modelRegistry,
       metrics: this.metrics,
       log: log.child({ module: 'serving' }),
+      attributionSources: this.datanets ? this.attributionSources(this.datanets) : undefined,
     })
     await this.serving.start()
 
@@ -313,6 +316,30 @@ export class OpenLedgerNode {
       this.replicator
         .serve(id)
         .catch((err) => replicationLog.warn(`serving Datanet ${id}: ${(err as Error).message}`))
+    }
+  }
+
+  /** Datanet versions by CID for the serving node's attribution indexes. */
+  private attributionSources(datanets: DatanetService): AttributionSources {
+    const fs = unixfs(this.network!)
+    return {
+      manifestCid: async (datanetId, version) =>
+        (await datanets.version(BigInt(datanetId), version)).manifestCid,
+      contributions: async (cid) =>
+        (await datanets.manifest(cid, AbortSignal.timeout(60_000))).contributions.map((e) => ({
+          contentCid: e.contentCid.toString(),
+          contributor: e.contributor,
+        })),
+      text: async (cid, maxBytes) => {
+        const chunks: Uint8Array[] = []
+        let bytes = 0
+        for await (const chunk of fs.cat(CID.parse(cid), { signal: AbortSignal.timeout(60_000) })) {
+          bytes += chunk.byteLength
+          if (bytes > maxBytes) throw new Error(`contribution ${cid} is over ${maxBytes} bytes`)
+          chunks.push(chunk)
+        }
+        return Buffer.concat(chunks).toString('utf8')
+      },
     }
   }
 

@@ -17,7 +17,6 @@ import { advertise, providerKeys } from '../protocols/capacity/discovery.ts'
 import { detectHardware } from '../protocols/capacity/hardware.ts'
 import type { InferenceBackend } from '../protocols/inference/backend.ts'
 import { inferenceError } from '../protocols/inference/errors.ts'
-import type { AnswerAttribution } from '../protocols/inference/gateway.ts'
 import { InferService } from '../protocols/inference/infer-service.ts'
 import { NetworkInference } from '../protocols/inference/network-inference.ts'
 import { OnnxBackend } from '../protocols/inference/onnx-backend.ts'
@@ -29,6 +28,7 @@ import type { ModelService } from '../protocols/model/service.ts'
 import type { NodeConfig } from './config.ts'
 import type { NodeMetrics } from './metrics.ts'
 import type { Network } from './network.ts'
+import { type AttributionSources, ServingAttribution } from './serving-attribution.ts'
 
 export interface ServingInit {
   config: NodeConfig
@@ -42,8 +42,8 @@ export interface ServingInit {
   registry?: ModelRegistryClient
   metrics: NodeMetrics
   log: Logger
-  /** the attribution of text generated for (model, adapter); built by the caller from the Datanets */
-  attribute?(target: { model: string; adapter: string | null }, text: string): AnswerAttribution | null
+  /** reads the Datanet versions a served model was trained on; without it answers carry no attribution */
+  attributionSources?: AttributionSources
 }
 
 /** Tokens generated to measure a model's speed for the capacity record. */
@@ -60,20 +60,36 @@ export class Serving {
   private offers: ModelOffer[] = []
   private advertiseTimer?: NodeJS.Timeout
   private readonly lifecycle = new AbortController()
+  private readonly attribution?: ServingAttribution
+  private readonly prices = new Map<
+    string,
+    { prices: { priceIn: bigint; priceOut: bigint }; until: number }
+  >()
 
   constructor(private readonly init: ServingInit) {
+    if (init.attributionSources)
+      this.attribution = new ServingAttribution(
+        init.attributionSources,
+        join(init.dataDir, 'attribution'),
+        init.log.child({ module: 'attribution' }),
+      )
+    const attribute = this.attribution
+      ? (target: { model: string; adapter: string | null }, text: string) =>
+          this.attribution!.attribute(target, text)
+      : undefined
     const libp2p = init.network.libp2p
     this.network = new NetworkInference({
       libp2p,
       domain: init.domain,
       account: init.account,
       onFailover: (f) => init.log.warn(f, 'inference provider failed; trying the next'),
+      pricesOf: init.registry ? (model, adapter) => this.pricesOf(model, adapter) : undefined,
     })
     this.gateway = new ServingGateway({
       backends: this.backends,
       network: this.network,
       baseOf: (id) => this.baseOf(id),
-      attribute: init.attribute,
+      attribute,
       self: { peerId: libp2p.peerId.toString(), account: init.account.address },
     })
   }
@@ -105,6 +121,7 @@ export class Serving {
         adapters.map((a) => a.modelId.toString()),
       )
       this.backends.set(modelId, backend)
+      await this.prepareAttribution(entry, adapters)
       const tokensPerSec = await measureSpeed(backend, modelId)
       this.offers.push(offerOf(entry, undefined, tokensPerSec))
       for (const adapter of adapters) this.offers.push(offerOf(entry, adapter, tokensPerSec))
@@ -124,13 +141,42 @@ export class Serving {
             })
           return backend.generate(request, options)
         },
-        attribute: this.init.attribute,
+        attribute: this.gatewayAttribute(),
         onServed: (e) => this.init.metrics.inferServed.inc({ outcome: e.outcome, code: e.code ?? '' }),
       },
     )
     await this.infer.start()
     await this.capacity.update({ state: 'online', models: this.currentOffers() })
     this.advertiseLoop()
+  }
+
+  private gatewayAttribute() {
+    const attribution = this.attribution
+    return attribution ? attribution.attribute.bind(attribution) : undefined
+  }
+
+  /** Indexes for the base (its Datanet versions) and each adapter (the base's and its own). A failure is
+   * logged and leaves that target's answers without attribution rather than keeping the model offline. */
+  private async prepareAttribution(base: RegisteredModel, adapters: RegisteredModel[]): Promise<void> {
+    if (!this.attribution) return
+    const versions = (m: RegisteredModel) =>
+      m.trainedOn.map((t) => ({ datanetId: t.datanetId.toString(), version: t.version }))
+    const targets = [
+      { target: { model: base.modelId.toString(), adapter: null }, versions: versions(base) },
+      ...adapters.map((a) => ({
+        target: { model: base.modelId.toString(), adapter: a.modelId.toString() },
+        versions: [...versions(base), ...versions(a)],
+      })),
+    ]
+    for (const { target, versions } of targets)
+      await this.attribution
+        .prepare(target, versions)
+        .catch((err) =>
+          this.init.log.warn(
+            { ...target, err: (err as Error).message },
+            'no attribution index for this model',
+          ),
+        )
   }
 
   /** The offers with `warm` as it is now (an adapter is warm while resident in the cache). */
@@ -218,6 +264,26 @@ export class Serving {
       this.advertiseTimer.unref()
     }
     void run()
+  }
+
+  /** Registered prices of (model, adapter), base + adapter, cached for a minute (prices change rarely). */
+  private async pricesOf(model: bigint, adapter: bigint): Promise<{ priceIn: bigint; priceOut: bigint }> {
+    const key = `${model}:${adapter}`
+    const cached = this.prices.get(key)
+    if (cached && cached.until > Date.now()) return cached.prices
+    const base = await this.init.registry!.getModel(model)
+    const extra = adapter === 0n ? undefined : await this.init.registry!.getModel(adapter)
+    if (extra && extra.baseModelId !== model)
+      throw inferenceError('UNKNOWN_ADAPTER', `model ${adapter} is not an adapter of model ${model}`, {
+        adapter: adapter.toString(),
+      })
+    const prices = {
+      priceIn: base.pricePerKInput + (extra?.pricePerKInput ?? 0n),
+      priceOut: base.pricePerKOutput + (extra?.pricePerKOutput ?? 0n),
+    }
+    if (this.prices.size >= 1024) this.prices.clear()
+    this.prices.set(key, { prices, until: Date.now() + 60_000 })
+    return prices
   }
 
   /** An id's base in the registry: null for a base, undefined when unknown (or no registry). */

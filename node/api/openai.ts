@@ -19,7 +19,7 @@ import { openAiError } from './openai-errors.ts'
 const limits = DEFAULT_INFERENCE_LIMITS
 // Loose outer bounds only: the serving backend applies its own limits (PROMPT_TOO_LARGE in UTF-8 bytes and
 // tokens, MAX_TOKENS_TOO_LARGE), which may differ between providers. The body itself is at most 1 MiB.
-const MAX_TEXT = 256 * 1024
+const MAX_TEXT = 64 * 1024
 const MAX_TOKENS_FIELD = 1_000_000
 const stop = z
   .union([
@@ -61,6 +61,9 @@ const chatBody = z.object({
     .max(256),
 })
 
+/** How long a streamed answer waits for a reader that has stopped taking bytes. */
+const SEND_TIMEOUT_MS = 30_000
+
 /** OpenAI's default when max_tokens is absent on /v1/completions. */
 const DEFAULT_MAX_TOKENS = 16
 
@@ -70,7 +73,12 @@ const DEFAULT_MAX_TOKENS = 16
  * bring its own rendering.
  */
 export function renderChat(messages: z.infer<typeof chatBody>['messages']): string {
-  const text = (c: z.infer<typeof content>) => (typeof c === 'string' ? c : c.map((p) => p.text).join(''))
+  // A line inside a message that starts like a turn is indented, so content cannot forge another turn.
+  const text = (c: z.infer<typeof content>) =>
+    (typeof c === 'string' ? c : c.map((p) => p.text).join('')).replace(
+      /\n(?=\s*(system|developer|user|assistant):)/g,
+      '\n ',
+    )
   return `${messages.map((m) => `${m.role}: ${text(m.content)}`).join('\n')}\nassistant:`
 }
 
@@ -165,6 +173,9 @@ async function answer(
 ): Promise<void> {
   // The client hanging up ends the generation (and frees the provider's slot).
   const abort = new AbortController()
+  // The server's 30 s socket timeout is for idle requests; an answer is bounded by the gateway's own
+  // deadlines (first token, idle, the whole answer) and a stalled reader by SEND_TIMEOUT_MS below.
+  reply.raw.socket?.setTimeout(0)
   reply.raw.on('close', () => abort.abort(inferenceError('ABORTED', 'the HTTP client went away')))
   const resolved = await gateway.resolveModel(body.model, { signal: abort.signal })
   const request: InferenceRequest = {
@@ -249,10 +260,16 @@ async function streamAnswer(
     if (raw.write(`data: ${JSON.stringify(data)}\n\n`)) return
     await new Promise<void>((resolve) => {
       const done = () => {
+        clearTimeout(timer)
         raw.off('drain', done)
         abort.signal.removeEventListener('abort', done)
         resolve()
       }
+      // A reader that takes nothing for this long is gone: the generation ends and frees its slot.
+      const timer = setTimeout(() => {
+        abort.abort(inferenceError('ABORTED', 'the HTTP client stopped reading'))
+        raw.destroy()
+      }, SEND_TIMEOUT_MS)
       raw.on('drain', done)
       abort.signal.addEventListener('abort', done)
     })

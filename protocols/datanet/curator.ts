@@ -209,7 +209,10 @@ export class Curator {
       if (result.ok) {
         record.textHash = result.textHash
         record.minhash = encodeSignature(result.minhash)
-        await drain(this.c.pins.add(CID.parse(c.contentCid), { signal }))
+        // The contributor's own node pinned it when it contributed: pinned already is what we want.
+        await drain(this.c.pins.add(CID.parse(c.contentCid), { signal })).catch((err) => {
+          if ((err as Error).name !== 'AlreadyPinnedError') throw err
+        })
       } else {
         Object.assign(record, {
           status: 'rejected',

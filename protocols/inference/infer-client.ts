@@ -108,7 +108,10 @@ export async function* inferFrom(
         yield message
         return
       }
+      // Our own reader's pause is not the provider's silence: the idle timer runs only while we wait.
+      clearTimeout(timer)
       yield { type: 'chunk', text: message.text, tokenIds: message.tokenIds }
+      arm(t.idleMs)
     }
     throw inferenceError('PROTOCOL_ERROR', `${peerText} ended the stream before the answer's end`)
   } catch (err) {

@@ -3,8 +3,10 @@
 // /openledger/infer/1.0.0 with a payment authorization signed for that provider. When a provider fails,
 // before or during its answer, it is banned for a while and the next one continues: mid-stream, the
 // request carries the tokens already received as a continuation, so the client gets one whole answer.
-// Refusals that are the request's own fault (prompt or max tokens over the limit, bad fields) are not
-// retried elsewhere; BUSY moves on without a ban.
+// Refusals that are the request's own fault (prompt or max tokens over the limit, bad fields) end the
+// answer once a second provider agrees, and never ban; BUSY skips the provider for a few seconds. What a
+// provider streams is bounded (tokens, text per token, a deadline for the whole answer), and the fee each
+// authorization allows comes from the registry's prices when the node can read them.
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { TypedDataDomain } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
@@ -17,7 +19,7 @@ import type { InferClientTimeouts } from './constants.ts'
 import { InferenceError, inferenceError } from './errors.ts'
 import type { AnswerEvent } from './gateway.ts'
 import { type InferDialer, inferFrom } from './infer-client.ts'
-import { isDecimalId } from './infer-wire.ts'
+import { INFER_MAX_REQUEST_BYTES, isDecimalId } from './infer-wire.ts'
 
 /** Refusals that another provider would give too: the request itself is at fault. */
 const REQUEST_FAULTS: ReadonlySet<string> = new Set([
@@ -25,8 +27,14 @@ const REQUEST_FAULTS: ReadonlySet<string> = new Set([
   'MAX_TOKENS_TOO_LARGE',
   'INVALID_REQUEST',
 ])
-/** Refusals that say nothing bad about the provider. */
-const NO_BAN: ReadonlySet<string> = new Set(['BUSY', 'PAYMENT_INVALID'])
+/** A busy provider is skipped briefly, so a few that always say BUSY cannot use up every attempt. */
+const BUSY_BAN_MS = 5_000
+/** The most UTF-8 bytes one token's text may have (a byte-level vocabulary's longest merges are far less). */
+const MAX_TEXT_BYTES_PER_TOKEN = 256
+/** Room in a request frame for everything besides the prompt (payment, ids, fields). */
+const REQUEST_FRAME_OVERHEAD = 2048
+/** A whole answer, failovers included, ends within this (default). */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 10 * 60_000
 
 export interface NetworkInferenceInit {
   libp2p: DiscoveryLibp2p & InferDialer
@@ -44,6 +52,10 @@ export interface NetworkInferenceInit {
   paymentLifetimeS?: number
   /** the most this client pays for one answer; default the provider's prices x the request's bound */
   maxFee?(offer: ModelOffer, request: InferenceRequest): bigint
+  /** the registered prices (wei per 1,000 tokens; base + adapter); a provider's own record is not trusted */
+  pricesOf?(modelId: bigint, adapterId: bigint): Promise<{ priceIn: bigint; priceOut: bigint }>
+  /** a whole answer's deadline, failovers included (default 10 minutes) */
+  answerTimeoutMs?: number
   now?: () => number
   onFailover?(info: { peerId: string; code: string; message: string; tokensSoFar: number }): void
 }
@@ -123,6 +135,16 @@ export class NetworkInference {
       throw inferenceError('UNKNOWN_ADAPTER', `adapter "${request.adapter}" is not a registry id`, {
         adapter: request.adapter,
       })
+    // A request no provider can take is refused here, before anyone is dialed (or banned for refusing it).
+    const held = request.continuation?.tokenIds.length ?? 0
+    const requestBytes =
+      Buffer.byteLength(request.prompt ?? '', 'utf8') + 5 * ((request.promptTokenIds?.length ?? 0) + held)
+    if (requestBytes > INFER_MAX_REQUEST_BYTES - REQUEST_FRAME_OVERHEAD)
+      throw inferenceError(
+        'PROMPT_TOO_LARGE',
+        `the request is ${requestBytes} bytes; a request frame holds at most ${INFER_MAX_REQUEST_BYTES}`,
+        { field: 'prompt' },
+      )
     const modelId = BigInt(request.model)
     const adapterId = request.adapter ? BigInt(request.adapter) : 0n
     const providers = await this.providers(modelId, adapterId, options.signal)
@@ -132,10 +154,16 @@ export class NetworkInference {
         `no node in the network serves model ${modelId}${adapterId ? ` adapter ${adapterId}` : ''} now`,
         { model: request.model, adapter: request.adapter ?? undefined },
       )
+    // Prices come from the registry when the node can read it, never from what a provider claims.
+    const prices = await this.init.pricesOf?.(modelId, adapterId)
+    const deadline = AbortSignal.timeout(this.init.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS)
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
     const tokenIds = [...(request.continuation?.tokenIds ?? [])]
     let textLength = request.continuation?.textLength ?? 0
+    let textBytes = 0
     const resumedFrom = tokenIds.length
     let failovers = 0
+    let requestFaults = 0
     let last: InferenceError | undefined
     const maxAttempts = this.init.maxAttempts ?? 4
     let attempts = 0
@@ -144,17 +172,20 @@ export class NetworkInference {
       if (this.bans.isBanned(provider.peerId)) continue
       attempts++
       const offer = provider.record.models.find((m) => m.modelId === modelId && m.adapterId === adapterId)!
+      const priced = prices ? { ...offer, ...prices } : offer
       const attempt: InferenceRequest = {
         ...request,
         continuation: tokenIds.length > 0 ? { tokenIds: [...tokenIds], textLength } : undefined,
       }
+      // On a failover, pay only for the tokens still to come.
+      const remaining = { ...request, maxTokens: Math.max(1, request.maxTokens - tokenIds.length) }
       const payment = await signPaymentAuthorization(
         {
           client: this.init.account.address,
           node: provider.record.account,
           model: modelId,
           adapter: adapterId,
-          maxFee: (this.init.maxFee ?? defaultMaxFee)(offer, request),
+          maxFee: (this.init.maxFee ?? defaultMaxFee)(priced, remaining),
           requestId: newRequestId(),
           deadline: BigInt(Math.floor(this.now() / 1000) + (this.init.paymentLifetimeS ?? 300)),
         },
@@ -162,47 +193,69 @@ export class NetworkInference {
         this.init.domain,
       )
       let announced = false
+      const servedBy = { peerId: provider.peerId, account: provider.record.account, local: false }
       try {
         for await (const event of inferFrom(
           this.init.libp2p,
           peerIdFromString(provider.peerId),
           { request: attempt, payment },
-          {
-            signal: options.signal,
-            timeouts: this.init.timeouts,
-          },
+          { signal, timeouts: this.init.timeouts },
         )) {
           if (event.type === 'chunk') {
+            // A provider is untrusted: no more tokens than asked for, no text its tokens cannot carry.
+            // Checked before anything of the chunk is kept, so the next provider resumes from clean state.
+            const bytes = Buffer.byteLength(event.text, 'utf8')
+            const tokens = tokenIds.length + event.tokenIds.length
+            if (tokens > request.maxTokens)
+              throw inferenceError(
+                'PROTOCOL_ERROR',
+                `${provider.peerId} sent more than ${request.maxTokens} tokens`,
+              )
+            if (textBytes + bytes > (tokens + 1) * MAX_TEXT_BYTES_PER_TOKEN)
+              throw inferenceError(
+                'PROTOCOL_ERROR',
+                `${provider.peerId} sent more text than its tokens carry`,
+              )
             tokenIds.push(...event.tokenIds)
             textLength += event.text.length
+            textBytes += bytes
             const first = !announced
             announced = true
-            yield first
-              ? {
-                  ...event,
-                  servedBy: { peerId: provider.peerId, account: provider.record.account, local: false },
-                }
-              : event
+            yield first ? { ...event, servedBy } : event
             continue
           }
+          const promptBound =
+            request.promptTokenIds?.length ?? Buffer.byteLength(request.prompt ?? '', 'utf8') + 1
           yield {
             type: 'end',
-            stopReason: event.stopReason,
+            stopReason:
+              event.stopReason === 'max_tokens' && tokenIds.length < request.maxTokens
+                ? 'stop'
+                : event.stopReason,
             usage: {
-              promptTokens: event.usage.promptTokens,
+              promptTokens: Math.min(event.usage.promptTokens, promptBound),
               completionTokens: tokenIds.length - resumedFrom,
             },
             attribution: event.attribution,
-            servedBy: { peerId: provider.peerId, account: provider.record.account, local: false },
+            servedBy,
             failovers,
           }
           return
         }
       } catch (err) {
         if (options.signal?.aborted) throw options.signal.reason
+        if (deadline.aborted)
+          throw inferenceError(
+            'TIMEOUT',
+            `no whole answer within ${this.init.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS} ms`,
+          )
         if (!(err instanceof InferenceError)) throw err
-        if (REQUEST_FAULTS.has(err.code) && tokenIds.length === resumedFrom) throw err
-        if (!NO_BAN.has(err.code)) this.bans.ban(provider.peerId)
+        if (REQUEST_FAULTS.has(err.code)) {
+          // Never a reason to ban: with tokens held, the fault is in what an earlier (banned) provider sent;
+          // before any, a second provider must agree before the request is refused.
+          if (tokenIds.length > resumedFrom || ++requestFaults >= 2) throw err
+        } else if (err.code === 'BUSY') this.bans.ban(provider.peerId, BUSY_BAN_MS)
+        else this.bans.ban(provider.peerId)
         failovers++
         last = err
         this.init.onFailover?.({

@@ -1,18 +1,18 @@
-// Inference serving across 6 real node processes and anvil. A tiny model and two adapters are registered
-// in the ModelRegistry; node 1 serves the model with both adapters and node 2 the model alone (each
+// Inference serving across 6 real node processes and anvil. A tiny model trained on a Datanet version and
+// two adapters are registered in the ModelRegistry; node 1 serves the model with both adapters and node 2 the model alone (each
 // fetches it by CID and advertises it on the DHT). Node 5 serves nothing: it discovers both providers,
 // gets answers over /openledger/infer/1.0.0 through its OpenAI-compatible API and `openledger infer`, and
 // when the provider of a streamed answer is SIGKILLed mid-stream, finishes the answer from the other,
-// token for token what that one says alone. The killed node's record expires and leaves selection.
-import { cp, mkdtemp, rm } from 'node:fs/promises'
+// token for token what that one says alone. Answers carry the attribution the serving node computed over
+// the model's Datanet version. The killed node's record expires and leaves selection.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createParser } from 'eventsource-parser'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readApiToken } from '../../node/datadir.ts'
-import { tinyModel } from '../../protocols/inference/test/fixtures.ts'
-import { FILES } from '../../protocols/model/index.ts'
+import { RUST_BOOK_DIR, SHAKESPEARE_FILE } from '../corpora/index.ts'
 import { runCli } from '../processes.ts'
 import { Testnet } from '../testnet.ts'
 import { getJson, waitFor } from '../wait.ts'
@@ -82,6 +82,11 @@ async function complete(i: number, body: Record<string, unknown>) {
     choices: { text: string }[]
     usage: { completion_tokens: number }
     served_by: { peer_id: string; local: boolean; failovers: number }
+    attribution: {
+      outputTokens: number
+      unattributedPpm: number
+      entries: { datanetId: string; datanetVersion: number; weightPpm: number }[]
+    } | null
   }
 }
 
@@ -98,10 +103,47 @@ async function restartServing(i: number, args: string[]): Promise<void> {
 }
 
 test('two providers found through the DHT; answers over libp2p; a provider killed mid-stream is replaced', async () => {
-  // A tiny model and its two adapters, registered on chain with their content in IPFS (node 0).
-  const model = await tinyModel()
+  // A Datanet of Shakespeare (node 0), a tiny model trained on its version 1 and two adapters trained on
+  // other text, registered on chain with their content in IPFS.
+  const plays = join(root, 'plays.txt')
+  const shakespeare = await readFile(SHAKESPEARE_FILE, 'utf8')
+  await writeFile(plays, shakespeare.slice(0, 40_000))
+  await writeFile(join(root, 'rules.json'), JSON.stringify({ maxBytes: 60_000 }))
+  const datanetId = JSON.parse(
+    await cli(0, 'datanet', 'create', '--name', 'plays', '--rules', join(root, 'rules.json'), '--json'),
+  ).datanetId as string
+  await cli(0, 'datanet', 'contribute', '--datanet', datanetId, plays)
+  const pending = await waitFor(
+    async () =>
+      (await getJson(`${api(0)}/v1/datanets/${datanetId}/contributions?status=pending`)).contributions[0],
+    { timeoutMs: 60_000, what: 'the contribution to be curated' },
+  )
+  await cli(0, 'datanet', 'accept', '--datanet', datanetId, pending.contentCid)
+  await cli(0, 'datanet', 'publish', '--datanet', datanetId)
   const base = join(root, 'base')
-  await cp(model.dir, base, { recursive: true, filter: (src) => !src.includes(`/${FILES.adapters}`) })
+  const train = ['--preset', 'tiny', '--quiet']
+  await cli(0, 'model', 'train', '--datanet', `${datanetId}@1`, '--out', base, '--steps', '120', ...train)
+  await writeFile(join(root, 'verse.txt'), shakespeare.slice(600_000, 640_000))
+  for (const [name, corpus, rank] of [
+    ['rust', join(RUST_BOOK_DIR, 'ch01-01-installation.md'), '4'],
+    ['verse', join(root, 'verse.txt'), '8'],
+  ] as const)
+    await cli(
+      0,
+      'model',
+      'adapt',
+      '--base',
+      base,
+      '--corpus',
+      corpus,
+      '--rank',
+      rank,
+      '--steps',
+      '40',
+      '--out',
+      join(root, 'adapters', name),
+      '--quiet',
+    )
   const modelId = (
     await cli(0, 'model', 'register', '--dir', base, '--price-in', '0.001', '--price-out', '0.002')
   ).trim()
@@ -114,7 +156,7 @@ test('two providers found through the DHT; answers over libp2p; a provider kille
         '--base',
         modelId,
         '--adapter-dir',
-        join(model.dir, FILES.adapters, name),
+        join(root, 'adapters', name),
         '--price-in',
         '0.0005',
         '--price-out',
@@ -155,6 +197,21 @@ test('two providers found through the DHT; answers over libp2p; a provider kille
   const local = await complete(1, { model: modelId, prompt: 'To be, or not to be', max_tokens: 24 })
   assert.is(local.served_by.local, true)
   assert.is(answer.choices[0]!.text, local.choices[0]!.text, 'the network answer equals the provider’s own')
+  // The serving node attributed it over the Datanet version the model was registered with.
+  assert.ok(answer.attribution, 'the answer carries the serving node’s attribution')
+  assert.is(answer.attribution!.outputTokens > 0, true)
+  for (const e of answer.attribution!.entries) assert.equal([e.datanetId, e.datanetVersion], [datanetId, 1])
+  // Node 1 built that index from the version's one accepted contribution, read by CID.
+  const log = await readFile(join(net.nodes[1]!.dir, 'node.log'), 'utf8')
+  assert.match(log, /"contributions":1,[^\n]*attribution index ready/)
+  const quoted = await complete(5, {
+    model: modelId,
+    prompt: shakespeare.slice(2_000, 2_200),
+    max_tokens: 40,
+  })
+  console.log(
+    `  attribution: ${answer.attribution!.entries.length} and ${quoted.attribution!.entries.length} entries; ${quoted.attribution!.unattributedPpm} ppm unattributed`,
+  )
 
   // An adapter through `openledger infer` on node 5: only node 1 can serve it.
   const inferred = JSON.parse(

@@ -26,6 +26,18 @@ const int = (name: string, min: number, max: number) => (v: string) => {
   return n
 }
 
+/** Text from the network is untrusted: control characters (ANSI/OSC escapes) never reach a terminal. */
+const CONTROL = /(?![\n\t])\p{Cc}/gu
+const cleanErr = (text: string) => text.replace(CONTROL, '')
+const clean = (text: string) => (process.stdout.isTTY ? cleanErr(text) : text)
+
+const number = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new Error(`${name} must be a number from ${min} to ${max}`)
+  return n
+}
+
 export function registerInferCommand(program: Command): void {
   const cmd = program
     .command('infer')
@@ -36,7 +48,7 @@ export function registerInferCommand(program: Command): void {
     .requiredOption('--model <id>', 'base model id in the ModelRegistry')
     .option('--adapter <id>', 'adapter id in the ModelRegistry (registered on --model)')
     .option('--max-tokens <n>', 'tokens to generate at most', int('--max-tokens', 1, 1_000_000), 128)
-    .option('--temperature <t>', '0 is greedy decoding', Number.parseFloat, 0)
+    .option('--temperature <t>', '0 is greedy decoding', number('--temperature', 0, 2), 0)
     .option('--seed <n>', 'sampling seed', int('--seed', 0, 2 ** 32 - 1), 0)
     .option(...apiOption())
     .option('--json', 'print one JSON object (text, usage, attribution, served_by) instead of streaming')
@@ -77,7 +89,7 @@ export function registerInferCommand(program: Command): void {
           }
           const piece = chunk.choices[0]?.text ?? ''
           text += piece
-          if (!opts.json && piece) process.stdout.write(piece)
+          if (!opts.json && piece) process.stdout.write(clean(piece))
           if (chunk.choices[0]?.finish_reason) final = chunk
         },
       })
@@ -115,7 +127,7 @@ export function registerInferCommand(program: Command): void {
             `  ${(e.weightPpm / 1e4).toFixed(1)}%  datanet ${e.datanetId}  ${e.contributionId}  ${e.contributor}`,
           )
       }
-      process.stderr.write(`${lines.join('\n')}\n`)
+      process.stderr.write(`${cleanErr(lines.join('\n'))}\n`)
     })
   addTokenOptions(cmd)
 }
