@@ -1,0 +1,558 @@
+// `npm run bench -- serving [--quick]`: what serving costs on each path into the node, and what 1,000 LoRA
+// adapters on one base model cost against one, on the same tiny model and prompts in one run; written to
+// bench/results/serving.json.
+//
+// Latency (one whole short answer: SHORT_TOKENS tokens, greedy, base model, sequential requests):
+// - directP50Ms: OnnxBackend.generate in process, read to its end: the baseline;
+// - libp2pP50Ms: the same request over /openledger/infer/1.0.0 on loopback TCP (noise, yamux) with a warm
+//   connection: InferService on a provider node, inferFrom on a client node. The client signs a fresh
+//   PaymentAuthorization per request before the clock starts (signing is the client's, recorded apart);
+//   the provider's verification (signature recovery, replay check) is inside the figure;
+// - httpP50Ms: the same request through the node's OpenAI-compatible API (createApi + registerOpenAiRoutes
+//   + ServingGateway on the same backend), a non-streamed POST /v1/completions with fetch (keep-alive).
+// The paths take turns per iteration (order rotated), so a busy moment on the shared machine falls
+// on all of them; every path's answer must equal the direct one. No attribution is computed on any path.
+// networkOverheadP50Ms = libp2pP50Ms − directP50Ms (goal ≤ 2 ms). libp2pRawStreamP50Ms is the transport's
+// floor on the same connection: a new stream to a bare protocol, the same request frame in and as many
+// small frames out, no payment check, no generation. Client and provider share this process (one event
+// loop), as in the protocol's tests: each frame's work on both sides falls on the same thread.
+//
+// Throughput (output tokens/s, CONCURRENCY generations at once on one backend, THROUGHPUT_REQUESTS per
+// pass, SHORT_TOKENS each): all on one adapter, then spread evenly over 1,000 distinct adapters (a fresh
+// shuffle per pass) with a cache that holds them all (filled beforehand; the fill is timed apart), then
+// the same spread with a cache that holds only SMALL_CACHE_ADAPTERS of them (loads on the request path).
+// The adapters are the trained one with a small per-id perturbation, so each is its own tensors; the
+// loader derives them in memory (no disk or network: a real node's fetch cost is not in these figures).
+// The three loads take turns in blocks of a pass. mixedToSingleAdapterRatio is the mixed over the single
+// figure (goal ≥ 0.8).
+//
+// The model is trained here (tiny preset, a short run: serving cost does not depend on its quality).
+// --quick: fewer latency iterations and one throughput pass; the full run: more of both.
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { noise } from '@chainsafe/libp2p-noise'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import * as lp from 'it-length-prefixed'
+import { createLibp2p } from 'libp2p'
+import { Registry } from 'prom-client'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { registerOpenAiRoutes } from '../node/api/openai.ts'
+import { createApi } from '../node/api/server.ts'
+import { openLedgerDomain } from '../protocols/common/eip712.ts'
+import { streamMessages } from '../protocols/common/stream-messages.ts'
+import type { InferenceRequest } from '../protocols/inference/backend.ts'
+import { inferFrom } from '../protocols/inference/infer-client.ts'
+import { InferService } from '../protocols/inference/infer-service.ts'
+import {
+  encodeChunk,
+  encodeInferRequest,
+  INFER_MAX_REQUEST_BYTES,
+  type PaidRequest,
+} from '../protocols/inference/infer-wire.ts'
+import { loraBytes, OnnxBackend } from '../protocols/inference/onnx-backend.ts'
+import { ServingGateway } from '../protocols/inference/serving-gateway.ts'
+import {
+  FILES,
+  type LoraWeights,
+  type ModelDocument,
+  Prng,
+  saveModel,
+  trainAdapter,
+  trainModel,
+} from '../protocols/model/index.ts'
+import { newRequestId, signPaymentAuthorization } from '../protocols/receipts/payment-authorization.ts'
+import { RUST_BOOK_DIR, SHAKESPEARE_FILE } from '../testnet/corpora/index.ts'
+
+const quick = process.argv.includes('--quick')
+const SHORT_TOKENS = 16
+const LATENCY_WARMUP = 20
+const LATENCY_ITERATIONS = quick ? 150 : 1000
+const ADAPTERS = 1_000
+const SMALL_CACHE_ADAPTERS = 100
+const CONCURRENCY = 16
+const THROUGHPUT_REQUESTS = ADAPTERS // one pass touches every adapter once
+const THROUGHPUT_PASSES = quick ? 1 : 5
+const BLOCKS = 4
+const WARMUP_REQUESTS = 200
+const PERTURBATION = 1e-3
+const MODEL_ID = '1'
+/** adapter ids as a node has them: decimal registry ids */
+const adapterIds = Array.from({ length: ADAPTERS }, (_, i) => String(i + 2))
+const PROMPTS = [
+  'ROMEO:\nWhat light',
+  'To be, or not to be',
+  'First Citizen:\n',
+  'KING HENRY:\nOnce more unto',
+  'O Romeo, Romeo',
+  'Now is the winter of',
+  'JULIET:\nGood night',
+  'Friends, Romans, countrymen',
+]
+
+const round = (x: number, d = 3): number => Number(x.toFixed(d))
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!
+}
+const cpuSeconds = (since: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(since)
+  return (u.user + u.system) / 1e6
+}
+
+// ---- the model: trained here, saved as a protocols/model folder ----
+
+async function corpora(): Promise<{ base: ModelDocument[]; rust: ModelDocument[] }> {
+  const text = await readFile(SHAKESPEARE_FILE, 'utf8')
+  const rust: ModelDocument[] = []
+  let total = 0
+  for (const name of (await readdir(RUST_BOOK_DIR)).filter((f) => f.endsWith('.md')).sort()) {
+    if (total >= 40_000) break
+    const t = (await readFile(join(RUST_BOOK_DIR, name), 'utf8')).slice(0, 40_000 - total)
+    rust.push({ id: name, text: t })
+    total += t.length
+  }
+  return { base: [{ id: 'tinyshakespeare', text: text.slice(0, 60_000) }], rust }
+}
+
+const trainStarted = performance.now()
+const { base, rust } = await corpora()
+const { model } = trainModel(base, { preset: 'tiny', seed: 1, steps: 120 })
+const trained = trainAdapter(model, rust, { rank: 4, steps: 40, seed: 2 }).adapter
+const dir = await mkdtemp(join(tmpdir(), 'openledger-bench-serving-'))
+await saveModel(dir, model, { training: { preset: 'tiny', seed: 1, steps: 120 } })
+const trainSeconds = (performance.now() - trainStarted) / 1000
+
+/** The trained adapter plus a small per-id perturbation: each id its own tensors, derived in memory. */
+function derivedAdapter(id: string): LoraWeights {
+  const rng = new Prng(Number(id))
+  const perturb = (a: Float32Array): Float32Array => {
+    const out = new Float32Array(a.length)
+    for (let i = 0; i < a.length; i++) out[i] = a[i]! + PERTURBATION * (2 * rng.nextFloat() - 1)
+    return out
+  }
+  return {
+    rank: trained.rank,
+    alpha: trained.alpha,
+    hiddenA: perturb(trained.hiddenA),
+    hiddenB: perturb(trained.hiddenB),
+    outputA: perturb(trained.outputA),
+    outputB: perturb(trained.outputB),
+  }
+}
+const adapterBytes = loraBytes(trained)
+
+const openBackend = (adapters: string[], maxBytes: number) =>
+  OnnxBackend.create({
+    modelId: MODEL_ID,
+    dir,
+    adapters,
+    adapterLoader: async (id) => derivedAdapter(id),
+    adapterCache: { maxBytes },
+    executionProvider: 'cpu',
+    limits: { maxConcurrent: CONCURRENCY, maxQueued: CONCURRENCY, maxTokens: 256 },
+  })
+
+// ---- latency: direct, libp2p, HTTP ----
+
+const latencyBackend = await openBackend(['2'], 64 * adapterBytes)
+const domain = openLedgerDomain({ chainId: 31337, ledger: '0x5fbDb2315678afeCB367F642D93ceB2f0aa7e4a1' })
+const providerAccount = privateKeyToAccount(generatePrivateKey())
+const clientAccount = privateKeyToAccount(generatePrivateKey())
+const startNode = async () =>
+  createLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  })
+const provider = await startNode()
+const client = await startNode()
+const service = new InferService(
+  { libp2p: provider },
+  {
+    account: providerAccount.address,
+    domain,
+    generate: (request, options) => latencyBackend.generate(request, options),
+  },
+)
+await service.start()
+// The transport's floor: the same frames on a bare protocol (the request frame in, SHORT_TOKENS + 1 small
+// frames out at once, close), no payment check and no generation.
+const RAW_PROTOCOL = '/openledger/bench-raw/1.0.0'
+await provider.handle(RAW_PROTOCOL, async (stream) => {
+  for await (const _ of lp.decode(streamMessages(stream), { maxDataLength: INFER_MAX_REQUEST_BYTES })) break
+  for (let i = 0; i <= SHORT_TOKENS; i++) stream.send(lp.encode.single(encodeChunk(' word', [1])))
+  await stream.close()
+})
+await client.dial(provider.getMultiaddrs())
+
+const TOKEN = 'bench-token-0123456789'
+const gateway = new ServingGateway({
+  backends: new Map([[MODEL_ID, latencyBackend]]),
+  self: { peerId: provider.peerId.toString(), account: providerAccount.address },
+})
+const app = createApi(
+  { ready: () => true, nodeInfo: () => ({}), peers: async () => [], metrics: new Registry() },
+  [(a) => registerOpenAiRoutes(a, () => gateway)],
+  { token: TOKEN, apiHost: '127.0.0.1', allowedHosts: [] },
+)
+await app.listen({ host: '127.0.0.1', port: 0 })
+const apiUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+
+const requestFor = (prompt: string): InferenceRequest => ({
+  model: MODEL_ID,
+  prompt,
+  maxTokens: SHORT_TOKENS,
+  temperature: 0,
+})
+
+interface Answer {
+  text: string
+  tokens: number
+}
+
+async function direct(prompt: string): Promise<Answer> {
+  let text = ''
+  for await (const e of latencyBackend.generate(requestFor(prompt))) {
+    if (e.type === 'chunk') text += e.text
+    else return { text, tokens: e.usage.completionTokens }
+  }
+  throw new Error('no end event')
+}
+
+let signMs: number[] = []
+async function paidRequest(prompt: string): Promise<PaidRequest> {
+  const request = requestFor(prompt)
+  const signStarted = performance.now()
+  const payment = await signPaymentAuthorization(
+    {
+      client: clientAccount.address,
+      node: providerAccount.address,
+      model: BigInt(MODEL_ID),
+      adapter: 0n,
+      maxFee: 10n ** 18n,
+      requestId: newRequestId(),
+      deadline: BigInt(Math.floor(Date.now() / 1000) + 300),
+    },
+    clientAccount,
+    domain,
+  )
+  signMs.push(performance.now() - signStarted)
+  return { request, payment }
+}
+
+function overLibp2p(paid: PaidRequest): () => Promise<Answer> {
+  return async () => {
+    let text = ''
+    for await (const e of inferFrom(client, provider.peerId, paid)) {
+      if (e.type === 'chunk') text += e.text
+      else return { text, tokens: e.usage.completionTokens }
+    }
+    throw new Error('no end event')
+  }
+}
+
+function overRawStream(paid: PaidRequest): () => Promise<Answer> {
+  const frame = encodeInferRequest(paid)
+  return async () => {
+    const stream = await client.dialProtocol(provider.peerId, RAW_PROTOCOL)
+    stream.send(lp.encode.single(frame))
+    let frames = 0
+    for await (const _ of lp.decode(streamMessages(stream))) frames++
+    await stream.close()
+    return { text: '', tokens: frames - 1 }
+  }
+}
+
+async function overHttp(prompt: string): Promise<Answer> {
+  const res = await fetch(`${apiUrl}/v1/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL_ID, prompt, max_tokens: SHORT_TOKENS, temperature: 0 }),
+  })
+  const body = (await res.json()) as { choices: { text: string }[]; usage: { completion_tokens: number } }
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body)}`)
+  return { text: body.choices[0]!.text, tokens: body.usage.completion_tokens }
+}
+
+type Path = 'direct' | 'libp2p' | 'http' | 'libp2pRaw'
+const paths: Path[] = ['direct', 'libp2p', 'http', 'libp2pRaw']
+const latencies: Record<Path, number[]> = { direct: [], libp2p: [], http: [], libp2pRaw: [] }
+const expected = new Map<string, string>()
+let mismatches = 0
+let tokensOut = 0
+async function timeOne(path: Path, prompt: string): Promise<number> {
+  const run =
+    path === 'direct'
+      ? () => direct(prompt)
+      : path === 'http'
+        ? () => overHttp(prompt)
+        : (path === 'libp2p' ? overLibp2p : overRawStream)(await paidRequest(prompt))
+  const started = performance.now()
+  const answer = await run()
+  const ms = performance.now() - started
+  if (path === 'libp2pRaw') return ms
+  const want = expected.get(prompt) ?? (await direct(prompt)).text
+  expected.set(prompt, want)
+  if (answer.text !== want) mismatches++
+  tokensOut += answer.tokens
+  return ms
+}
+for (let i = 0; i < LATENCY_WARMUP; i++)
+  for (const path of paths) await timeOne(path, PROMPTS[i % PROMPTS.length]!)
+signMs = []
+tokensOut = 0
+for (let i = 0; i < LATENCY_ITERATIONS; i++) {
+  const prompt = PROMPTS[i % PROMPTS.length]!
+  for (let j = 0; j < paths.length; j++) {
+    const path = paths[(i + j) % paths.length]!
+    latencies[path].push(await timeOne(path, prompt))
+  }
+}
+await app.close()
+await service.stop()
+await provider.unhandle(RAW_PROTOCOL)
+await client.stop()
+await provider.stop()
+await latencyBackend.close()
+
+// ---- throughput: one adapter, 1,000 adapters (cache holds them), 1,000 adapters (cache too small) ----
+
+const bigCacheBytes = Math.ceil(ADAPTERS * adapterBytes * 1.25)
+const smallCacheBytes = SMALL_CACHE_ADAPTERS * adapterBytes
+const main = await openBackend(adapterIds, bigCacheBytes)
+const small = await openBackend(adapterIds, smallCacheBytes)
+const fillStarted = performance.now()
+const fill = await main.adapterCache.preload(adapterIds)
+const fillSeconds = (performance.now() - fillStarted) / 1000
+if (fill.failed.length > 0) throw new Error(`adapters failed to load: ${fill.failed[0]!.error.message}`)
+const filled = main.adapterMetrics()
+
+interface Load {
+  tokens: number
+  requests: number
+  seconds: number
+  cpuSeconds: number
+}
+const loads = {
+  single: { tokens: 0, requests: 0, seconds: 0, cpuSeconds: 0 } as Load,
+  mixed: { tokens: 0, requests: 0, seconds: 0, cpuSeconds: 0 } as Load,
+  mixedSmallCache: { tokens: 0, requests: 0, seconds: 0, cpuSeconds: 0 } as Load,
+}
+
+async function drive(backend: OnnxBackend, adapters: string[], into: Load): Promise<void> {
+  let next = 0
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  const worker = async () => {
+    while (next < adapters.length) {
+      const i = next++
+      const request = { ...requestFor(PROMPTS[i % PROMPTS.length]!), adapter: adapters[i]! }
+      for await (const e of backend.generate(request))
+        if (e.type === 'end') into.tokens += e.usage.completionTokens
+      into.requests++
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  into.seconds += (performance.now() - started) / 1000
+  into.cpuSeconds += cpuSeconds(cpu)
+}
+
+const shuffleRng = new Prng(11)
+const shuffled = (): string[] => {
+  const ids = [...adapterIds]
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = shuffleRng.nextInt(i + 1)
+    ;[ids[i], ids[j]] = [ids[j]!, ids[i]!]
+  }
+  return ids.slice(0, THROUGHPUT_REQUESTS)
+}
+// Warm-up: a short run of each load, not counted. Then each pass (every adapter once per mixed load) is
+// cut into BLOCKS; the three loads take turns block by block, in rotated order, so a busy moment on the
+// shared machine falls on all of them.
+const scratch: Load = { tokens: 0, requests: 0, seconds: 0, cpuSeconds: 0 }
+await drive(main, new Array<string>(WARMUP_REQUESTS).fill('2'), scratch)
+await drive(main, shuffled().slice(0, WARMUP_REQUESTS), scratch)
+await drive(small, shuffled().slice(0, WARMUP_REQUESTS), scratch)
+const smallBefore = small.adapterMetrics().totals
+const blockSize = THROUGHPUT_REQUESTS / BLOCKS
+/** per block: that load's tokens/s over the single adapter's in the same turn (a paired, noise-robust view) */
+const blockRatios = { mixed: [] as number[], mixedSmallCache: [] as number[] }
+const spread = (xs: number[]) => ({
+  blocks: xs.length,
+  median: round(quantile(xs, 0.5)),
+  min: round(Math.min(...xs)),
+  max: round(Math.max(...xs)),
+})
+for (let pass = 0; pass < THROUGHPUT_PASSES; pass++) {
+  const orders = {
+    single: new Array<string>(THROUGHPUT_REQUESTS).fill('2'),
+    mixed: shuffled(),
+    mixedSmallCache: shuffled(),
+  }
+  const runs: Array<[keyof typeof loads, OnnxBackend]> = [
+    ['single', main],
+    ['mixed', main],
+    ['mixedSmallCache', small],
+  ]
+  for (let block = 0; block < BLOCKS; block++) {
+    const rates: Partial<Record<keyof typeof loads, number>> = {}
+    for (let j = 0; j < runs.length; j++) {
+      const [name, backend] = runs[(pass * BLOCKS + block + j) % runs.length]!
+      const one: Load = { tokens: 0, requests: 0, seconds: 0, cpuSeconds: 0 }
+      await drive(backend, orders[name].slice(block * blockSize, (block + 1) * blockSize), one)
+      rates[name] = one.tokens / one.seconds
+      for (const k of ['tokens', 'requests', 'seconds', 'cpuSeconds'] as const) loads[name][k] += one[k]
+    }
+    blockRatios.mixed.push(rates.mixed! / rates.single!)
+    blockRatios.mixedSmallCache.push(rates.mixedSmallCache! / rates.single!)
+  }
+}
+const mainAfter = main.adapterMetrics()
+const smallAfter = small.adapterMetrics()
+await main.close()
+await small.close()
+
+const onnxBytes = (await stat(join(dir, FILES.onnx))).size
+const weightsBytes = (await stat(join(dir, FILES.weights))).size
+await rm(dir, { recursive: true, force: true })
+
+// ---- the result ----
+
+const p = (path: Path, q: number) => round(quantile(latencies[path], q))
+const tokensPerSec = (l: Load) => Math.round(l.tokens / l.seconds)
+const directP50Ms = p('direct', 0.5)
+const libp2pP50Ms = p('libp2p', 0.5)
+const networkOverheadP50Ms = round(libp2pP50Ms - directP50Ms)
+const single = tokensPerSec(loads.single)
+const mixed = tokensPerSec(loads.mixed)
+const ratio = round(mixed / single)
+const smallTotals = smallAfter.totals
+const smallRequests = smallTotals.requests - smallBefore.requests
+const smallHits = smallTotals.hits - smallBefore.hits
+const throughputOf = (l: Load) => ({
+  requests: l.requests,
+  outputTokens: l.tokens,
+  wallSeconds: round(l.seconds),
+  cpuSeconds: round(l.cpuSeconds),
+  tokensPerSec: tokensPerSec(l),
+  tokensPerCpuSecond: Math.round(l.tokens / l.cpuSeconds),
+})
+
+const result = {
+  benchmark: 'serving',
+  quick,
+  summary: {
+    directP50Ms,
+    directP90Ms: p('direct', 0.9),
+    libp2pP50Ms,
+    libp2pP90Ms: p('libp2p', 0.9),
+    httpP50Ms: p('http', 0.5),
+    httpP90Ms: p('http', 0.9),
+    networkOverheadP50Ms,
+    libp2pRawStreamP50Ms: p('libp2pRaw', 0.5),
+    networkOverheadGoalMs: 2,
+    networkOverheadGoalMet: networkOverheadP50Ms <= 2,
+    httpOverheadP50Ms: round(p('http', 0.5) - directP50Ms),
+    latencySamplesPerPath: LATENCY_ITERATIONS,
+    answerTokens: SHORT_TOKENS,
+    singleAdapterTokensPerSec: single,
+    mixedAdapterTokensPerSec: mixed,
+    mixedToSingleAdapterRatio: ratio,
+    mixedRatioGoal: 0.8,
+    mixedRatioGoalMet: ratio >= 0.8,
+    mixedAdapters: ADAPTERS,
+    mixedSmallCacheTokensPerSec: tokensPerSec(loads.mixedSmallCache),
+    mixedSmallCacheToSingleRatio: round(tokensPerSec(loads.mixedSmallCache) / single),
+    smallCacheAdapters: SMALL_CACHE_ADAPTERS,
+    smallCacheHitRate: round(smallHits / smallRequests),
+    throughputConcurrency: CONCURRENCY,
+    throughputRequestsPerLoad: THROUGHPUT_REQUESTS * THROUGHPUT_PASSES,
+    bytesPerCachedAdapter: Math.round(filled.bytes / filled.resident),
+  },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    loadavg: loadavg().map((x) => round(x, 2)),
+    note: 'shared with other work: wall times include waiting for a core; CPU seconds do not',
+  },
+  model: {
+    preset: 'tiny',
+    trainingSteps: 120,
+    trainSeconds: round(trainSeconds, 2),
+    config: model.config,
+    parameters: Object.values(model.weights).reduce((s, w) => s + w.length, 0),
+    onnxBytes,
+    weightsBytes,
+    adapterRank: trained.rank,
+    adapterParameters: adapterBytes / 4,
+    executionProvider: 'cpu',
+    intraOpNumThreads: 1,
+  },
+  latency: {
+    prompts: PROMPTS.length,
+    warmupIterationsPerPath: LATENCY_WARMUP,
+    samplesPerPath: LATENCY_ITERATIONS,
+    meanOutputTokens: round(tokensOut / (LATENCY_ITERATIONS * 3), 2),
+    answersDifferingFromDirect: mismatches,
+    libp2pClientSignP50Ms: round(quantile(signMs, 0.5)),
+    ms: Object.fromEntries(
+      paths.map((path) => [
+        path,
+        {
+          p50: p(path, 0.5),
+          p90: p(path, 0.9),
+          p99: p(path, 0.99),
+          min: round(Math.min(...latencies[path])),
+          mean: round(latencies[path].reduce((s, x) => s + x, 0) / latencies[path].length),
+        },
+      ]),
+    ),
+    note: 'libp2p: warm TCP+noise+yamux connection on loopback, one new stream per request; the payment is signed before the clock starts and verified by the provider inside it; http: fastify app, keep-alive fetch, answer whole; no attribution on any path',
+  },
+  throughput: {
+    passes: THROUGHPUT_PASSES,
+    concurrency: CONCURRENCY,
+    single: throughputOf(loads.single),
+    mixed: {
+      ...throughputOf(loads.mixed),
+      adapters: ADAPTERS,
+      cacheMaxBytes: bigCacheBytes,
+      cacheFillSeconds: round(fillSeconds),
+      resident: mainAfter.resident,
+      loadsDuringRun: mainAfter.totals.loads - filled.totals.loads,
+      toSingleRatioPerBlock: spread(blockRatios.mixed),
+    },
+    mixedSmallCache: {
+      ...throughputOf(loads.mixedSmallCache),
+      adapters: ADAPTERS,
+      cacheMaxBytes: smallCacheBytes,
+      resident: smallAfter.resident,
+      cacheRequests: smallRequests,
+      hits: smallHits,
+      misses: smallTotals.misses - smallBefore.misses,
+      coalesced: smallTotals.coalesced - smallBefore.coalesced,
+      evictions: smallTotals.evictions - smallBefore.evictions,
+      meanLoadMs: round(smallTotals.loadMsTotal / smallTotals.loads),
+      toSingleRatioPerBlock: spread(blockRatios.mixedSmallCache),
+    },
+    adapterCache: {
+      resident: filled.resident,
+      bytes: filled.bytes,
+      bytesPerCachedAdapter: Math.round(filled.bytes / filled.resident),
+      rawTensorBytesPerAdapter: adapterBytes,
+      note: "the cache's own accounting (sizeOf = the four tensors' bytes); object headers are not counted",
+    },
+    note: 'adapters derived in memory from the trained one (per-id perturbation), so a load costs a copy, not a fetch; requests per load are spread evenly over the adapters in a fresh shuffle per pass',
+  },
+}
+console.log(JSON.stringify(result, null, 2))
+await mkdir('results', { recursive: true })
+await writeFile('results/serving.json', `${JSON.stringify(result, null, 2)}\n`)
