@@ -3,6 +3,7 @@
 // adapters themselves held in an AdapterCache. Generation streams token by token with the same sampling
 // loop as protocols/model's `generateWith` (same tokens for the same seed), checks the abort signal
 // between tokens, and runs at most `maxConcurrent` generations with a bounded waiting line (BUSY beyond).
+import { setMaxListeners } from 'node:events'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { InferenceSession } from 'onnxruntime-node'
@@ -208,6 +209,7 @@ export class OnnxBackend implements InferenceBackend {
     this.offered = new Set(adapters)
     this.limits = { ...DEFAULT_INFERENCE_LIMITS, ...options.limits }
     this.queue = new GenerationQueue(this.limits.maxConcurrent, this.limits.maxQueued)
+    this.boundListeners()
     const config = opened.lm.config
     const model = opened.lm.model
     const load = options.adapterLoader ?? folderAdapterLoader(model)
@@ -366,6 +368,12 @@ export class OnnxBackend implements InferenceBackend {
     return checked
   }
 
+  /** Every generation in a slot or in line listens on the lifecycle signal (a bounded number, more than
+   * Node's default warning threshold of 10). */
+  private boundListeners(): void {
+    setMaxListeners(this.limits.maxConcurrent + this.limits.maxQueued + 8, this.lifecycle.signal)
+  }
+
   async *generate(request: InferenceRequest, options: GenerateOptions = {}): AsyncGenerator<GenerationEvent> {
     const checked = this.validate(request)
     const lifecycle = this.lifecycle.signal
@@ -400,6 +408,7 @@ export class OnnxBackend implements InferenceBackend {
     if (this.opened !== null || this.unloading) return
     this.opened = await openModel(this.options.dir, this.options, this.log)
     this.lifecycle = new AbortController()
+    this.boundListeners()
   }
 
   async unload(target: ModelTarget): Promise<void> {
