@@ -5,6 +5,7 @@
 // provides its model keys on the DHT (again every `capacity_reprovide_interval_ms`: provider records live
 // 48 h), answers /openledger/infer/1.0.0, and withdraws (draining) when it stops. Every node, serving or
 // not, gets a gateway that forwards what it does not serve to the best provider in the network.
+import { setMaxListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -67,6 +68,8 @@ export class Serving {
   >()
 
   constructor(private readonly init: ServingInit) {
+    // Every DHT query of an advertisement round and every fetch listens on it (bounded by the keys served).
+    setMaxListeners(256, this.lifecycle.signal)
     if (init.attributionSources)
       this.attribution = new ServingAttribution(
         init.attributionSources,

@@ -19,6 +19,7 @@ import {
 import type { GenerateOptions, GenerationEvent, InferenceRequest } from './backend.ts'
 import { DEFAULT_INFER_SERVICE_LIMITS, INFER_PROTOCOL, type InferServiceLimits } from './constants.ts'
 import { InferenceError, inferenceError } from './errors.ts'
+import { FrameWriter } from './frame-writer.ts'
 import type { AnswerAttribution } from './gateway.ts'
 import {
   decodeInferRequest,
@@ -230,43 +231,43 @@ export class InferService implements Startable {
     const arrived = this.now()
     let firstTokenMs: number | undefined
     let text = ''
-    for await (const event of this.init.generate(request, { signal })) {
-      if (event.type === 'chunk') {
-        firstTokenMs ??= this.now() - arrived
-        text += event.text
-        await this.write(stream, encodeChunk(event.text, event.tokenIds), signal)
-        continue
-      }
-      const target = { model: request.model, adapter: request.adapter ?? null }
-      const attribution = text.length > 0 ? (this.init.attribute?.(target, text) ?? null) : null
-      await this.write(stream, encodeEnd(event, attribution), signal)
-      await stream
-        .close({ signal: AbortSignal.timeout(this.limits.writeTimeoutMs) })
-        .catch((err) => stream.abort(err))
-      report({
-        outcome: 'served',
-        model: request.model,
-        adapter: request.adapter ?? null,
-        promptTokens: event.usage.promptTokens,
-        completionTokens: event.usage.completionTokens,
-        firstTokenMs,
-      })
-      return
-    }
-    throw inferenceError('GENERATION_FAILED', 'the backend ended without an end event')
-  }
-
-  /** Writes one frame; waits for the client to take it, at most the write timeout. */
-  private async write(stream: Stream, message: Uint8Array, signal: AbortSignal): Promise<void> {
-    if (stream.send(lp.encode.single(message))) return
+    const writer = new FrameWriter(
+      stream,
+      signal,
+      this.limits.writeTimeoutMs,
+      () => new ClientGone(`the client took no data for ${this.limits.writeTimeoutMs} ms`),
+    )
     try {
-      await stream.onDrain({
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.limits.writeTimeoutMs)]),
-      })
-    } catch {
-      if (signal.aborted) throw signal.reason
-      throw new ClientGone(`the client took no data for ${this.limits.writeTimeoutMs} ms`)
+      for await (const event of this.init.generate(request, { signal })) {
+        if (event.type === 'chunk') {
+          firstTokenMs ??= this.now() - arrived
+          text += event.text
+          await writer.write(encodeChunk(event.text, event.tokenIds))
+          continue
+        }
+        const target = { model: request.model, adapter: request.adapter ?? null }
+        const attribution = text.length > 0 ? (this.init.attribute?.(target, text) ?? null) : null
+        await writer.write(encodeEnd(event, attribution), true)
+        await stream
+          .close({ signal: AbortSignal.timeout(this.limits.writeTimeoutMs) })
+          .catch((err) => stream.abort(err))
+        report({
+          outcome: 'served',
+          model: request.model,
+          adapter: request.adapter ?? null,
+          promptTokens: event.usage.promptTokens,
+          completionTokens: event.usage.completionTokens,
+          firstTokenMs,
+        })
+        return
+      }
+    } catch (err) {
+      // Tokens already produced go out before the error frame that follows.
+      writer.flush()
+      throw err
     }
+    writer.flush()
+    throw inferenceError('GENERATION_FAILED', 'the backend ended without an end event')
   }
 
   /** An ERROR frame, then close; a stream that cannot take it is aborted. */
