@@ -5,17 +5,23 @@
 // Latency (one whole short answer: SHORT_TOKENS tokens, greedy, base model, sequential requests):
 // - directP50Ms: OnnxBackend.generate in process, read to its end: the baseline;
 // - libp2pP50Ms: the same request over /openledger/infer/1.0.0 on loopback TCP (noise, yamux) with a warm
-//   connection: InferService on a provider node, inferFrom on a client node. The client signs a fresh
-//   PaymentAuthorization per request before the clock starts (signing is the client's, recorded apart);
-//   the provider's verification (signature recovery, replay check) is inside the figure;
+//   connection: InferService on a provider node, inferFrom on a client node. The provider node (libp2p,
+//   InferService and its own OnnxBackend on the same model folder) runs in a worker_threads Worker, so it
+//   has its own event loop, as a separate node has; the client stays on the main thread. The client signs a
+//   fresh PaymentAuthorization per request before the clock starts (signing is the client's, recorded
+//   apart); the provider's verification (signature recovery, replay check) is inside the figure;
+// - libp2pSameThreadP50Ms: the same, with a second provider node in this process on the main thread (as in
+//   the protocol's tests): both ends' noise, yamux and protobuf work fall on one event loop, serially;
 // - httpP50Ms: the same request through the node's OpenAI-compatible API (createApi + registerOpenAiRoutes
 //   + ServingGateway on the same backend), a non-streamed POST /v1/completions with fetch (keep-alive).
 // The paths take turns per iteration (order rotated), so a busy moment on the shared machine falls
 // on all of them; every path's answer must equal the direct one. No attribution is computed on any path.
-// networkOverheadP50Ms = libp2pP50Ms − directP50Ms (goal ≤ 2 ms). libp2pRawStreamP50Ms is the transport's
-// floor on the same connection: a new stream to a bare protocol, the same request frame in and as many
-// small frames out, no payment check, no generation. Client and provider share this process (one event
-// loop), as in the protocol's tests: each frame's work on both sides falls on the same thread.
+// networkOverheadP50Ms = libp2pP50Ms − directP50Ms (goal ≤ 2 ms), the provider on its own thread;
+// networkOverheadSameThreadP50Ms the same with the provider on the client's thread. libp2pRawStreamP50Ms
+// (and libp2pRawStreamSameThreadP50Ms) is the transport's floor on the same connection: a new stream to a
+// bare protocol, the same request frame in and as many small frames out, no payment check, no generation.
+// The worker is still in this process: it shares the machine's cores (2 here, with other work) with the
+// client, and its startup registers tsx itself (Node 20 does not pass --import loaders to workers).
 //
 // Throughput (output tokens/s, CONCURRENCY generations at once on one backend, THROUGHPUT_REQUESTS per
 // pass, SHORT_TOKENS each): all on one adapter, then spread evenly over 1,000 distinct adapters (a fresh
@@ -31,13 +37,17 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { noise } from '@chainsafe/libp2p-noise'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
-import { createLibp2p } from 'libp2p'
+import { createLibp2p, type Libp2p } from 'libp2p'
 import { Registry } from 'prom-client'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { registerOpenAiRoutes } from '../node/api/openai.ts'
@@ -103,6 +113,161 @@ const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   return (u.user + u.system) / 1e6
 }
 
+// ---- what both threads use: the backend on a model folder, a libp2p node, the provider's protocols ----
+
+/** The trained adapter plus a small per-id perturbation: each id its own tensors, derived in memory. */
+function derivedAdapter(trained: LoraWeights, id: string): LoraWeights {
+  const rng = new Prng(Number(id))
+  const perturb = (a: Float32Array): Float32Array => {
+    const out = new Float32Array(a.length)
+    for (let i = 0; i < a.length; i++) out[i] = a[i]! + PERTURBATION * (2 * rng.nextFloat() - 1)
+    return out
+  }
+  return {
+    rank: trained.rank,
+    alpha: trained.alpha,
+    hiddenA: perturb(trained.hiddenA),
+    hiddenB: perturb(trained.hiddenB),
+    outputA: perturb(trained.outputA),
+    outputB: perturb(trained.outputB),
+  }
+}
+
+const openBackendOn = (dir: string, trained: LoraWeights, adapters: string[], maxBytes: number) =>
+  OnnxBackend.create({
+    modelId: MODEL_ID,
+    dir,
+    adapters,
+    adapterLoader: async (id) => derivedAdapter(trained, id),
+    adapterCache: { maxBytes },
+    executionProvider: 'cpu',
+    limits: { maxConcurrent: CONCURRENCY, maxQueued: CONCURRENCY, maxTokens: 256 },
+  })
+
+const domain = openLedgerDomain({ chainId: 31337, ledger: '0x5fbDb2315678afeCB367F642D93ceB2f0aa7e4a1' })
+const startNode = async () =>
+  createLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  })
+
+// The transport's floor: the same frames on a bare protocol (the request frame in, SHORT_TOKENS + 1 small
+// frames out at once, close), no payment check and no generation.
+const RAW_PROTOCOL = '/openledger/bench-raw/1.0.0'
+
+interface Provider {
+  node: Libp2p
+  stop: () => Promise<void>
+}
+/** A provider node: InferService on `backend` for `account`, plus the bare protocol. */
+async function startProvider(backend: OnnxBackend, account: `0x${string}`): Promise<Provider> {
+  const node = await startNode()
+  const service = new InferService(
+    { libp2p: node },
+    { account, domain, generate: (request, options) => backend.generate(request, options) },
+  )
+  await service.start()
+  await node.handle(RAW_PROTOCOL, async (stream) => {
+    for await (const _ of lp.decode(streamMessages(stream), { maxDataLength: INFER_MAX_REQUEST_BYTES })) break
+    for (let i = 0; i <= SHORT_TOKENS; i++) stream.send(lp.encode.single(encodeChunk(' word', [1])))
+    await stream.close()
+  })
+  return {
+    node,
+    stop: async () => {
+      await service.stop()
+      await node.unhandle(RAW_PROTOCOL)
+      await node.stop()
+    },
+  }
+}
+
+// ---- the provider thread: this same module, started as a worker ----
+
+interface ProviderThreadData {
+  dir: string
+  trained: LoraWeights
+  account: `0x${string}`
+}
+type FromProviderThread = { type: 'ready'; peerId: string; addrs: string[] } | { type: 'stopped' }
+
+if (!isMainThread) {
+  const data = workerData as ProviderThreadData
+  const port = parentPort!
+  const backend = await openBackendOn(data.dir, data.trained, ['2'], 64 * loraBytes(data.trained))
+  const provider = await startProvider(backend, data.account)
+  port.on('message', (message: unknown) => {
+    if (message !== 'stop') return
+    void (async () => {
+      await provider.stop()
+      await backend.close()
+      port.postMessage({ type: 'stopped' } satisfies FromProviderThread)
+    })()
+  })
+  port.postMessage({
+    type: 'ready',
+    peerId: provider.node.peerId.toString(),
+    addrs: provider.node.getMultiaddrs().map((a) => a.toString()),
+  } satisfies FromProviderThread)
+  // The port's listener keeps this thread alive until the main thread terminates it; the rest of the
+  // module is the main thread's.
+  await new Promise<never>(() => {})
+}
+
+/**
+ * Starts the provider thread. Node 20 does not carry --import loaders into a worker, so the worker's entry
+ * registers tsx itself, loads the polyfills the bench process loads, then this module.
+ */
+async function startProviderThread(
+  data: ProviderThreadData,
+): Promise<{ worker: Worker; peerId: PeerId; addrs: string[]; stop: () => Promise<void> }> {
+  const boot = `(async () => {
+    const { register } = await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+    register()
+    await import(${JSON.stringify(new URL('../protocols/common/polyfills.ts', import.meta.url).href)})
+    await import(${JSON.stringify(import.meta.url)})
+  })()`
+  const worker = new Worker(boot, { eval: true, workerData: data })
+  // One listener per event for the worker's whole life (removeAllListeners would also drop Node's own
+  // listeners on the Worker, after which its messages no longer arrive).
+  let ready!: (m: { peerId: string; addrs: string[] }) => void
+  let stopped!: () => void
+  let failed!: (error: Error) => void
+  let started = false
+  const whenReady = new Promise<{ peerId: string; addrs: string[] }>((resolve, reject) => {
+    ready = resolve
+    failed = reject
+  })
+  const whenStopped = new Promise<void>((resolve) => {
+    stopped = resolve
+  })
+  worker.on('message', (m: FromProviderThread) => (m.type === 'ready' ? ready(m) : stopped()))
+  worker.on('error', (error) => {
+    if (!started) return failed(error)
+    console.error('provider thread failed:', error)
+    process.exit(1)
+  })
+  worker.on('exit', (code) => {
+    if (!started) failed(new Error(`provider thread exited (${code}) before it was ready`))
+  })
+  const { peerId, addrs } = await whenReady
+  started = true
+  return {
+    worker,
+    peerId: peerIdFromString(peerId),
+    addrs,
+    stop: async () => {
+      worker.postMessage('stop')
+      await whenStopped
+      await worker.terminate()
+    },
+  }
+}
+
 // ---- the model: trained here, saved as a protocols/model folder ----
 
 async function corpora(): Promise<{ base: ModelDocument[]; rust: ModelDocument[] }> {
@@ -126,71 +291,23 @@ const dir = await mkdtemp(join(tmpdir(), 'openledger-bench-serving-'))
 await saveModel(dir, model, { training: { preset: 'tiny', seed: 1, steps: 120 } })
 const trainSeconds = (performance.now() - trainStarted) / 1000
 
-/** The trained adapter plus a small per-id perturbation: each id its own tensors, derived in memory. */
-function derivedAdapter(id: string): LoraWeights {
-  const rng = new Prng(Number(id))
-  const perturb = (a: Float32Array): Float32Array => {
-    const out = new Float32Array(a.length)
-    for (let i = 0; i < a.length; i++) out[i] = a[i]! + PERTURBATION * (2 * rng.nextFloat() - 1)
-    return out
-  }
-  return {
-    rank: trained.rank,
-    alpha: trained.alpha,
-    hiddenA: perturb(trained.hiddenA),
-    hiddenB: perturb(trained.hiddenB),
-    outputA: perturb(trained.outputA),
-    outputB: perturb(trained.outputB),
-  }
-}
 const adapterBytes = loraBytes(trained)
 
-const openBackend = (adapters: string[], maxBytes: number) =>
-  OnnxBackend.create({
-    modelId: MODEL_ID,
-    dir,
-    adapters,
-    adapterLoader: async (id) => derivedAdapter(id),
-    adapterCache: { maxBytes },
-    executionProvider: 'cpu',
-    limits: { maxConcurrent: CONCURRENCY, maxQueued: CONCURRENCY, maxTokens: 256 },
-  })
+const openBackend = (adapters: string[], maxBytes: number) => openBackendOn(dir, trained, adapters, maxBytes)
 
 // ---- latency: direct, libp2p, HTTP ----
 
 const latencyBackend = await openBackend(['2'], 64 * adapterBytes)
-const domain = openLedgerDomain({ chainId: 31337, ledger: '0x5fbDb2315678afeCB367F642D93ceB2f0aa7e4a1' })
 const providerAccount = privateKeyToAccount(generatePrivateKey())
 const clientAccount = privateKeyToAccount(generatePrivateKey())
-const startNode = async () =>
-  createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() },
-  })
-const provider = await startNode()
+// The same-thread provider: its node and InferService on this thread, on the direct path's backend.
+const sameThread = await startProvider(latencyBackend, providerAccount.address)
+const provider = sameThread.node
+// The separate-thread provider: a worker with its own event loop, its own backend on the same model folder.
+const providerThread = await startProviderThread({ dir, trained, account: providerAccount.address })
 const client = await startNode()
-const service = new InferService(
-  { libp2p: provider },
-  {
-    account: providerAccount.address,
-    domain,
-    generate: (request, options) => latencyBackend.generate(request, options),
-  },
-)
-await service.start()
-// The transport's floor: the same frames on a bare protocol (the request frame in, SHORT_TOKENS + 1 small
-// frames out at once, close), no payment check and no generation.
-const RAW_PROTOCOL = '/openledger/bench-raw/1.0.0'
-await provider.handle(RAW_PROTOCOL, async (stream) => {
-  for await (const _ of lp.decode(streamMessages(stream), { maxDataLength: INFER_MAX_REQUEST_BYTES })) break
-  for (let i = 0; i <= SHORT_TOKENS; i++) stream.send(lp.encode.single(encodeChunk(' word', [1])))
-  await stream.close()
-})
 await client.dial(provider.getMultiaddrs())
+await client.dial(providerThread.addrs.map((a) => multiaddr(a)))
 
 const TOKEN = 'bench-token-0123456789'
 const gateway = new ServingGateway({
@@ -247,10 +364,10 @@ async function paidRequest(prompt: string): Promise<PaidRequest> {
   return { request, payment }
 }
 
-function overLibp2p(paid: PaidRequest): () => Promise<Answer> {
+function overLibp2p(peer: PeerId, paid: PaidRequest): () => Promise<Answer> {
   return async () => {
     let text = ''
-    for await (const e of inferFrom(client, provider.peerId, paid)) {
+    for await (const e of inferFrom(client, peer, paid)) {
       if (e.type === 'chunk') text += e.text
       else return { text, tokens: e.usage.completionTokens }
     }
@@ -258,10 +375,10 @@ function overLibp2p(paid: PaidRequest): () => Promise<Answer> {
   }
 }
 
-function overRawStream(paid: PaidRequest): () => Promise<Answer> {
+function overRawStream(peer: PeerId, paid: PaidRequest): () => Promise<Answer> {
   const frame = encodeInferRequest(paid)
   return async () => {
-    const stream = await client.dialProtocol(provider.peerId, RAW_PROTOCOL)
+    const stream = await client.dialProtocol(peer, RAW_PROTOCOL)
     stream.send(lp.encode.single(frame))
     let frames = 0
     for await (const _ of lp.decode(streamMessages(stream))) frames++
@@ -281,23 +398,27 @@ async function overHttp(prompt: string): Promise<Answer> {
   return { text: body.choices[0]!.text, tokens: body.usage.completion_tokens }
 }
 
-type Path = 'direct' | 'libp2p' | 'http' | 'libp2pRaw'
-const paths: Path[] = ['direct', 'libp2p', 'http', 'libp2pRaw']
-const latencies: Record<Path, number[]> = { direct: [], libp2p: [], http: [], libp2pRaw: [] }
+/** libp2p and libp2pRaw: the provider on its own thread; the SameThread ones: on the client's thread */
+type Path = 'direct' | 'libp2p' | 'libp2pSameThread' | 'http' | 'libp2pRaw' | 'libp2pRawSameThread'
+const paths: Path[] = ['direct', 'libp2p', 'libp2pSameThread', 'http', 'libp2pRaw', 'libp2pRawSameThread']
+const rawPaths: Path[] = ['libp2pRaw', 'libp2pRawSameThread']
+const answeringPaths = paths.length - rawPaths.length
+const latencies = Object.fromEntries(paths.map((path) => [path, [] as number[]])) as Record<Path, number[]>
 const expected = new Map<string, string>()
 let mismatches = 0
 let tokensOut = 0
 async function timeOne(path: Path, prompt: string): Promise<number> {
+  const peer = path === 'libp2p' || path === 'libp2pRaw' ? providerThread.peerId : provider.peerId
   const run =
     path === 'direct'
       ? () => direct(prompt)
       : path === 'http'
         ? () => overHttp(prompt)
-        : (path === 'libp2p' ? overLibp2p : overRawStream)(await paidRequest(prompt))
+        : (rawPaths.includes(path) ? overRawStream : overLibp2p)(peer, await paidRequest(prompt))
   const started = performance.now()
   const answer = await run()
   const ms = performance.now() - started
-  if (path === 'libp2pRaw') return ms
+  if (rawPaths.includes(path)) return ms
   const want = expected.get(prompt) ?? (await direct(prompt)).text
   expected.set(prompt, want)
   if (answer.text !== want) mismatches++
@@ -316,10 +437,9 @@ for (let i = 0; i < LATENCY_ITERATIONS; i++) {
   }
 }
 await app.close()
-await service.stop()
-await provider.unhandle(RAW_PROTOCOL)
+await providerThread.stop() // its libp2p node and backend, then the worker itself
+await sameThread.stop()
 await client.stop()
-await provider.stop()
 await latencyBackend.close()
 
 // ---- throughput: one adapter, 1,000 adapters (cache holds them), 1,000 adapters (cache too small) ----
@@ -430,6 +550,7 @@ const tokensPerSec = (l: Load) => Math.round(l.tokens / l.seconds)
 const directP50Ms = p('direct', 0.5)
 const libp2pP50Ms = p('libp2p', 0.5)
 const networkOverheadP50Ms = round(libp2pP50Ms - directP50Ms)
+const libp2pSameThreadP50Ms = p('libp2pSameThread', 0.5)
 const single = tokensPerSec(loads.single)
 const mixed = tokensPerSec(loads.mixed)
 const ratio = round(mixed / single)
@@ -453,10 +574,14 @@ const result = {
     directP90Ms: p('direct', 0.9),
     libp2pP50Ms,
     libp2pP90Ms: p('libp2p', 0.9),
+    libp2pSameThreadP50Ms,
+    libp2pSameThreadP90Ms: p('libp2pSameThread', 0.9),
     httpP50Ms: p('http', 0.5),
     httpP90Ms: p('http', 0.9),
     networkOverheadP50Ms,
+    networkOverheadSameThreadP50Ms: round(libp2pSameThreadP50Ms - directP50Ms),
     libp2pRawStreamP50Ms: p('libp2pRaw', 0.5),
+    libp2pRawStreamSameThreadP50Ms: p('libp2pRawSameThread', 0.5),
     networkOverheadGoalMs: 2,
     networkOverheadGoalMet: networkOverheadP50Ms <= 2,
     httpOverheadP50Ms: round(p('http', 0.5) - directP50Ms),
@@ -500,7 +625,7 @@ const result = {
     prompts: PROMPTS.length,
     warmupIterationsPerPath: LATENCY_WARMUP,
     samplesPerPath: LATENCY_ITERATIONS,
-    meanOutputTokens: round(tokensOut / (LATENCY_ITERATIONS * 3), 2),
+    meanOutputTokens: round(tokensOut / (LATENCY_ITERATIONS * answeringPaths), 2),
     answersDifferingFromDirect: mismatches,
     libp2pClientSignP50Ms: round(quantile(signMs, 0.5)),
     ms: Object.fromEntries(
@@ -516,6 +641,8 @@ const result = {
       ]),
     ),
     note: 'libp2p: warm TCP+noise+yamux connection on loopback, one new stream per request; the payment is signed before the clock starts and verified by the provider inside it; http: fastify app, keep-alive fetch, answer whole; no attribution on any path',
+    topology:
+      "summary.libp2pP50Ms, summary.networkOverheadP50Ms and libp2pRawStreamP50Ms (paths libp2p, libp2pRaw): the provider node (libp2p, InferService, its own OnnxBackend on the same model folder) runs in a worker_threads Worker, its own event loop as a separate node has, the client on the main thread; the *SameThread figures (paths libp2pSameThread, libp2pRawSameThread): a provider node on the main thread, one event loop doing both ends serially, as in the earlier runs. Both threads share this machine's cores (see machine.cpus) with each other and with other work; a real remote provider would add the network's own latency, which loopback does not have",
   },
   throughput: {
     passes: THROUGHPUT_PASSES,
