@@ -10,13 +10,12 @@ import OpenAI from 'openai'
 import { Registry } from 'prom-client'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { attribute, buildCorpus, buildIndex } from '../../protocols/attribution/index.ts'
 import { waitFor } from '../../protocols/capacity/test/fixtures.ts'
 import type { InferenceRequest } from '../../protocols/inference/backend.ts'
 import type { AnswerAttribution } from '../../protocols/inference/gateway.ts'
 import { OnnxBackend } from '../../protocols/inference/onnx-backend.ts'
 import { ServingGateway } from '../../protocols/inference/serving-gateway.ts'
-import { tinyModel } from '../../protocols/inference/test/fixtures.ts'
+import { attributor, tinyModel } from '../../protocols/inference/test/fixtures.ts'
 import { shakespeare } from '../../protocols/model/test/helpers.ts'
 import { registerOpenAiRoutes, renderChat } from '../api/openai.ts'
 import { createApi } from '../api/server.ts'
@@ -31,26 +30,6 @@ interface Ctx {
 
 const test = suite<Ctx>('openai api')
 const TOKEN = 'test-token-0123456789'
-
-function attributor(text: string) {
-  const index = buildIndex(buildCorpus([{ id: 'hamlet', contributor: `0x${'11'.repeat(20)}`, text }]))
-  return (_t: unknown, output: string): AnswerAttribution => {
-    const r = attribute(index, output, { minSpan: 4 })
-    return {
-      paramsVersion: r.paramsVersion,
-      outputTokens: r.outputTokens,
-      unattributedPpm: r.unattributedPpm,
-      entries: r.entries.map((e) => ({
-        datanetId: '1',
-        datanetVersion: 1,
-        contributionIndex: e.contributionIndex,
-        contributionId: e.contributionId,
-        contributor: e.contributor,
-        weightPpm: e.weightPpm,
-      })),
-    }
-  }
-}
 
 const client = (ctx: Ctx, opts: { apiKey?: string; maxRetries?: number } = {}) =>
   new OpenAI({ baseURL: `${ctx.url}/v1`, apiKey: opts.apiKey ?? TOKEN, maxRetries: opts.maxRetries ?? 2 })

@@ -354,7 +354,6 @@ export class HfBackend implements InferenceBackend {
   private closed = false
   private unloading = false
   private readonly runs = new Set<Promise<unknown>>()
-  private idleWaiters: Array<() => void> = []
 
   private constructor(
     private readonly options: HfBackendOptions,
@@ -430,7 +429,6 @@ export class HfBackend implements InferenceBackend {
       yield* this.run(opened, prepared, signal, options.signal)
     } finally {
       release?.()
-      this.notifyIfIdle()
     }
   }
 
@@ -447,7 +445,7 @@ export class HfBackend implements InferenceBackend {
     if (opened === null || this.unloading) return
     this.unloading = true
     try {
-      await this.drained(this.options.drainTimeoutMs ?? 30_000)
+      await this.queue.idle(this.options.drainTimeoutMs ?? 30_000)
       this.lifecycle.abort(new Error('model unloaded'))
       await this.release(opened)
     } finally {
@@ -614,25 +612,5 @@ export class HfBackend implements InferenceBackend {
     this.opened = null
     await Promise.allSettled([...this.runs])
     await opened.model.dispose()
-  }
-
-  /** Resolves when no generation runs or waits, or after `timeoutMs`. */
-  private drained(timeoutMs: number): Promise<void> {
-    if (this.queue.active === 0 && this.queue.queued === 0) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs)
-      function done(): void {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.idleWaiters.push(done)
-    })
-  }
-
-  private notifyIfIdle(): void {
-    if (this.queue.active !== 0 || this.queue.queued !== 0) return
-    const waiters = this.idleWaiters
-    this.idleWaiters = []
-    for (const w of waiters) w()
   }
 }

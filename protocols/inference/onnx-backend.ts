@@ -196,7 +196,6 @@ export class OnnxBackend implements InferenceBackend {
   private closed = false
   private unloading = false
   private readonly runs = new Set<Promise<unknown>>()
-  private idleWaiters: Array<() => void> = []
 
   private constructor(
     private readonly options: OnnxBackendOptions,
@@ -394,7 +393,6 @@ export class OnnxBackend implements InferenceBackend {
       yield* this.run(opened.lm, checked, adapter, signal, options.signal)
     } finally {
       release?.()
-      this.notifyIfIdle()
     }
   }
 
@@ -421,7 +419,7 @@ export class OnnxBackend implements InferenceBackend {
     if (opened === null || this.unloading) return
     this.unloading = true
     try {
-      await this.drained(this.options.drainTimeoutMs ?? 30_000)
+      await this.queue.idle(this.options.drainTimeoutMs ?? 30_000)
       this.lifecycle.abort(new Error('model unloaded'))
       await this.release(opened)
     } finally {
@@ -537,25 +535,5 @@ export class OnnxBackend implements InferenceBackend {
     this.opened = null
     await Promise.allSettled([...this.runs])
     await opened.lm.release()
-  }
-
-  /** Resolves when no generation runs or waits, or after `timeoutMs`. */
-  private drained(timeoutMs: number): Promise<void> {
-    if (this.queue.active === 0 && this.queue.queued === 0) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs)
-      function done(): void {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.idleWaiters.push(done)
-    })
-  }
-
-  private notifyIfIdle(): void {
-    if (this.queue.active !== 0 || this.queue.queued !== 0) return
-    const waiters = this.idleWaiters
-    this.idleWaiters = []
-    for (const w of waiters) w()
   }
 }

@@ -11,6 +11,7 @@ interface Waiter {
 export class GenerationQueue {
   private running = 0
   private readonly waiting: Waiter[] = []
+  private idleWaiters: Array<() => void> = []
 
   constructor(
     readonly maxConcurrent: number,
@@ -57,6 +58,7 @@ export class GenerationQueue {
         const i = this.waiting.indexOf(waiter)
         if (i >= 0) this.waiting.splice(i, 1)
         reject(abortedError(signal, 'waiting for a generation slot'))
+        this.notifyIfIdle()
       }
       const waiter: Waiter = {
         grant: (release) => {
@@ -76,6 +78,27 @@ export class GenerationQueue {
   /** Refuses every waiter with `err` (on close); running generations keep their slots until released. */
   failWaiting(err: Error): void {
     for (const w of this.waiting.splice(0)) w.fail(err)
+    this.notifyIfIdle()
+  }
+
+  /** Resolves when no generation runs or waits (a backend draining before unload), or after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<void> {
+    if (this.running === 0 && this.waiting.length === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        resolve()
+      }
+      const timer = setTimeout(done, timeoutMs)
+      this.idleWaiters.push(done)
+    })
+  }
+
+  private notifyIfIdle(): void {
+    if (this.running !== 0 || this.waiting.length !== 0) return
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
   }
 
   private releaser(): () => void {
@@ -86,7 +109,10 @@ export class GenerationQueue {
       const next = this.waiting.shift()
       // The slot passes straight to the next waiter, so a newcomer cannot overtake the line.
       if (next) next.grant(this.releaser())
-      else this.running--
+      else {
+        this.running--
+        this.notifyIfIdle()
+      }
     }
   }
 }

@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { attribute, buildCorpus, buildIndex } from '../../attribution/index.ts'
 import {
   FILES,
   type LoraWeights,
@@ -14,6 +15,7 @@ import {
   trainModel,
 } from '../../model/index.ts'
 import { rustBook, shakespeare } from '../../model/test/helpers.ts'
+import type { AnswerAttribution } from '../gateway.ts'
 
 export interface TinyModel {
   dir: string
@@ -87,4 +89,33 @@ export async function codeOf(fn: () => Promise<unknown>): Promise<string> {
     return (err as { code?: string }).code ?? String(err)
   }
   throw new Error('expected a refusal, but it succeeded')
+}
+
+/** The code of the refusal a stream ends with (its events drained until then). */
+export function streamCodeOf(events: AsyncIterable<unknown>): Promise<string> {
+  return codeOf(async () => {
+    for await (const _ of events) {
+    }
+  })
+}
+
+/** The attribution hook of a serving node, over one contribution of `text` (Datanet 1, version 1). */
+export function attributor(text: string) {
+  const index = buildIndex(buildCorpus([{ id: 'hamlet', contributor: `0x${'11'.repeat(20)}`, text }]))
+  return (_target: unknown, output: string): AnswerAttribution => {
+    const r = attribute(index, output, { minSpan: 4 })
+    return {
+      paramsVersion: r.paramsVersion,
+      outputTokens: r.outputTokens,
+      unattributedPpm: r.unattributedPpm,
+      entries: r.entries.map((e) => ({
+        datanetId: '1',
+        datanetVersion: 1,
+        contributionIndex: e.contributionIndex,
+        contributionId: e.contributionId,
+        contributor: e.contributor,
+        weightPpm: e.weightPpm,
+      })),
+    }
+  }
 }

@@ -17,6 +17,7 @@ import type { AnswerEvent } from '../gateway.ts'
 import { InferService } from '../infer-service.ts'
 import type { PaidRequest } from '../infer-wire.ts'
 import { NetworkInference } from '../network-inference.ts'
+import { streamCodeOf } from './fixtures.ts'
 
 type Script = (request: InferenceRequest) => AsyncGenerator<GenerationEvent>
 
@@ -101,16 +102,6 @@ async function run(events: AsyncIterable<AnswerEvent>) {
   return { text, end: end as Extract<AnswerEvent, { type: 'end' }> }
 }
 
-async function codeOf(events: AsyncIterable<unknown>): Promise<string> {
-  try {
-    for await (const _ of events) {
-    }
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err)
-  }
-  throw new Error('expected a refusal')
-}
-
 const request = (maxTokens = 8): InferenceRequest => ({ model: '1', prompt: 'hi', maxTokens })
 
 test.before(async (ctx) => {
@@ -176,7 +167,7 @@ test('a poisoned continuation never gets the honest providers banned', async (ct
       yield* honest(r)
     }
   const c = client(ctx)
-  assert.is(await codeOf(c.answer(request(8))), 'INVALID_REQUEST')
+  assert.is(await streamCodeOf(c.answer(request(8))), 'INVALID_REQUEST')
   assert.ok(c.bans.isBanned(hostile!.libp2p.peerId.toString()))
   for (const p of [h1!, h2!]) assert.not.ok(c.bans.isBanned(p.libp2p.peerId.toString()))
 })
@@ -184,6 +175,7 @@ test('a poisoned continuation never gets the honest providers banned', async (ct
 test('a request fault from one provider is checked with a second before the request is refused', async (ctx) => {
   const [liar, h1, h2] = ctx.providers
   liar!.script = async function* () {
+    yield* [] // refuses before any chunk
     throw inferenceError('INVALID_REQUEST', 'no, I will not')
   }
   for (const p of [h1!, h2!]) p.script = honest
@@ -197,7 +189,7 @@ test('a prompt no request frame can hold is refused before any provider is diale
   const before = ctx.providers.map((p) => p.seen.length)
   const c = client(ctx)
   assert.is(
-    await codeOf(c.answer({ model: '1', prompt: 'z'.repeat(70_000), maxTokens: 2 })),
+    await streamCodeOf(c.answer({ model: '1', prompt: 'z'.repeat(70_000), maxTokens: 2 })),
     'PROMPT_TOO_LARGE',
   )
   assert.equal(

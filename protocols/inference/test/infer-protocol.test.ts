@@ -9,7 +9,6 @@ import type { Stream } from '@libp2p/interface'
 import * as lp from 'it-length-prefixed'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { attribute, buildCorpus, buildIndex } from '../../attribution/index.ts'
 import { CapacityService } from '../../capacity/capacity-protocol.ts'
 import { advertise, providerKeys } from '../../capacity/discovery.ts'
 import { domain, hardware, type Identity, identity, offer, waitFor } from '../../capacity/test/fixtures.ts'
@@ -26,7 +25,7 @@ import { type InferServedEvent, InferService } from '../infer-service.ts'
 import { decodeInferResponse, encodeInferRequest, type PaidRequest } from '../infer-wire.ts'
 import { NetworkInference } from '../network-inference.ts'
 import { OnnxBackend } from '../onnx-backend.ts'
-import { tinyModel } from './fixtures.ts'
+import { attributor, streamCodeOf, tinyModel } from './fixtures.ts'
 
 interface Provider {
   id: Identity
@@ -48,26 +47,6 @@ interface Ctx {
 }
 
 const test = suite<Ctx>('infer protocol')
-
-function attributor(text: string) {
-  const index = buildIndex(buildCorpus([{ id: 'hamlet', contributor: `0x${'11'.repeat(20)}`, text }]))
-  return (_target: { model: string; adapter: string | null }, output: string): AnswerAttribution => {
-    const r = attribute(index, output, { minSpan: 4 })
-    return {
-      paramsVersion: r.paramsVersion,
-      outputTokens: r.outputTokens,
-      unattributedPpm: r.unattributedPpm,
-      entries: r.entries.map((e) => ({
-        datanetId: '1',
-        datanetVersion: 1,
-        contributionIndex: e.contributionIndex,
-        contributionId: e.contributionId,
-        contributor: e.contributor,
-        weightPpm: e.weightPpm,
-      })),
-    }
-  }
-}
 
 async function startProvider(ctx: Ctx, adapters: string[], limits = {}): Promise<Provider> {
   const model = await tinyModel()
@@ -160,16 +139,6 @@ async function collect(events: AsyncIterable<ProviderEvent | AnswerEvent | Gener
   return { text, tokenIds, end }
 }
 
-async function codeOf(events: AsyncIterable<unknown>): Promise<string> {
-  try {
-    for await (const _ of events) {
-    }
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err)
-  }
-  throw new Error('expected a refusal')
-}
-
 const request = (change: Partial<InferenceRequest> = {}): InferenceRequest => ({
   model: '1',
   prompt: 'ROMEO:\nWhat light',
@@ -247,25 +216,29 @@ test('payments not for this node, for another model, expired, forged or replayed
   }
   cases.push(['forged', forged])
   for (const [what, p] of cases)
-    assert.is(await codeOf(inferFrom(ctx.c.libp2p, ctx.a.libp2p.peerId, p)), 'PAYMENT_INVALID', what)
+    assert.is(await streamCodeOf(inferFrom(ctx.c.libp2p, ctx.a.libp2p.peerId, p)), 'PAYMENT_INVALID', what)
   const once = await paid(ctx, ctx.a, request({ maxTokens: 2 }))
   await collect(inferFrom(ctx.c.libp2p, ctx.a.libp2p.peerId, once))
-  assert.is(await codeOf(inferFrom(ctx.c.libp2p, ctx.a.libp2p.peerId, once)), 'PAYMENT_INVALID', 'replayed')
+  assert.is(
+    await streamCodeOf(inferFrom(ctx.c.libp2p, ctx.a.libp2p.peerId, once)),
+    'PAYMENT_INVALID',
+    'replayed',
+  )
 })
 
 test('bad requests get their typed refusal; malformed and oversized frames PROTOCOL_ERROR; A keeps serving', async (ctx) => {
   const c = ctx.c.libp2p
   const a = ctx.a.libp2p.peerId
   assert.is(
-    await codeOf(inferFrom(c, a, await paid(ctx, ctx.a, request({ adapter: '9' })))),
+    await streamCodeOf(inferFrom(c, a, await paid(ctx, ctx.a, request({ adapter: '9' })))),
     'UNKNOWN_ADAPTER',
   )
   assert.is(
-    await codeOf(inferFrom(c, a, await paid(ctx, ctx.a, request({ maxTokens: 5000 })))),
+    await streamCodeOf(inferFrom(c, a, await paid(ctx, ctx.a, request({ maxTokens: 5000 })))),
     'MAX_TOKENS_TOO_LARGE',
   )
   assert.is(
-    await codeOf(inferFrom(c, a, await paid(ctx, ctx.a, request({ prompt: 'x'.repeat(20_000) })))),
+    await streamCodeOf(inferFrom(c, a, await paid(ctx, ctx.a, request({ prompt: 'x'.repeat(20_000) })))),
     'PROMPT_TOO_LARGE',
   )
   const raw = async (bytes: Uint8Array, prefixed = true) => {

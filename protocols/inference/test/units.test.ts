@@ -74,6 +74,28 @@ test('queue: slots, then a bounded line in arrival order, then BUSY', async () =
   assert.equal([q.active, q.queued], [0, 0])
 })
 
+test('queue: idle() resolves once nothing runs or waits, or at its timeout', async () => {
+  const q = new GenerationQueue(1, 1)
+  await q.idle(10_000) // already idle
+  const r1 = await q.acquire()
+  const ac = new AbortController()
+  const waiting = q.acquire(ac.signal).catch(() => undefined)
+  let idle = false
+  const whenIdle = q.idle(60_000).then(() => {
+    idle = true
+  })
+  ac.abort()
+  await waiting
+  await Promise.resolve()
+  assert.not.ok(idle, 'a slot is still held')
+  r1()
+  await whenIdle
+  assert.ok(idle)
+  const r2 = await q.acquire()
+  await q.idle(1) // held past the timeout: resolves anyway
+  r2()
+})
+
 test('queue: a waiter that aborts leaves the line', async () => {
   const q = new GenerationQueue(1, 1)
   const r1 = await q.acquire()
