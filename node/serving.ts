@@ -62,6 +62,8 @@ export class Serving {
   private advertiseTimer?: NodeJS.Timeout
   private readonly lifecycle = new AbortController()
   private readonly attribution?: ServingAttribution
+  /** the attribution hook the gateway and the infer service share (undefined without Datanet sources) */
+  private readonly attribute?: ServingAttribution['attribute']
   private readonly prices = new Map<
     string,
     { prices: { priceIn: bigint; priceOut: bigint }; until: number }
@@ -76,10 +78,7 @@ export class Serving {
         join(init.dataDir, 'attribution'),
         init.log.child({ module: 'attribution' }),
       )
-    const attribute = this.attribution
-      ? (target: { model: string; adapter: string | null }, text: string) =>
-          this.attribution!.attribute(target, text)
-      : undefined
+    this.attribute = this.attribution?.attribute.bind(this.attribution)
     const libp2p = init.network.libp2p
     this.network = new NetworkInference({
       libp2p,
@@ -92,7 +91,7 @@ export class Serving {
       backends: this.backends,
       network: this.network,
       baseOf: (id) => this.baseOf(id),
-      attribute,
+      attribute: this.attribute,
       self: { peerId: libp2p.peerId.toString(), account: init.account.address },
     })
   }
@@ -144,18 +143,13 @@ export class Serving {
             })
           return backend.generate(request, options)
         },
-        attribute: this.gatewayAttribute(),
+        attribute: this.attribute,
         onServed: (e) => this.init.metrics.inferServed.inc({ outcome: e.outcome, code: e.code ?? '' }),
       },
     )
     await this.infer.start()
     await this.capacity.update({ state: 'online', models: this.currentOffers() })
     this.advertiseLoop()
-  }
-
-  private gatewayAttribute() {
-    const attribution = this.attribution
-    return attribution ? attribution.attribute.bind(attribution) : undefined
   }
 
   /** Indexes for the base (its Datanet versions) and each adapter (the base's and its own). A failure is
@@ -227,23 +221,31 @@ export class Serving {
       return fetched.weights
     }
     const served = new Set(adapters)
+    // A model served without adapters passes none of their options: a Hugging Face-layout folder (which
+    // serves no adapters) refuses any of them rather than ignore them.
+    const withAdapters =
+      adapters.length === 0
+        ? { adapters }
+        : {
+            adapters,
+            adapterLoader: loader,
+            adapterCache: {
+              maxBytes: config.adapter_cache_mib * 2 ** 20,
+              pinned: config.pin_adapters.filter((a) => served.has(a)),
+              preload: config.preload_adapters.filter((a) => served.has(a)),
+            },
+          }
     backend = await openOnnxBackend({
       modelId,
       dir,
-      adapters,
-      adapterLoader: loader,
-      adapterCache: {
-        maxBytes: config.adapter_cache_mib * 2 ** 20,
-        pinned: config.pin_adapters.filter((a) => served.has(a)),
-        preload: config.preload_adapters.filter((a) => served.has(a)),
-      },
+      ...withAdapters,
       executionProvider: config.execution_provider,
       log: log.child({ module: 'inference', model: modelId }),
     })
-    const onnx = backend
-    if (onnx instanceof OnnxBackend)
-      this.init.metrics.bindAdapterCache(modelId, () => onnx.adapterCache.snapshot())
-    return backend
+    const opened = backend
+    if (opened instanceof OnnxBackend)
+      this.init.metrics.bindAdapterCache(modelId, () => opened.adapterCache.snapshot())
+    return opened
   }
 
   /** Provides every model key now (retrying failures soon), then again every reprovide interval. */
