@@ -5,21 +5,26 @@
 // Latency (one whole short answer: SHORT_TOKENS tokens, greedy, base model, sequential requests):
 // - directP50Ms: OnnxBackend.generate in process, read to its end: the baseline;
 // - libp2pP50Ms: the same request over /openledger/infer/1.0.0 on loopback TCP (noise, yamux) with a warm
-//   connection: InferService on a provider node, inferFrom on a client node. The provider node (libp2p,
-//   InferService and its own OnnxBackend on the same model folder) runs in a worker_threads Worker, so it
-//   has its own event loop, as a separate node has; the client stays on the main thread. The client signs a
-//   fresh PaymentAuthorization per request before the clock starts (signing is the client's, recorded
-//   apart); the provider's verification (signature recovery, replay check) is inside the figure;
-// - libp2pSameThreadP50Ms: the same, with a second provider node in this process on the main thread (as in
-//   the protocol's tests): both ends' noise, yamux and protobuf work fall on one event loop, serially;
+//   connection and a warm stream: InferService on a provider node, inferFrom with an InferStreamPool on a
+//   client node (as NetworkInference sends them: a stream carries one request after another). The
+//   provider node (libp2p, InferService and its own OnnxBackend on the same model folder) runs in a
+//   worker_threads Worker, so it has its own event loop, as a separate node has; the client stays on the
+//   main thread. The client signs a fresh PaymentAuthorization per request before the clock starts
+//   (signing is the client's, recorded apart); the provider's verification (signature recovery, replay
+//   check) is inside the figure;
+// - libp2pNewStreamP50Ms: the same with a new stream per request (a multistream-select round trip and a
+//   peer-store write each time), as every request went before streams were kept;
+// - libp2pSameThreadP50Ms: the pooled path with a second provider node in this process on the main
+//   thread: both ends' noise, yamux and protobuf work fall on one event loop, serially;
 // - httpP50Ms: the same request through the node's OpenAI-compatible API (createApi + registerOpenAiRoutes
 //   + ServingGateway on the same backend), a non-streamed POST /v1/completions with fetch (keep-alive).
 // The paths take turns per iteration (order rotated), so a busy moment on the shared machine falls
 // on all of them; every path's answer must equal the direct one. No attribution is computed on any path.
 // networkOverheadP50Ms = libp2pP50Ms − directP50Ms (goal ≤ 2 ms), the provider on its own thread;
-// networkOverheadSameThreadP50Ms the same with the provider on the client's thread. libp2pRawStreamP50Ms
-// (and libp2pRawStreamSameThreadP50Ms) is the transport's floor on the same connection: a new stream to a
-// bare protocol, the same request frame in and as many small frames out, no payment check, no generation.
+// networkOverheadSameThreadP50Ms and networkOverheadNewStreamP50Ms the same for those paths.
+// libp2pRawStreamP50Ms is the transport's floor on the same connection to the worker: a kept stream to a
+// bare protocol, the same request frame in and as many small frames out, no payment check, no generation;
+// libp2pRawNewStreamP50Ms the same with a new stream per request.
 // The worker is still in this process: it shares the machine's cores (2 here, with other work) with the
 // client, and its startup registers tsx itself (Node 20 does not pass --import loaders to workers).
 //
@@ -41,9 +46,10 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { noise } from '@chainsafe/libp2p-noise'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
+import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
@@ -53,10 +59,10 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { registerOpenAiRoutes } from '../node/api/openai.ts'
 import { createApi } from '../node/api/server.ts'
 import { openLedgerDomain } from '../protocols/common/eip712.ts'
-import { streamMessages } from '../protocols/common/stream-messages.ts'
 import type { InferenceRequest } from '../protocols/inference/backend.ts'
 import { inferFrom } from '../protocols/inference/infer-client.ts'
 import { InferService } from '../protocols/inference/infer-service.ts'
+import { InferStreamPool } from '../protocols/inference/infer-stream-pool.ts'
 import {
   encodeChunk,
   encodeInferRequest,
@@ -172,9 +178,17 @@ async function startProvider(backend: OnnxBackend, account: `0x${string}`): Prom
   )
   await service.start()
   await node.handle(RAW_PROTOCOL, async (stream) => {
-    for await (const _ of lp.decode(streamMessages(stream), { maxDataLength: INFER_MAX_REQUEST_BYTES })) break
-    for (let i = 0; i <= SHORT_TOKENS; i++) stream.send(lp.encode.single(encodeChunk(' word', [1])))
-    await stream.close()
+    // requests one after another on a stream, as the infer protocol takes them
+    const frames = lpStream(stream, { maxDataLength: INFER_MAX_REQUEST_BYTES })
+    try {
+      while (true) {
+        await frames.read()
+        for (let i = 0; i <= SHORT_TOKENS; i++) stream.send(lp.encode.single(encodeChunk(' word', [1])))
+      }
+    } catch {
+      // the client closed the stream
+    }
+    await stream.close().catch(() => {})
   })
   return {
     node,
@@ -364,10 +378,10 @@ async function paidRequest(prompt: string): Promise<PaidRequest> {
   return { request, payment }
 }
 
-function overLibp2p(peer: PeerId, paid: PaidRequest): () => Promise<Answer> {
+function overLibp2p(peer: PeerId, paid: PaidRequest, pool?: InferStreamPool): () => Promise<Answer> {
   return async () => {
     let text = ''
-    for await (const e of inferFrom(client, peer, paid)) {
+    for await (const e of inferFrom(client, peer, paid, { pool })) {
       if (e.type === 'chunk') text += e.text
       else return { text, tokens: e.usage.completionTokens }
     }
@@ -375,15 +389,37 @@ function overLibp2p(peer: PeerId, paid: PaidRequest): () => Promise<Answer> {
   }
 }
 
+/** The raw protocol's answer: SHORT_TOKENS + 1 frames. */
+async function readRawAnswer(frames: LengthPrefixedStream<Stream>): Promise<Answer> {
+  for (let i = 0; i <= SHORT_TOKENS; i++) await frames.read()
+  return { text: '', tokens: SHORT_TOKENS }
+}
+
+/** The transport's floor with a kept stream: one stream per provider, open for the whole run. */
+const rawStreams = new Map<string, { stream: Stream; frames: LengthPrefixedStream<Stream> }>()
 function overRawStream(peer: PeerId, paid: PaidRequest): () => Promise<Answer> {
-  const frame = encodeInferRequest(paid)
+  const frame = lp.encode.single(encodeInferRequest(paid))
+  return async () => {
+    let kept = rawStreams.get(peer.toString())
+    if (kept === undefined) {
+      const stream = await client.dialProtocol(peer, RAW_PROTOCOL)
+      kept = { stream, frames: lpStream(stream) }
+      rawStreams.set(peer.toString(), kept)
+    }
+    kept.stream.send(frame)
+    return readRawAnswer(kept.frames)
+  }
+}
+
+/** The same with a new stream per request (protocol negotiation on every request). */
+function overRawNewStream(peer: PeerId, paid: PaidRequest): () => Promise<Answer> {
+  const frame = lp.encode.single(encodeInferRequest(paid))
   return async () => {
     const stream = await client.dialProtocol(peer, RAW_PROTOCOL)
-    stream.send(lp.encode.single(frame))
-    let frames = 0
-    for await (const _ of lp.decode(streamMessages(stream))) frames++
+    stream.send(frame)
+    const answer = await readRawAnswer(lpStream(stream))
     await stream.close()
-    return { text: '', tokens: frames - 1 }
+    return answer
   }
 }
 
@@ -398,23 +434,44 @@ async function overHttp(prompt: string): Promise<Answer> {
   return { text: body.choices[0]!.text, tokens: body.usage.completion_tokens }
 }
 
-/** libp2p and libp2pRaw: the provider on its own thread; the SameThread ones: on the client's thread */
-type Path = 'direct' | 'libp2p' | 'libp2pSameThread' | 'http' | 'libp2pRaw' | 'libp2pRawSameThread'
-const paths: Path[] = ['direct', 'libp2p', 'libp2pSameThread', 'http', 'libp2pRaw', 'libp2pRawSameThread']
-const rawPaths: Path[] = ['libp2pRaw', 'libp2pRawSameThread']
+/** The SameThread path: a provider on the client's thread; every other libp2p path: on its own thread. */
+type Path =
+  | 'direct'
+  | 'libp2p'
+  | 'libp2pSameThread'
+  | 'libp2pNewStream'
+  | 'http'
+  | 'libp2pRaw'
+  | 'libp2pRawNewStream'
+const paths: Path[] = [
+  'direct',
+  'libp2p',
+  'libp2pSameThread',
+  'libp2pNewStream',
+  'http',
+  'libp2pRaw',
+  'libp2pRawNewStream',
+]
+const rawPaths: Path[] = ['libp2pRaw', 'libp2pRawNewStream']
 const answeringPaths = paths.length - rawPaths.length
 const latencies = Object.fromEntries(paths.map((path) => [path, [] as number[]])) as Record<Path, number[]>
 const expected = new Map<string, string>()
 let mismatches = 0
 let tokensOut = 0
+// The client's idle infer streams, one pool as a node's NetworkInference has.
+const pool = new InferStreamPool(client)
 async function timeOne(path: Path, prompt: string): Promise<number> {
-  const peer = path === 'libp2p' || path === 'libp2pRaw' ? providerThread.peerId : provider.peerId
+  const peer = path === 'libp2pSameThread' ? provider.peerId : providerThread.peerId
   const run =
     path === 'direct'
       ? () => direct(prompt)
       : path === 'http'
         ? () => overHttp(prompt)
-        : (rawPaths.includes(path) ? overRawStream : overLibp2p)(peer, await paidRequest(prompt))
+        : path === 'libp2pRaw'
+          ? overRawStream(peer, await paidRequest(prompt))
+          : path === 'libp2pRawNewStream'
+            ? overRawNewStream(peer, await paidRequest(prompt))
+            : overLibp2p(peer, await paidRequest(prompt), path === 'libp2pNewStream' ? undefined : pool)
   const started = performance.now()
   const answer = await run()
   const ms = performance.now() - started
@@ -437,6 +494,8 @@ for (let i = 0; i < LATENCY_ITERATIONS; i++) {
   }
 }
 await app.close()
+pool.close()
+for (const { stream } of rawStreams.values()) await stream.close()
 await providerThread.stop() // its libp2p node and backend, then the worker itself
 await sameThread.stop()
 await client.stop()
@@ -580,8 +639,10 @@ const result = {
     httpP90Ms: p('http', 0.9),
     networkOverheadP50Ms,
     networkOverheadSameThreadP50Ms: round(libp2pSameThreadP50Ms - directP50Ms),
+    libp2pNewStreamP50Ms: p('libp2pNewStream', 0.5),
+    networkOverheadNewStreamP50Ms: round(p('libp2pNewStream', 0.5) - directP50Ms),
     libp2pRawStreamP50Ms: p('libp2pRaw', 0.5),
-    libp2pRawStreamSameThreadP50Ms: p('libp2pRawSameThread', 0.5),
+    libp2pRawNewStreamP50Ms: p('libp2pRawNewStream', 0.5),
     networkOverheadGoalMs: 2,
     networkOverheadGoalMet: networkOverheadP50Ms <= 2,
     httpOverheadP50Ms: round(p('http', 0.5) - directP50Ms),
@@ -642,7 +703,7 @@ const result = {
     ),
     note: 'libp2p: warm TCP+noise+yamux connection on loopback, one new stream per request; the payment is signed before the clock starts and verified by the provider inside it; http: fastify app, keep-alive fetch, answer whole; no attribution on any path',
     topology:
-      "summary.libp2pP50Ms, summary.networkOverheadP50Ms and libp2pRawStreamP50Ms (paths libp2p, libp2pRaw): the provider node (libp2p, InferService, its own OnnxBackend on the same model folder) runs in a worker_threads Worker, its own event loop as a separate node has, the client on the main thread; the *SameThread figures (paths libp2pSameThread, libp2pRawSameThread): a provider node on the main thread, one event loop doing both ends serially, as in the earlier runs. Both threads share this machine's cores (see machine.cpus) with each other and with other work; a real remote provider would add the network's own latency, which loopback does not have",
+      "summary.libp2pP50Ms and summary.networkOverheadP50Ms: a kept stream (InferStreamPool, as NetworkInference sends requests); *NewStream: a new stream per request. Every libp2p path but *SameThread: the provider node (libp2p, InferService, its own OnnxBackend on the same model folder) runs in a worker_threads Worker, its own event loop as a separate node has, the client on the main thread; the *SameThread figures: a provider node on the main thread, one event loop doing both ends serially. Both threads share this machine's cores (see machine.cpus) with each other and with other work; a real remote provider would add the network's own latency, which loopback does not have",
   },
   throughput: {
     passes: THROUGHPUT_PASSES,

@@ -308,6 +308,7 @@ export class Serving {
     clearTimeout(this.advertiseTimer)
     await this.capacity?.withdraw().catch(() => {})
     await this.infer?.stop().catch(() => {})
+    this.network.close()
     await this.capacity?.stop().catch(() => {})
     for (const backend of this.backends.values()) await backend.close().catch(() => {})
     this.backends.clear()

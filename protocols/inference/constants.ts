@@ -48,11 +48,15 @@ export interface InferServiceLimits {
   maxStreams: number
   /** answers streaming at once to one peer (beyond it: BUSY) */
   maxStreamsPerPeer: number
-  /** inbound infer streams one connection may open: libp2p resets more, so keep it above maxStreamsPerPeer
-   * (those between the two are answered BUSY) */
+  /** inbound infer streams one connection may hold open, answering or idle between requests: libp2p
+   * resets more, so keep it above maxStreamsPerPeer (those between the two are answered BUSY) */
   maxInboundStreamsPerConnection: number
-  /** the request frame must arrive within this */
+  /** infer streams open at once from all peers, answering or idle (beyond it: BUSY at once) */
+  maxOpenStreams: number
+  /** a new stream's first request must arrive within this */
   requestTimeoutMs: number
+  /** after an answer, the stream waits this long for the client's next request, then closes */
+  keepAliveMs: number
   /** a frame the client does not take within this ends the answer (a client that stopped reading) */
   writeTimeoutMs: number
   /** requestIds remembered to refuse a replayed authorization (bounded count; kept until the deadline) */
@@ -63,7 +67,9 @@ export const DEFAULT_INFER_SERVICE_LIMITS: InferServiceLimits = {
   maxStreams: 64,
   maxStreamsPerPeer: 8,
   maxInboundStreamsPerConnection: 32,
+  maxOpenStreams: 256,
   requestTimeoutMs: 10_000,
+  keepAliveMs: 15_000,
   writeTimeoutMs: 10_000,
   maxSeenRequests: 100_000,
 }

@@ -16,7 +16,7 @@ export class FrameWriter {
   private pending: Uint8Array[] = []
   private bytes = 0
   private since = 0
-  private timer?: NodeJS.Immediate
+  private timer?: NodeJS.Timeout
   /** Set while the stream drains; resolves to the error that ended the wait, if any. */
   private draining?: Promise<Error | undefined>
 
@@ -39,10 +39,10 @@ export class FrameWriter {
       await this.waitForDrain()
       return
     }
-    this.timer ??= setImmediate(() => {
+    this.timer ??= setTimeout(() => {
       this.timer = undefined
       this.send()
-    })
+    }, COALESCE_MS)
   }
 
   /** Sends what is queued now, without waiting (before an error frame, so frames keep their order). */
@@ -51,7 +51,7 @@ export class FrameWriter {
   }
 
   private send(): void {
-    if (this.timer) clearImmediate(this.timer)
+    if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     if (this.pending.length === 0) return
     const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending)

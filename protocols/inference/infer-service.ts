@@ -1,21 +1,24 @@
-// The serving side of /openledger/infer/1.0.0. Per stream, cheapest refusal first: the stream limits (in
-// total and per peer: BUSY), one request frame within its size and time bounds, its shape, the payment
-// authorization (for this node, this model, not expired, signed by its client, its requestId not seen
-// before), then the backend, whose own refusals (UNKNOWN_MODEL, PROMPT_TOO_LARGE, BUSY, ...) travel back
-// as an ERROR frame. Chunks are written with backpressure: a client that stops reading is cut off after
+// The serving side of /openledger/infer/1.0.0. A stream carries requests one after another (the client
+// keeps it for its next request, which saves the stream's setup; the stream closes after keepAliveMs
+// without one). Per request, cheapest refusal first: the request frame within its size and time bounds,
+// the answer limits (in total and per peer: BUSY), its shape, the payment authorization (for this node,
+// this model, not expired, signed by its client, its requestId not seen before its deadline), then the
+// backend, whose own refusals (UNKNOWN_MODEL, PROMPT_TOO_LARGE, BUSY, ...) travel back as an ERROR frame,
+// which ends the stream. Idle streams are bounded by maxOpenStreams in all and by libp2p's inbound stream
+// limit per connection. Chunks are written with backpressure: a client that stops reading is cut off after
 // the write timeout and its generation aborted, so a slow reader holds a slot for a bounded time only.
 import type { PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface'
+import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
 import * as lp from 'it-length-prefixed'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Address, TypedDataDomain } from 'viem'
 import { OpenLedgerError } from '../common/errors.ts'
-import { SeenCache } from '../common/seen-cache.ts'
-import { streamMessages } from '../common/stream-messages.ts'
 import {
-  MAX_PAYMENT_DEADLINE_S,
   PaymentError,
   type SignedPaymentAuthorization,
   verifyPaymentAuthorization,
 } from '../receipts/payment-authorization.ts'
+import { ReplayGuard } from '../receipts/replay-guard.ts'
 import type { GenerateOptions, GenerationEvent, InferenceRequest } from './backend.ts'
 import { DEFAULT_INFER_SERVICE_LIMITS, INFER_PROTOCOL, type InferServiceLimits } from './constants.ts'
 import { InferenceError, inferenceError } from './errors.ts'
@@ -74,9 +77,12 @@ class ClientGone extends Error {}
 export class InferService implements Startable {
   readonly limits: InferServiceLimits
   private readonly now: () => number
-  private readonly seen: SeenCache
+  private readonly seen: ReplayGuard
   private running = false
+  /** answers in progress */
   private active = 0
+  /** infer streams open, answering or idle between requests */
+  private open = 0
   private readonly perPeer = new Map<string, number>()
   /** aborted at stop: every answer in flight ends */
   private lifecycle = new AbortController()
@@ -89,12 +95,7 @@ export class InferService implements Startable {
   ) {
     this.limits = { ...DEFAULT_INFER_SERVICE_LIMITS, ...init.limits }
     this.now = init.now ?? Date.now
-    // A requestId is refused again until its deadline has passed, and a deadline is at most this far ahead.
-    this.seen = new SeenCache({
-      maxEntries: this.limits.maxSeenRequests,
-      ttlMs: MAX_PAYMENT_DEADLINE_S * 1000,
-      now: this.now,
-    })
+    this.seen = new ReplayGuard({ maxEntries: this.limits.maxSeenRequests, now: this.now })
   }
 
   isStarted(): boolean {
@@ -126,8 +127,101 @@ export class InferService implements Startable {
     return this.active
   }
 
+  /** Infer streams open now, answering or waiting for a request. */
+  get openStreams(): number {
+    return this.open
+  }
+
+  /**
+   * One stream: requests one after another, each answered to its end before the next is read. The first
+   * must come within requestTimeoutMs; after an answer the stream waits keepAliveMs for the next, then
+   * closes. Any refusal or failure ends the stream after its ERROR frame.
+   */
   private async serve(stream: Stream, remote: PeerId): Promise<void> {
     const peer = remote.toString()
+    if (this.open >= this.limits.maxOpenStreams) {
+      await this.refuse(stream, inferenceError('BUSY', 'too many infer streams open; try another provider'))
+      this.init.onServed?.({ peer, outcome: 'refused', code: 'BUSY', durationMs: 0 })
+      return
+    }
+    this.open++
+    // Requests are read one frame at a time; the buffer bounds what a client may send ahead (room for an
+    // oversized frame's first bytes, so its length is read and refused with a reason, not a reset).
+    const frames = lpStream(stream, {
+      maxDataLength: INFER_MAX_REQUEST_BYTES,
+      maxBufferSize: 2 * INFER_MAX_REQUEST_BYTES,
+    })
+    const gone = new AbortController()
+    const signal = AbortSignal.any([gone.signal, this.lifecycle.signal])
+    const onClose = () => gone.abort(new ClientGone('the client closed the stream'))
+    stream.addEventListener('close', onClose)
+    try {
+      for (let first = true; ; first = false) {
+        const paid = await this.nextRequest(stream, frames, first, signal, peer)
+        if (paid === undefined || !(await this.serveOne(stream, paid, peer, signal))) return
+      }
+    } finally {
+      stream.removeEventListener('close', onClose)
+      this.open--
+    }
+  }
+
+  /**
+   * The next request frame, or undefined when the stream is over: the client closed it or went quiet
+   * after an answer (closed here), or a first request broke the rules (refused here).
+   */
+  private async nextRequest(
+    stream: Stream,
+    frames: LengthPrefixedStream<Stream>,
+    first: boolean,
+    signal: AbortSignal,
+    peer: string,
+  ): Promise<PaidRequest | undefined> {
+    const waitMs = first ? this.limits.requestTimeoutMs : this.limits.keepAliveMs
+    const timeout = AbortSignal.timeout(waitMs)
+    let frame: Uint8ArrayList
+    try {
+      frame = await frames.read({ signal: AbortSignal.any([signal, timeout]) })
+    } catch (err) {
+      const name = (err as Error).name
+      let refusal: InferenceError | undefined
+      if (signal.aborted) refusal = undefined
+      else if (timeout.aborted)
+        refusal = first ? inferenceError('TIMEOUT', `no request within ${waitMs} ms`) : undefined
+      else if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError')
+        refusal = inferenceError(
+          'PROTOCOL_ERROR',
+          `the request frame is over ${INFER_MAX_REQUEST_BYTES} bytes`,
+        )
+      else if (name === 'StreamBufferError')
+        refusal = inferenceError('PROTOCOL_ERROR', 'the client sent more than one request ahead')
+      else if (name !== 'UnexpectedEOFError')
+        refusal = inferenceError('PROTOCOL_ERROR', `reading the request failed: ${(err as Error).message}`)
+      else if (first) refusal = inferenceError('PROTOCOL_ERROR', 'the stream ended before a request')
+      if (refusal) {
+        await this.refuse(stream, refusal)
+        this.init.onServed?.({ peer, outcome: 'refused', code: refusal.code, durationMs: 0 })
+      } else if (!signal.aborted) await closeStream(stream, this.limits.writeTimeoutMs)
+      else stream.abort(signal.reason as Error)
+      return undefined
+    }
+    try {
+      return decodeInferRequest(frame.subarray())
+    } catch (err) {
+      const refusal = err instanceof InferenceError ? err : inferenceError('PROTOCOL_ERROR', String(err))
+      await this.refuse(stream, refusal)
+      this.init.onServed?.({ peer, outcome: 'refused', code: refusal.code, durationMs: 0 })
+      return undefined
+    }
+  }
+
+  /** One request, refused or answered; true when the stream may carry the next one. */
+  private async serveOne(
+    stream: Stream,
+    paid: PaidRequest,
+    peer: string,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     const started = this.now()
     const report = (event: Omit<InferServedEvent, 'peer' | 'durationMs'>) =>
       this.init.onServed?.({ peer, durationMs: this.now() - started, ...event })
@@ -138,24 +232,19 @@ export class InferService implements Startable {
         stream,
         inferenceError('BUSY', `too many answers streaming ${which}; try another provider`),
       )
-      report({ outcome: 'refused', code: 'BUSY' })
-      return
+      report({ outcome: 'refused', code: 'BUSY', model: paid.request.model })
+      return false
     }
     this.active++
     this.perPeer.set(peer, held + 1)
-    const abort = new AbortController()
-    const signal = AbortSignal.any([abort.signal, this.lifecycle.signal])
-    const onClose = () => abort.abort(new ClientGone('the client closed the stream'))
-    stream.addEventListener('close', onClose)
-    let paid: PaidRequest | undefined
     try {
-      paid = await this.readRequest(stream, signal)
       await this.checkPayment(paid)
       await this.answer(stream, paid, signal, report)
+      return true
     } catch (err) {
       const code = err instanceof OpenLedgerError ? err.code : 'GENERATION_FAILED'
       if (err instanceof ClientGone || signal.reason instanceof ClientGone) {
-        report({ outcome: 'client_gone', model: paid?.request.model })
+        report({ outcome: 'client_gone', model: paid.request.model })
         stream.abort(err as Error)
       } else {
         const refusal = err instanceof InferenceError ? err : inferenceError('GENERATION_FAILED', String(err))
@@ -163,40 +252,16 @@ export class InferService implements Startable {
         report({
           outcome: code === 'GENERATION_FAILED' ? 'failed' : 'refused',
           code,
-          model: paid?.request.model,
+          model: paid.request.model,
         })
       }
+      return false
     } finally {
-      stream.removeEventListener('close', onClose)
       this.active--
       const left = (this.perPeer.get(peer) ?? 1) - 1
       if (left <= 0) this.perPeer.delete(peer)
       else this.perPeer.set(peer, left)
     }
-  }
-
-  /** One length-prefixed request frame within the size bound and the request timeout. */
-  private async readRequest(stream: Stream, signal: AbortSignal): Promise<PaidRequest> {
-    const timeout = AbortSignal.timeout(this.limits.requestTimeoutMs)
-    const both = AbortSignal.any([signal, timeout])
-    const onAbort = () => stream.abort(new Error('no request in time'))
-    both.addEventListener('abort', onAbort, { once: true })
-    try {
-      for await (const frame of lp.decode(streamMessages(stream), { maxDataLength: INFER_MAX_REQUEST_BYTES }))
-        return decodeInferRequest(frame.subarray())
-    } catch (err) {
-      if (timeout.aborted)
-        throw inferenceError('TIMEOUT', `no request within ${this.limits.requestTimeoutMs} ms`)
-      if (signal.aborted) throw signal.reason
-      if (err instanceof InferenceError) throw err
-      const name = (err as Error).name
-      if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError')
-        throw inferenceError('PROTOCOL_ERROR', `the request frame is over ${INFER_MAX_REQUEST_BYTES} bytes`)
-      throw inferenceError('PROTOCOL_ERROR', `reading the request failed: ${(err as Error).message}`)
-    } finally {
-      both.removeEventListener('abort', onAbort)
-    }
-    throw inferenceError('PROTOCOL_ERROR', 'the stream ended before a request')
   }
 
   private async checkPayment(paid: PaidRequest): Promise<void> {
@@ -214,11 +279,14 @@ export class InferService implements Startable {
         throw inferenceError('PAYMENT_INVALID', err.message, { reason: err.code })
       throw err
     }
-    if (this.seen.has(payment.authorization.requestId))
+    const taken = this.seen.take(payment.authorization.requestId, Number(payment.authorization.deadline))
+    if (taken === 'replayed')
       throw inferenceError('PAYMENT_INVALID', 'this requestId was already used', {
         reason: 'PAYMENT_REPLAYED',
       })
-    this.seen.set(payment.authorization.requestId, true)
+    // A live requestId is never forgotten to make room: a replay would be served twice.
+    if (taken === 'full')
+      throw inferenceError('BUSY', 'too many recent requests to remember; try another provider')
     await this.init.checkPayment?.(paid)
   }
 
@@ -248,9 +316,6 @@ export class InferService implements Startable {
         const target = { model: request.model, adapter: request.adapter ?? null }
         const attribution = text.length > 0 ? (this.init.attribute?.(target, text) ?? null) : null
         await writer.write(encodeEnd(event, attribution), true)
-        await stream
-          .close({ signal: AbortSignal.timeout(this.limits.writeTimeoutMs) })
-          .catch((err) => stream.abort(err))
         report({
           outcome: 'served',
           model: request.model,
@@ -274,11 +339,16 @@ export class InferService implements Startable {
   private async refuse(stream: Stream, err: InferenceError): Promise<void> {
     try {
       stream.send(lp.encode.single(encodeError(err.code, err.message)))
-      await stream.close({ signal: AbortSignal.timeout(this.limits.writeTimeoutMs) })
     } catch (e) {
       stream.abort(e as Error)
+      return
     }
+    await closeStream(stream, this.limits.writeTimeoutMs)
   }
+}
+
+async function closeStream(stream: Stream, timeoutMs: number): Promise<void> {
+  await stream.close({ signal: AbortSignal.timeout(timeoutMs) }).catch((err: Error) => stream.abort(err))
 }
 
 export type { SignedPaymentAuthorization }

@@ -19,6 +19,7 @@ import type { InferClientTimeouts } from './constants.ts'
 import { InferenceError, inferenceError } from './errors.ts'
 import type { AnswerEvent } from './gateway.ts'
 import { type InferDialer, inferFrom } from './infer-client.ts'
+import { InferStreamPool } from './infer-stream-pool.ts'
 import { INFER_MAX_REQUEST_BYTES, isDecimalId } from './infer-wire.ts'
 
 /** Refusals that another provider would give too: the request itself is at fault. */
@@ -78,12 +79,20 @@ interface CachedProviders {
 
 export class NetworkInference {
   readonly bans: PeerBans
+  /** idle infer streams per provider, reused by the next request */
+  readonly streams: InferStreamPool
   private readonly now: () => number
   private readonly cache = new Map<string, CachedProviders>()
 
   constructor(private readonly init: NetworkInferenceInit) {
     this.bans = init.bans ?? new PeerBans()
     this.now = init.now ?? Date.now
+    this.streams = new InferStreamPool(init.libp2p)
+  }
+
+  /** Closes the idle streams (the node is stopping). */
+  close(): void {
+    this.streams.close()
   }
 
   /** Ranked live providers of (model, adapter), best first; discovery runs when the cache has none usable. */
@@ -199,7 +208,7 @@ export class NetworkInference {
           this.init.libp2p,
           peerIdFromString(provider.peerId),
           { request: attempt, payment },
-          { signal, timeouts: this.init.timeouts },
+          { signal, timeouts: this.init.timeouts, pool: this.streams },
         )) {
           if (event.type === 'chunk') {
             // A provider is untrusted: no more tokens than asked for, no text its tokens cannot carry.
