@@ -147,6 +147,25 @@ export const configKeys = {
     schema: z.enum(['auto', 'cpu', 'cuda'], { error: 'must be one of auto, cpu, cuda' }).default('auto'),
     help: 'onnxruntime execution provider: auto (CUDA where its libraries are installed, else CPU), cpu, or cuda (fail without it)',
   },
+  engine_urls: {
+    schema: z
+      .array(
+        z
+          .string()
+          .regex(/^[1-9]\d{0,76}=https?:\/\/[^\s]+$/, {
+            error: 'must be MODEL_ID=URL entries, such as 1=http://127.0.0.1:8000/v1',
+          })
+          .refine((entry) => URL.canParse(entry.slice(entry.indexOf('=') + 1)), {
+            error: 'must be MODEL_ID=URL entries with a valid http(s) URL',
+          }),
+      )
+      .default([]),
+    help: 'served models answered by an external OpenAI-compatible engine (vLLM, llama.cpp server, LoRAX) instead of onnxruntime: MODEL_ID=http://HOST:PORT/v1; the engine serves the model and its adapters under their registry ids',
+  },
+  engine_api_key: {
+    schema: z.string().min(1).optional(),
+    help: 'sent to those engines as Authorization: Bearer KEY (vLLM --api-key)',
+  },
   capacity_refresh_ms: {
     schema: positiveInt(1_000, 300_000).default(60_000),
     help: 'how often the signed capacity record is re-signed (it expires after twice this)',
@@ -184,7 +203,17 @@ export const listKeys = new Set<string>([
   'serve_adapters',
   'pin_adapters',
   'preload_adapters',
+  'engine_urls',
 ])
+
+/** The engine URL configured for a served model (engine_urls), if any. */
+export function engineUrlOf(config: Pick<NodeConfig, 'engine_urls'>, modelId: string): string | undefined {
+  for (const entry of config.engine_urls) {
+    const at = entry.indexOf('=')
+    if (entry.slice(0, at) === modelId) return entry.slice(at + 1)
+  }
+  return undefined
+}
 
 export function envName(key: string): string {
   return `OPENLEDGER_${key.toUpperCase()}`

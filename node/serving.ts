@@ -1,5 +1,6 @@
 // Serving, wired: the models in `serve_models` are fetched from the ModelRegistry (once, into
-// DATA_DIR/models/model-ID) and opened on the onnx backend; the adapters in `serve_adapters` are fetched by
+// DATA_DIR/models/model-ID) and opened on the onnx backend, or, when `engine_urls` names them, answered
+// by an external OpenAI-compatible engine (the openai-http backend); the adapters in `serve_adapters` are fetched by
 // CID on first use into the backend's byte-bounded cache (pinned and preloaded from config). The node then
 // signs its CapacityRecord (joining, then online with measured tokens/s and the registry's prices),
 // provides its model keys on the DHT (again every `capacity_reprovide_interval_ms`: provider records live
@@ -22,11 +23,12 @@ import { InferService } from '../protocols/inference/infer-service.ts'
 import { NetworkInference } from '../protocols/inference/network-inference.ts'
 import { OnnxBackend } from '../protocols/inference/onnx-backend.ts'
 import { openOnnxBackend } from '../protocols/inference/open-onnx-backend.ts'
+import { OpenAiHttpBackend } from '../protocols/inference/openai-http-backend.ts'
 import { ServingGateway } from '../protocols/inference/serving-gateway.ts'
 import { loadAdapter } from '../protocols/model/folder.ts'
 import type { ModelRegistryClient, RegisteredModel } from '../protocols/model/registry.ts'
 import type { ModelService } from '../protocols/model/service.ts'
-import type { NodeConfig } from './config.ts'
+import { ConfigError, engineUrlOf, type NodeConfig } from './config.ts'
 import type { NodeMetrics } from './metrics.ts'
 import type { Network } from './network.ts'
 import { type AttributionSources, ServingAttribution } from './serving-attribution.ts'
@@ -101,6 +103,14 @@ export class Serving {
     if (config.serve_models.length === 0) return
     if (!this.init.models || !this.init.registry)
       throw new Error('serve_models needs a chain and a model registry (chain_rpc, model_registry_address)')
+    for (const entry of config.engine_urls) {
+      const modelId = entry.slice(0, entry.indexOf('='))
+      if (!config.serve_models.includes(modelId))
+        throw new ConfigError(
+          { code: 'CONFIG_INVALID', key: 'engine_urls' },
+          `engine_urls names model ${modelId}, which serve_models does not list`,
+        )
+    }
     const libp2p = this.init.network.libp2p
     this.capacity = new CapacityService(
       { libp2p },
@@ -197,6 +207,17 @@ export class Serving {
   /** The project's own model folder, or a Hugging Face-layout one (no adapters), on the onnx backend. */
   private async openBackend(modelId: string, adapters: string[]): Promise<InferenceBackend> {
     const { config, dataDir, log } = this.init
+    const engineUrl = engineUrlOf(config, modelId)
+    if (engineUrl !== undefined)
+      // The engine holds the weights and its LoRA modules, under the registry ids as names (vLLM:
+      // --served-model-name ID --lora-modules ADAPTER_ID=PATH); nothing is fetched here.
+      return OpenAiHttpBackend.create({
+        modelId,
+        baseUrl: engineUrl,
+        apiKey: config.engine_api_key,
+        adapters: Object.fromEntries(adapters.map((a) => [a, a])),
+        log: log.child({ module: 'inference', model: modelId, backend: 'openai-http' }),
+      })
     const modelsDir = join(dataDir, 'models')
     const dir = join(modelsDir, `model-${modelId}`)
     if (!existsSync(dir)) {

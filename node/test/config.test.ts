@@ -1,7 +1,14 @@
 import { parse as parseToml } from 'smol-toml'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ConfigError, configFromEnv, configSchema, renderConfigFile, resolveConfig } from '../config.ts'
+import {
+  ConfigError,
+  configFromEnv,
+  configSchema,
+  engineUrlOf,
+  renderConfigFile,
+  resolveConfig,
+} from '../config.ts'
 
 test('later sources win: file < env < flags', () => {
   const config = resolveConfig(
@@ -42,6 +49,23 @@ test('out-of-range, enum and address errors', () => {
     /ledger_address must be a 0x-prefixed 20-byte hex address/,
   )
   assert.throws(() => resolveConfig({ bootstrap: ['not-a-multiaddr'] }), /bootstrap.0 must be a multiaddr/)
+})
+
+test('engine_urls: MODEL_ID=URL per served model, from the environment too; anything else is refused', () => {
+  const config = resolveConfig(
+    configFromEnv({ OPENLEDGER_ENGINE_URLS: '1=http://127.0.0.1:8000/v1, 12=https://gpu.example:443/v1' }),
+  )
+  assert.is(engineUrlOf(config, '1'), 'http://127.0.0.1:8000/v1')
+  assert.is(engineUrlOf(config, '12'), 'https://gpu.example:443/v1')
+  assert.is(engineUrlOf(config, '2'), undefined, 'a model not named stays on onnxruntime')
+  for (const bad of [
+    'http://127.0.0.1:8000/v1',
+    '0=http://x/v1',
+    '1=ftp://x/v1',
+    '1=http://',
+    'x=http://a/v1',
+  ])
+    assert.throws(() => resolveConfig({ engine_urls: [bad] }), /engine_urls.0 must be MODEL_ID=URL/, bad)
 })
 
 test('an unknown key is refused by name', () => {
