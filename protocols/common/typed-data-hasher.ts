@@ -5,8 +5,10 @@
 // equality against viem's hashTypedData over random messages of every struct we sign; viem stays the
 // reference and is still what signs.
 //
-// Only flat structs: string, bytes, address, bool, bytes1..32 and uint8..256 fields. A nested struct or an
-// array field is refused when the hasher is made, not silently hashed wrong.
+// Fields: string, bytes, address, bool, bytes1..32 and uint8..256, a struct of the same `types`, and an
+// array of such structs (a Receipt holds its PaymentAuthorization and its attribution entries). Arrays of
+// atomic values, intN and recursive structs are refused when the hasher is made, not silently hashed
+// wrong.
 import { createKeccak } from 'hash-wasm'
 import { domainSeparator, type TypedDataDomain } from 'viem'
 import { OpenLedgerError } from './errors.ts'
@@ -116,33 +118,88 @@ function fieldEncoder(field: TypedDataField): FieldEncoder {
   )
 }
 
-/** The 32-byte EIP-712 digest of a message of one flat struct type under one domain. */
+/** The 32-byte EIP-712 digest of a message of one struct type under one domain. */
 export type TypedDataHasher = (message: Record<string, unknown>) => Uint8Array
+/** EIP-712 hashStruct of a message of one struct type (no domain). */
+export type StructHasher = (message: Record<string, unknown>) => Uint8Array
 
-export function createTypedDataHasher(
-  domain: TypedDataDomain,
-  types: Record<string, readonly TypedDataField[]>,
-  primaryType: string,
-): TypedDataHasher {
+type Types = Record<string, readonly TypedDataField[]>
+
+/** EIP-712 encodeType: the struct, then every struct it references (transitively), sorted by name. */
+function encodeType(types: Types, primaryType: string): string {
+  const found = new Set<string>()
+  const visit = (name: string) => {
+    for (const f of types[name] ?? []) {
+      const base = f.type.endsWith('[]') ? f.type.slice(0, -2) : f.type
+      if (types[base] !== undefined && base !== primaryType && !found.has(base)) {
+        found.add(base)
+        visit(base)
+      }
+    }
+  }
+  visit(primaryType)
+  const one = (name: string) => `${name}(${types[name]!.map((f) => `${f.type} ${f.name}`).join(',')})`
+  return [primaryType, ...[...found].sort()].map(one).join('')
+}
+
+function structFieldEncoder(types: Types, field: TypedDataField, path: string[]): FieldEncoder | undefined {
+  const { name, type } = field
+  const isArray = type.endsWith('[]')
+  const base = isArray ? type.slice(0, -2) : type
+  if (types[base] === undefined) return undefined
+  if (path.includes(base))
+    throw new TypedDataHashError({ code: 'UNSUPPORTED_TYPE', field: name }, `${name}: ${base} is recursive`)
+  const inner = structHasher(types, base, [...path, base])
+  if (!isArray)
+    return (value, out, offset) => {
+      if (typeof value !== 'object' || value === null) badField(name, `expected a ${base}`)
+      out.set(inner(value as Record<string, unknown>), offset)
+    }
+  return (value, out, offset) => {
+    if (!Array.isArray(value)) badField(name, `expected an array of ${base}`)
+    const hashes = new Uint8Array(32 * value.length)
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i]
+      if (typeof item !== 'object' || item === null) badField(`${name}[${i}]`, `expected a ${base}`)
+      hashes.set(inner(item as Record<string, unknown>), 32 * i)
+    }
+    out.set(keccak256Bytes(hashes), offset)
+  }
+}
+
+function structHasher(types: Types, primaryType: string, path: string[]): StructHasher {
   const fields = types[primaryType]
   if (fields === undefined)
     throw new TypedDataHashError({ code: 'UNSUPPORTED_TYPE' }, `no struct ${primaryType} in the types`)
-  const encoders = fields.map(fieldEncoder)
+  const encoders = fields.map((f) => structFieldEncoder(types, f, path) ?? fieldEncoder(f))
   const names = fields.map((f) => f.name)
-  const typeHash = keccak256Bytes(
-    encoder.encode(`${primaryType}(${fields.map((f) => `${f.type} ${f.name}`).join(',')})`),
-  )
+  const typeHash = keccak256Bytes(encoder.encode(encodeType(types, primaryType)))
+  return (message) => {
+    // A buffer per call: a nested struct of the same type may be hashed while this one is being filled.
+    const struct = new Uint8Array(32 * (fields.length + 1))
+    struct.set(typeHash, 0)
+    for (let i = 0; i < encoders.length; i++) encoders[i]!(message[names[i]!], struct, 32 * (i + 1))
+    return keccak256Bytes(struct)
+  }
+}
+
+export function createStructHasher(types: Types, primaryType: string): StructHasher {
+  return structHasher(types, primaryType, [primaryType])
+}
+
+export function createTypedDataHasher(
+  domain: TypedDataDomain,
+  types: Types,
+  primaryType: string,
+): TypedDataHasher {
+  const hashStruct = createStructHasher(types, primaryType)
   const separator = Buffer.from(domainSeparator({ domain }).slice(2), 'hex')
-  const struct = new Uint8Array(32 * (fields.length + 1))
   const envelope = new Uint8Array(2 + 32 + 32)
   envelope[0] = 0x19
   envelope[1] = 0x01
   envelope.set(separator, 2)
   return (message) => {
-    struct.fill(0)
-    struct.set(typeHash, 0)
-    for (let i = 0; i < encoders.length; i++) encoders[i]!(message[names[i]!], struct, 32 * (i + 1))
-    envelope.set(keccak256Bytes(struct), 34)
+    envelope.set(hashStruct(message), 34)
     return keccak256Bytes(envelope)
   }
 }
