@@ -30,6 +30,8 @@ export interface MempoolOptions {
   maxReceipts: number
   /** the consensus epoch a receipt served at `servedAt` (unix seconds) belongs to */
   epochOf(servedAt: bigint): bigint
+  /** settled ids stay refused this long past their deadlines (the gossip check's clock skew; default 60) */
+  graceS?: number
   /** ms clock (default Date.now) */
   now?: () => number
   /** told about a stored receipt that does not decode at open (skipped, never fatal) */
