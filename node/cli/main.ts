@@ -5,7 +5,9 @@ import { OpenLedgerError } from '../../protocols/common/errors.ts'
 import { ConfigError } from '../config.ts'
 import { NODE_VERSION } from '../version.ts'
 import { registerAttributeCommand } from './commands/attribute.ts'
+import { registerBalanceCommand } from './commands/balance.ts'
 import { registerDatanetCommands } from './commands/datanet.ts'
+import { registerDepositCommand } from './commands/deposit.ts'
 import { registerIdCommand } from './commands/id.ts'
 import { registerInferCommand } from './commands/infer.ts'
 import { registerInitCommand } from './commands/init.ts'
@@ -13,6 +15,7 @@ import { registerJobCommands } from './commands/job.ts'
 import { registerModelCommands } from './commands/model.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerTestnetCommands } from './commands/testnet.ts'
+import { registerWithdrawCommands } from './commands/withdraw.ts'
 import { resolveAttributionIndex, resolveTrainingDocuments } from './datanet-resolvers.ts'
 import { modelCommandDeps } from './model-hooks.ts'
 
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
     ...modelCommandDeps(),
     resolveDatanet: (ref, api) => resolveTrainingDocuments(ref, api),
   })
+  registerDepositCommand(program)
+  registerWithdrawCommands(program)
+  registerBalanceCommand(program)
   return program
 }
 
