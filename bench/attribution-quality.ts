@@ -3,14 +3,22 @@
 // Corpus: tinyshakespeare cut into speeches grouped to ~1 kB and the Rust book cut at section headings
 // and paragraphs, as >= 1,000 original contributions from 150 contributors, many carrying one shared
 // licence footer (boilerplate). Copy-cats from 12 other addresses re-submit passages of earlier
-// contributions (whole, partial with their own text around it, or lightly edited), accepted later than
-// their source. 500 outputs each mix spans copied from 1-3 original contributions with novel text
-// (a word-bigram Markov chain over the corpus, restarted every three words), paraphrases of other contributions (every third word
-// replaced) and common phrases (the boilerplate footer, frequent short phrases). The truth for a copied
-// span is the earliest contribution whose tokens contain it (usually its source; the Rust book repeats
-// some code lines). Reported: precision and recall of the top-3 entries against the truth, and the share
-// of attributed weight that went to copy-cats; baselines in the same run: attributing each output to the
-// contributions with most shared 8-token windows (no rarity, no earliest-wins).
+// contributions, accepted later than their source: whole, lightly edited, or with their own text (Markov
+// sentences) added around a slice, appended, prepended or interleaved. 500 outputs each mix spans copied
+// from 1-3 original contributions with novel text (a word-bigram Markov chain over the corpus, restarted
+// every three words), paraphrases of other contributions (every third word replaced) and common phrases
+// (the boilerplate footer, frequent short phrases). Half the spans drawn from a source that a copy-cat
+// added its own text to are quoted from that copy-cat across one of its joins: copied words up to the
+// join and the copy-cat's first own word past it (JOIN_OWN_WORDS). The truth for a copied span is the
+// earliest contribution whose tokens contain its copied words (usually its source). Recall: truths found
+// in the top-3 entries. Precision: top-3 entries that are a truth or the earliest holder of some
+// minSpan-token piece of a planted span, the contributions per-token ownership pays (the Rust book
+// repeats code lines, link lists and some sentences across sections, and a copy-cat owns the word of its
+// own that a quote across its join carries); `precisionWholeSpanTruth` counts truths only. Weight: the
+// share of attributed weight that went to copy-cats (their own quoted words included), to the truths,
+// to earlier holders of planted pieces, and to others. Baselines in the same run: the previous parameter
+// set (ol-attr-1, under which a copy-cat holds a whole span across its join) and the contributions with
+// most shared 8-token windows (no rarity, no earliest-wins).
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
@@ -19,6 +27,7 @@ import {
   buildIndex,
   type Contribution,
   DEFAULT_PARAMS,
+  PARAMS_V1,
   tokenize,
 } from '../protocols/attribution/index.ts'
 import { RUST_BOOK_DIR, SHAKESPEARE_FILE } from '../testnet/corpora/index.ts'
@@ -41,6 +50,12 @@ const COMMON = [
   'and so on',
   'First Citizen:',
 ]
+
+/**
+ * Own words of a copy-cat that a quote across its join carries: one, the smallest crossing, which is all
+ * ol-attr-1 needed to hand the copy-cat the whole span; under ol-attr-2 the copy-cat earns that word.
+ */
+const JOIN_OWN_WORDS = 1
 
 const PLAIN_WORD = /^[A-Za-z'’]+[,.;:!?]?$/
 
@@ -148,20 +163,44 @@ async function main() {
     copycat: false,
     source: i,
   }))
-  // Copy-cats: 15% of the originals' count, from 12 addresses, accepted after their source.
+  // Copy-cats: 15% of the originals' count, from 12 addresses, accepted after their source. Those that
+  // add their own text keep their pieces (copied or own words) so that outputs can quote across a join.
   const copycats = Math.floor(texts.length * 0.15)
   const victims = new Set<number>()
+  type Piece = { words: string[]; own: boolean }
+  const joined = new Map<number, Piece[][]>()
+  const own = (text: string): Piece => ({ words: words(text), own: true })
+  const copied = (w: string[]): Piece => ({ words: w, own: false })
+  const sentence = () => `${markov(8 + (r() % 12))}.`
   for (let k = 0; k < copycats; k++) {
     const src = r() % texts.length
     victims.add(src)
     const w = words(texts[src])
-    const kind = k % 3
+    const kind = k % 6
     let text: string
     if (kind === 0) text = texts[src]
-    else if (kind === 1) {
-      const a = Math.floor((w.length * (r() % 40)) / 100)
-      text = `${markov(20)} ${w.slice(a, a + Math.ceil(w.length * 0.6)).join(' ')} ${markov(20)}`
-    } else text = w.map((x, i) => (i % 15 === 14 ? pick(vocabulary) : x)).join(' ')
+    else if (kind === 1) text = w.map((x, i) => (i % 15 === 14 ? pick(vocabulary) : x)).join(' ')
+    else {
+      let pieces: Piece[]
+      if (kind === 2) {
+        const a = Math.floor((w.length * (r() % 40)) / 100)
+        pieces = [own(markov(20)), copied(w.slice(a, a + Math.ceil(w.length * 0.6))), own(markov(20))]
+      } else if (kind === 3) pieces = [copied(w), own(`${sentence()} ${sentence()}`)]
+      else if (kind === 4) pieces = [own(`${sentence()} ${sentence()}`), copied(w)]
+      else {
+        const third = Math.ceil(w.length / 3)
+        pieces = [
+          copied(w.slice(0, third)),
+          own(sentence()),
+          copied(w.slice(third, 2 * third)),
+          own(sentence()),
+          copied(w.slice(2 * third)),
+        ]
+      }
+      pieces = pieces.filter((p) => p.words.length > 0)
+      text = pieces.map((p) => p.words.join(' ')).join(' ')
+      joined.set(src, [...(joined.get(src) ?? []), pieces])
+    }
     planned.push({
       id: `copy-${k}`,
       contributor: addr(0xbad, r() % 12),
@@ -181,14 +220,45 @@ async function main() {
   const tokenStrings = planned.map((p) => tokenString(tokenize(p.text)))
 
   const victimList = [...victims]
-  let tp = 0
-  let predicted = 0
+  // Top-3 hits and weights of a parameter set over all outputs: the default one and, as a baseline,
+  // ol-attr-1.
+  const tally = () => ({ tp: 0, correct: 0, predicted: 0, attributed: 0, copycat: 0, truth: 0, earlier: 0 })
+  const current = tally()
+  const previous = tally()
+  const score = (
+    t: ReturnType<typeof tally>,
+    output: string,
+    truth: Set<string>,
+    holders: Set<string>,
+    version: string,
+  ) => {
+    const res = attribute(index, output, { version })
+    const top = res.entries.slice(0, 3).map((e) => e.contributionId)
+    t.predicted += top.length
+    t.tp += top.filter((id) => truth.has(id)).length
+    t.correct += top.filter((id) => truth.has(id) || holders.has(id)).length
+    for (const e of attribute(index, output, { version, topK: 1_000_000, minEntryPpm: 0 }).entries) {
+      t.attributed += e.weightPpm
+      if (isCopycat.get(e.contributionId)) t.copycat += e.weightPpm
+      else if (truth.has(e.contributionId)) t.truth += e.weightPpm
+      else if (holders.has(e.contributionId)) t.earlier += e.weightPpm
+    }
+  }
+  /** The earliest contribution holding each minSpan-token piece of a planted span (token ownership). */
+  const pieceHolders = (text: string, into: Set<string>) => {
+    const ids = tokenize(text)
+    for (let i = 0; i + DEFAULT_PARAMS.minSpan <= ids.length; i++) {
+      const needle = tokenString(ids.subarray(i, i + DEFAULT_PARAMS.minSpan))
+      const k = planned.findIndex((_, k) => containsTokens(tokenStrings[k], needle))
+      if (k >= 0) into.add(planned[k].id)
+    }
+  }
   let truthTotal = 0
-  let copycatWeight = 0
-  let attributedWeight = 0
-  let truthWeight = 0
   let reassigned = 0
+  let junctionQuotes = 0
+  let ownTokensQuoted = 0
   let baseTp = 0
+  let baseCorrect = 0
   let basePredicted = 0
   let unattributedSum = 0
   const latencies: number[] = []
@@ -198,15 +268,39 @@ async function main() {
     while (sources.size < sourceCount) sources.add(r() % 10 < 4 ? pick(victimList) : r() % texts.length)
     const segments: string[] = []
     const truth = new Set<string>()
+    const holders = new Set<string>()
     for (const src of sources) {
-      const w = words(texts[src])
-      const len = Math.min(w.length, 15 + (r() % 30))
-      const a = r() % Math.max(1, w.length - len + 1)
-      const span = w.slice(a, a + len).join(' ')
+      const copies = joined.get(src)
+      let span: string
+      let copiedWords: string
+      if (copies && r() % 2 === 0) {
+        // Across a join of a copy-cat that added its own text: copied words up to it, own words past it.
+        const pieces = pick(copies)
+        const joins = pieces.flatMap((p, j) =>
+          j + 1 < pieces.length && p.own !== pieces[j + 1].own ? [j] : [],
+        )
+        const j = pick(joins)
+        const [left, right] = [pieces[j], pieces[j + 1]]
+        const from = left.own ? right : left
+        const len = Math.min(from.words.length, 15 + (r() % 30))
+        const ownCount = JOIN_OWN_WORDS
+        copiedWords = (left.own ? from.words.slice(0, len) : from.words.slice(-len)).join(' ')
+        const ownWords = (left.own ? left.words.slice(-ownCount) : right.words.slice(0, ownCount)).join(' ')
+        span = left.own ? `${ownWords} ${copiedWords}` : `${copiedWords} ${ownWords}`
+        junctionQuotes++
+        ownTokensQuoted += tokenize(ownWords).length
+      } else {
+        const w = words(texts[src])
+        const len = Math.min(w.length, 15 + (r() % 30))
+        const a = r() % Math.max(1, w.length - len + 1)
+        span = w.slice(a, a + len).join(' ')
+        copiedWords = span
+      }
       segments.push(span)
-      const needle = tokenString(tokenize(span))
+      const needle = tokenString(tokenize(copiedWords))
       const holder = planned.findIndex((_, k) => containsTokens(tokenStrings[k], needle))
       truth.add(planned[holder].id)
+      pieceHolders(span, holders)
       if (planned[holder].id !== `orig-${src}`) reassigned++
     }
     // Paraphrase of a contribution outside the truth: its plain words, every third one replaced (a path
@@ -232,17 +326,10 @@ async function main() {
     const a = performance.now()
     const res = attribute(index, output)
     latencies.push(performance.now() - a)
-    const top = res.entries.slice(0, 3).map((e) => e.contributionId)
-    predicted += top.length
     truthTotal += truth.size
-    tp += top.filter((id) => truth.has(id)).length
     unattributedSum += res.unattributedPpm
-    const all = attribute(index, output, { topK: 1_000_000, minEntryPpm: 0 })
-    for (const e of all.entries) {
-      attributedWeight += e.weightPpm
-      if (isCopycat.get(e.contributionId)) copycatWeight += e.weightPpm
-      if (truth.has(e.contributionId)) truthWeight += e.weightPpm
-    }
+    score(current, output, truth, holders, DEFAULT_PARAMS.version)
+    score(previous, output, truth, holders, PARAMS_V1.version)
 
     // Baseline: count shared 8-token windows per contribution (no rarity, no earliest-wins), top 3.
     const q = tokenize(output)
@@ -259,12 +346,19 @@ async function main() {
       .map(([k]) => planned[k].id)
     basePredicted += baseTop.length
     baseTp += baseTop.filter((id) => truth.has(id)).length
+    baseCorrect += baseTop.filter((id) => truth.has(id) || holders.has(id)).length
   }
   latencies.sort((x, y) => x - y)
   const round = (x: number, d = 4) => Number(x.toFixed(d))
-  const precision = tp / predicted
-  const recall = tp / truthTotal
-  const copycatShare = copycatWeight / attributedWeight
+  const precision = current.correct / current.predicted
+  const recall = current.tp / truthTotal
+  const copycatShare = current.copycat / current.attributed
+  const shares = (t: ReturnType<typeof tally>) => ({
+    copycatShare: round(t.copycat / t.attributed, 5),
+    truthShare: round(t.truth / t.attributed, 5),
+    otherShare: round((t.attributed - t.truth - t.copycat) / t.attributed, 5),
+    earlierHolderShare: round(t.earlier / t.attributed, 5),
+  })
   const result = {
     bench: 'attribution-quality',
     quick,
@@ -283,6 +377,8 @@ async function main() {
       plantedSpans: truthTotal,
       plantedFromCopycatVictims: 'about 40% of picks',
       truthNotTheSource: reassigned,
+      quotedAcrossACopycatJoin: junctionQuotes,
+      copycatOwnTokensQuoted: ownTokensQuoted,
       meanUnattributedPpm: Math.round(unattributedSum / OUTPUTS),
       queryP50Ms: round(latencies[Math.floor(latencies.length / 2)], 3),
       queryP99Ms: round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))], 3),
@@ -290,18 +386,23 @@ async function main() {
     top3: {
       precision: round(precision),
       recall: round(recall),
-      truePositives: tp,
-      predicted,
+      precisionWholeSpanTruth: round(current.tp / current.predicted),
+      truePositives: current.tp,
+      correct: current.correct,
+      predicted: current.predicted,
       truth: truthTotal,
     },
-    weight: {
-      copycatShare: round(copycatShare, 5),
-      truthShare: round(truthWeight / attributedWeight, 5),
-      otherShare: round((attributedWeight - truthWeight - copycatWeight) / attributedWeight, 5),
+    weight: shares(current),
+    previousParams: {
+      version: PARAMS_V1.version,
+      precision: round(previous.correct / previous.predicted),
+      precisionWholeSpanTruth: round(previous.tp / previous.predicted),
+      recall: round(previous.tp / truthTotal),
+      ...shares(previous),
     },
     baseline: {
       method: 'top-3 contributions by shared 8-token windows (no rarity, no earliest-wins)',
-      precision: round(baseTp / basePredicted),
+      precision: round(baseCorrect / basePredicted),
       recall: round(baseTp / truthTotal),
     },
     targets: {

@@ -13,11 +13,12 @@ export type { Contribution, ContributionRef, Corpus } from './src/corpus.ts'
 export { buildCorpus, contributionAt, corpusFromTokens, MAX_CORPUS_TOKENS } from './src/corpus.ts'
 export type { AttributionErrorCode, AttributionErrorType } from './src/errors.ts'
 export { AttributionError } from './src/errors.ts'
-export type { AttributionParams } from './src/params.ts'
+export type { AttributionParams, Ownership } from './src/params.ts'
 export {
   DEFAULT_PARAMS,
   PARAMS_BY_VERSION,
   PARAMS_V1,
+  PARAMS_V2,
   PPM,
   paramsVersionOf,
   RARITY_ONE,

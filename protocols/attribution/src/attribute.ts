@@ -17,10 +17,13 @@ export interface AttributedSpan {
   readonly count: number
   /** Rarity factor in units of 1/65536 (see rarityOf). */
   readonly rarity: number
-  /** The contribution that holds the span: the earliest accepted one containing it. */
+  /**
+   * The contribution that holds the span: the earliest accepted one containing it whole. Under 'token'
+   * ownership (ol-attr-2) it earns only those of the span's tokens no earlier contribution covers.
+   */
   readonly ownerIndex: number
   readonly ownerId: string
-  /** Output tokens whose credit went through this span (overlaps go to the stronger span). */
+  /** Output tokens counted under this span (overlaps go to the stronger span), whoever earned them. */
   readonly heldTokens: number
   /** Credit those tokens carried: sum of their covering-window rarities (units of 1/65536 token). */
   readonly credit: number
@@ -34,7 +37,7 @@ export interface AttributionEntry {
   /** Position of the contribution in acceptance order (the tie-break). */
   readonly contributionIndex: number
   readonly weightPpm: number
-  /** Indices into the result's `spans` held by this contribution. */
+  /** Indices into the result's `spans` through which this contribution earned tokens. */
   readonly spans: readonly number[]
 }
 
@@ -66,39 +69,49 @@ export function rarityOf(count: number, halfCount: number): number {
   return Math.floor((h2 * RARITY_ONE) / (h2 + extra * extra))
 }
 
+/** out[p] = the minimum of v[i] over i in [p - w + 1, p] with v[i] >= 0 (monotonic deque), -1 if none. */
+function slidingMin(v: Int32Array, w: number): Int32Array {
+  const m = v.length
+  const out = new Int32Array(m)
+  const deque = new Int32Array(m)
+  let head = 0
+  let tail = 0
+  for (let p = 0; p < m; p++) {
+    if (v[p] >= 0) {
+      while (tail > head && v[deque[tail - 1]] >= v[p]) tail--
+      deque[tail++] = p
+    }
+    while (tail > head && deque[head] <= p - w) head++
+    out[p] = tail > head ? v[deque[head]] : -1
+  }
+  return out
+}
+
 /**
- * For each output position p, the minimum rarity over the windows q[i..i+w) with i <= p < i+w that occur
- * in the corpus (0 where no such window covers p). Monotonic-deque sliding minimum: O(m) windows, each
- * found by one binary search.
+ * Over the windows q[i..i+w) with i <= p < i+w that occur in the corpus (each found by one binary
+ * search), for each output position p: `rarity`, the minimum window rarity, and, when asked,
+ * `earliest`, the smallest corpus position of any such window (contributions are laid out in acceptance
+ * order, so its contribution is the earliest accepted one with a w-token match covering p). -1 where no
+ * window covers p.
  */
-function coveringWindowRarity(
+function coveringWindows(
   index: AttributionIndex,
   q: Int32Array,
   matchLength: Int32Array,
   w: number,
   halfCount: number,
-): Int32Array {
+  withEarliest: boolean,
+): { rarity: Int32Array; earliest: Int32Array | null } {
   const m = q.length
-  const win = new Int32Array(m).fill(-1)
+  const rarity = new Int32Array(m).fill(-1)
+  const earliest = withEarliest ? new Int32Array(m).fill(-1) : null
   for (let i = 0; i + w <= m; i++) {
     if (matchLength[i] < w) continue
     const [lo, hi] = findInterval(index, q, i, w)
-    win[i] = rarityOf(hi - lo, halfCount)
+    rarity[i] = rarityOf(hi - lo, halfCount)
+    if (earliest) earliest[i] = earliestOccurrence(index, lo, hi)
   }
-  const out = new Int32Array(m)
-  // Deque of window starts with increasing rarity; windows covering p start in [p - w + 1, p].
-  const deque = new Int32Array(m)
-  let head = 0
-  let tail = 0
-  for (let p = 0; p < m; p++) {
-    if (win[p] >= 0) {
-      while (tail > head && win[deque[tail - 1]] >= win[p]) tail--
-      deque[tail++] = p
-    }
-    while (tail > head && deque[head] <= p - w) head++
-    out[p] = tail > head ? win[deque[head]] : 0
-  }
-  return out
+  return { rarity: slidingMin(rarity, w), earliest: earliest && slidingMin(earliest, w) }
 }
 
 /**
@@ -201,18 +214,34 @@ export function attribute(
   // and occurs in the corpus (sliding-window minimum). A span made rare only by the token or two it adds
   // to common text (boilerplate plus a neighbouring word) is thus worth almost nothing, while every token
   // of a genuinely rare span keeps its full credit.
-  const tokenRarity = coveringWindowRarity(index, q, ms.length, params.minSpan, params.rarityHalfCount)
+  const windows = coveringWindows(
+    index,
+    q,
+    ms.length,
+    params.minSpan,
+    params.rarityHalfCount,
+    params.ownership === 'token',
+  )
+  const tokenRarity = windows.rarity
+  // The span a token is counted under is chosen as above under both rules; under 'span' ownership its
+  // holder earns the token, under 'token' ownership the earliest contribution whose own minSpan-token
+  // match covers it does (so the copied part of a span crossing a copy's join goes to the original).
   const credit = new Map<number, number>()
+  const earnedVia = new Map<number, number[]>()
   for (const si of order) {
     const s = raw[si]
     let sum = 0
     for (let p = find(s.start); p < s.end; p = find(p)) {
+      const owner = windows.earliest ? contributionAt(index.starts, windows.earliest[p]) : s.owner
       s.held++
       sum += tokenRarity[p]
+      credit.set(owner, (credit.get(owner) ?? 0) + tokenRarity[p])
+      const via = earnedVia.get(owner)
+      if (via === undefined) earnedVia.set(owner, [si])
+      else if (via[via.length - 1] !== si) via.push(si) // spans go one at a time: si is last if listed
       nextFree[p] = p + 1
     }
     s.credit = sum
-    if (s.held > 0) credit.set(s.owner, (credit.get(s.owner) ?? 0) + sum)
   }
 
   // Weights: credit / (m * RARITY_ONE) of the whole, floored to parts per million (exact in BigInt).
@@ -229,16 +258,12 @@ export function attribute(
   for (const w of weighted) {
     if (entries.length < params.topK && w.weight >= params.minEntryPpm) {
       const ref = index.contributions[w.owner]
-      const spanIdx: number[] = []
-      raw.forEach((s, i) => {
-        if (s.owner === w.owner && s.held > 0) spanIdx.push(i)
-      })
       entries.push({
         contributionId: ref.id,
         contributor: ref.contributor,
         contributionIndex: w.owner,
         weightPpm: w.weight,
-        spans: spanIdx,
+        spans: (earnedVia.get(w.owner) ?? []).sort((a, b) => a - b),
       })
       kept += w.weight
     } else folded += w.weight

@@ -19,7 +19,17 @@ export interface AttributionParams {
   readonly maxOutputTokens: number
   /** A span lists the contributions it occurs in only when it has at most this many occurrences. */
   readonly maxListedOccurrences: number
+  /**
+   * Who earns a matched output token. 'span' (ol-attr-1): the holder of the strongest maximal span
+   * covering it, i.e. the earliest contribution containing that whole span, so a copy that appends its
+   * own text holds every token of a span crossing the join. 'token' (ol-attr-2): the earliest
+   * contribution with a match of at least minSpan tokens covering the token itself, so a later
+   * contribution earns only the tokens no earlier one covers.
+   */
+  readonly ownership: Ownership
 }
+
+export type Ownership = 'span' | 'token'
 
 /** Fixed-point scale of the rarity factor (1.0 = RARITY_ONE). */
 export const RARITY_ONE = 65536
@@ -33,14 +43,23 @@ export const PARAMS_V1: AttributionParams = Object.freeze({
   minEntryPpm: 5_000,
   maxOutputTokens: 65_536,
   maxListedOccurrences: 64,
+  ownership: 'span',
+})
+
+/** ol-attr-1 with per-token ownership: copied text stays with the original across a copy's joins. */
+export const PARAMS_V2: AttributionParams = Object.freeze({
+  ...PARAMS_V1,
+  version: 'ol-attr-2',
+  ownership: 'token',
 })
 
 /** Registered parameter sets by version id; validators look the receipt's `paramsVersion` up here. */
 export const PARAMS_BY_VERSION: ReadonlyMap<string, AttributionParams> = new Map([
   [PARAMS_V1.version, PARAMS_V1],
+  [PARAMS_V2.version, PARAMS_V2],
 ])
 
-export const DEFAULT_PARAMS = PARAMS_V1
+export const DEFAULT_PARAMS = PARAMS_V2
 
 const KEYS = [
   'minSpan',
@@ -61,6 +80,9 @@ export function resolveParams(overrides: Partial<AttributionParams> = {}): Attri
       throw new AttributionError({ code: 'INVALID_PARAMS', reason: `${k} must be a non-negative integer` })
     }
   }
+  if (p.ownership !== 'span' && p.ownership !== 'token') {
+    throw new AttributionError({ code: 'INVALID_PARAMS', reason: "ownership must be 'span' or 'token'" })
+  }
   if (p.minSpan < 1) throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'minSpan must be >= 1' })
   if (p.rarityHalfCount < 1 || p.rarityHalfCount > 65_536) {
     throw new AttributionError({ code: 'INVALID_PARAMS', reason: 'rarityHalfCount must be in [1, 65536]' })
@@ -79,6 +101,8 @@ export function resolveParams(overrides: Partial<AttributionParams> = {}): Attri
  */
 export function paramsVersionOf(p: AttributionParams): string {
   const registered = PARAMS_BY_VERSION.get(p.version)
-  if (registered && KEYS.every((k) => registered[k] === p[k])) return p.version
-  return `custom:${p.version}:${KEYS.map((k) => `${k}=${p[k]}`).join(',')}`
+  if (registered && KEYS.every((k) => registered[k] === p[k]) && registered.ownership === p.ownership) {
+    return p.version
+  }
+  return `custom:${p.version}:${KEYS.map((k) => `${k}=${p[k]}`).join(',')},ownership=${p.ownership}`
 }

@@ -9,6 +9,8 @@ import {
   DEFAULT_PARAMS,
   findInterval,
   indexBytesPerToken,
+  PARAMS_V1,
+  PARAMS_V2,
   PPM,
 } from '../index.ts'
 import { toDense } from '../src/search.ts'
@@ -70,7 +72,7 @@ test('suffix array, counts, spans and weights equal the brute-force reference on
     const index = buildIndex(corpus)
     // Suffix array over dense ids sorts like the tokenizer ids.
     assert.equal(Array.from(index.sa), bruteSuffixArray(corpus.tokens), `sa ${trial}`)
-    const params = {
+    const knobs = {
       minSpan: 1 + (r() % 4),
       rarityHalfCount: 1 + (r() % 8),
       topK: 1 + (r() % 5),
@@ -86,27 +88,31 @@ test('suffix array, counts, spans and weights equal the brute-force reference on
         const [lo, hi] = findInterval(index, dense, i, 3)
         assert.is(hi - lo, bruteOccurrences(corpus.tokens, q.slice(i, i + 3)).length, 'count')
       }
-      const got = attribute(index, q, params)
-      const want = bruteAttribute(corpus, q, params)
-      const label = `trial ${trial}.${k}`
-      assert.equal(
-        got.spans.map((s) => [s.start, s.end, s.count, s.rarity, s.ownerIndex, s.heldTokens]),
-        want.spans.map((s) => [s.start, s.end, s.count, s.rarity, s.owner, s.held]),
-        `spans ${label}`,
-      )
-      assert.equal(
-        got.spans.map((s) => s.contributions),
-        want.spans.map((s) => s.contributions.map((o) => corpus.contributions[o].id)),
-        `span contributions ${label}`,
-      )
-      assert.equal(
-        got.entries.map((e) => [e.contributionIndex, e.weightPpm]),
-        want.entries.map((e) => [e.owner, e.weight]),
-        `entries ${label}`,
-      )
-      assert.is(got.unattributedPpm, want.unattributedPpm, `remainder ${label}`)
-      const sum = got.entries.reduce((s, e) => s + e.weightPpm, 0)
-      assert.ok(sum <= PPM && got.entries.every((e) => Number.isInteger(e.weightPpm)))
+      // Both registered rules: ol-attr-1 (span ownership) stays reproducible beside ol-attr-2.
+      for (const base of [PARAMS_V1, PARAMS_V2]) {
+        const params = { ...knobs, version: base.version }
+        const got = attribute(index, q, params)
+        const want = bruteAttribute(corpus, q, { ...knobs, ownership: base.ownership })
+        const label = `trial ${trial}.${k} ${base.version}`
+        assert.equal(
+          got.spans.map((s) => [s.start, s.end, s.count, s.rarity, s.ownerIndex, s.heldTokens]),
+          want.spans.map((s) => [s.start, s.end, s.count, s.rarity, s.owner, s.held]),
+          `spans ${label}`,
+        )
+        assert.equal(
+          got.spans.map((s) => s.contributions),
+          want.spans.map((s) => s.contributions.map((o) => corpus.contributions[o].id)),
+          `span contributions ${label}`,
+        )
+        assert.equal(
+          got.entries.map((e) => [e.contributionIndex, e.weightPpm, e.spans]),
+          want.entries.map((e) => [e.owner, e.weight, e.spans]),
+          `entries ${label}`,
+        )
+        assert.is(got.unattributedPpm, want.unattributedPpm, `remainder ${label}`)
+        const sum = got.entries.reduce((s, e) => s + e.weightPpm, 0)
+        assert.ok(sum <= PPM && got.entries.every((e) => Number.isInteger(e.weightPpm)))
+      }
     }
   }
 })
@@ -181,8 +187,23 @@ test('deterministic: rebuilt index and repeated queries give identical results; 
   const r2 = attribute(buildIndex(buildCorpus(list)), `x ${passage} y`)
   assert.equal(r1, r2)
   assert.is(r1.paramsVersion, DEFAULT_PARAMS.version)
+  assert.is(DEFAULT_PARAMS, PARAMS_V2)
+  assert.is(
+    attribute(buildIndex(buildCorpus(list)), passage, { version: 'ol-attr-1' }).paramsVersion,
+    'ol-attr-1',
+  )
   const custom = attribute(buildIndex(buildCorpus(list)), passage, { minSpan: 5 })
-  assert.match(custom.paramsVersion, /^custom:ol-attr-1:minSpan=5,/)
+  assert.is(
+    custom.paramsVersion,
+    'custom:ol-attr-2:minSpan=5,rarityHalfCount=8,topK=10,minEntryPpm=5000,maxOutputTokens=65536,maxListedOccurrences=64,ownership=token',
+  )
+  // The rule is part of the set: ol-attr-2 with span ownership is not ol-attr-2.
+  const v1Rule = attribute(buildIndex(buildCorpus(list)), passage, { ownership: 'span' })
+  assert.match(v1Rule.paramsVersion, /^custom:ol-attr-2:.*,ownership=span$/)
+  assert.match(
+    attribute(buildIndex(buildCorpus(list)), passage, { version: 'ol-attr-1', topK: 3 }).paramsVersion,
+    /^custom:ol-attr-1:minSpan=8,rarityHalfCount=8,topK=3,.*,ownership=span$/,
+  )
 })
 
 test('typed errors: input too large, bad params, bad contributions', () => {
@@ -196,6 +217,10 @@ test('typed errors: input too large, bad params, bad contributions', () => {
   }
   assert.throws(
     () => attribute(index, 'x', { minSpan: 0 }),
+    (e: AttributionError) => e.code === 'INVALID_PARAMS',
+  )
+  assert.throws(
+    () => attribute(index, 'x', { ownership: 'shared' as 'span' }),
     (e: AttributionError) => e.code === 'INVALID_PARAMS',
   )
   assert.throws(

@@ -52,6 +52,8 @@ export interface RefParams {
   rarityHalfCount: number
   topK: number
   minEntryPpm: number
+  /** 'span' (ol-attr-1) or 'token' (ol-attr-2); see AttributionParams.ownership. */
+  ownership: 'span' | 'token'
 }
 
 export function bruteAttribute(corpus: Corpus, q: ArrayLike<number>, p: RefParams) {
@@ -87,15 +89,21 @@ export function bruteAttribute(corpus: Corpus, q: ArrayLike<number>, p: RefParam
     })
   }
   const windowRarity: number[] = []
+  // Earliest accepted contribution containing each window (acceptance order = contribution index).
+  const windowFirst: number[] = []
   for (let i = 0; i + p.minSpan <= q.length; i++) {
-    const c = bruteOccurrences(corpus.tokens, Array.from(q).slice(i, i + p.minSpan)).length
-    windowRarity.push(c > 0 ? rarityOf(c) : -1)
+    const occ = bruteOccurrences(corpus.tokens, Array.from(q).slice(i, i + p.minSpan))
+    windowRarity.push(occ.length > 0 ? rarityOf(occ.length) : -1)
+    windowFirst.push(occ.length > 0 ? Math.min(...occ.map((pos) => ownerOf(corpus.starts, pos))) : -1)
   }
   const credit = new Map<number, bigint>()
+  const via = new Map<number, Set<number>>() // owner -> indices of the spans its tokens were counted under
   for (let t = 0; t < q.length; t++) {
     let tokenRarity = Number.POSITIVE_INFINITY
+    let first = Number.POSITIVE_INFINITY
     for (let i = Math.max(0, t - p.minSpan + 1); i <= t && i < windowRarity.length; i++) {
       if (windowRarity[i] >= 0) tokenRarity = Math.min(tokenRarity, windowRarity[i])
+      if (windowFirst[i] >= 0) first = Math.min(first, windowFirst[i])
     }
     let best: (typeof spans)[number] | null = null
     for (const s of spans) {
@@ -111,7 +119,9 @@ export function bruteAttribute(corpus: Corpus, q: ArrayLike<number>, p: RefParam
     }
     if (best) {
       best.held++
-      credit.set(best.owner, (credit.get(best.owner) ?? 0n) + BigInt(tokenRarity))
+      const owner = p.ownership === 'token' ? first : best.owner
+      credit.set(owner, (credit.get(owner) ?? 0n) + BigInt(tokenRarity))
+      via.set(owner, (via.get(owner) ?? new Set()).add(spans.indexOf(best)))
     }
   }
   const weights = [...credit.entries()]
@@ -121,7 +131,10 @@ export function bruteAttribute(corpus: Corpus, q: ArrayLike<number>, p: RefParam
     }))
     .filter((w) => w.weight > 0)
     .sort((a, b) => b.weight - a.weight || a.owner - b.owner)
-  const entries = weights.filter((w) => w.weight >= p.minEntryPpm).slice(0, p.topK)
+  const entries = weights
+    .filter((w) => w.weight >= p.minEntryPpm)
+    .slice(0, p.topK)
+    .map((w) => ({ ...w, spans: [...(via.get(w.owner) ?? [])].sort((a, b) => a - b) }))
   const kept = entries.reduce((s, e) => s + e.weight, 0)
   return { spans, entries, unattributedPpm: PPM - kept }
 }
