@@ -58,7 +58,7 @@ test('--save-index then --index DIR --file F --json --top 1', async () => {
   assert.is(json.entries.length, 1)
   assert.is(
     json.paramsVersion,
-    'custom:ol-attr-1:minSpan=8,rarityHalfCount=8,topK=1,minEntryPpm=5000,maxOutputTokens=65536,maxListedOccurrences=64',
+    'custom:ol-attr-2:minSpan=8,rarityHalfCount=8,topK=1,minEntryPpm=5000,maxOutputTokens=65536,maxListedOccurrences=64,ownership=token',
   )
   assert.match(json.indexId, /^[0-9a-f]{64}$/)
   assert.is(json.spans.length, 2)

@@ -6,7 +6,8 @@
 // reference and is still what signs.
 //
 // Fields: string, bytes, address, bool, bytes1..32 and uint8..256, a struct of the same `types`, and an
-// array of such structs (a Receipt holds its PaymentAuthorization and its attribution entries). Arrays of
+// array of such structs (a Receipt holds its PaymentAuthorization and its attribution entries); a struct
+// field may be given as its 32-byte hashStruct instead. Arrays of
 // atomic values, intN and recursive structs are refused when the hasher is made, not silently hashed
 // wrong.
 import { createKeccak } from 'hash-wasm'
@@ -152,6 +153,9 @@ function structFieldEncoder(types: Types, field: TypedDataField, path: string[])
   const inner = structHasher(types, base, [...path, base])
   if (!isArray)
     return (value, out, offset) => {
+      // Its 32-byte hashStruct, when the caller computed it already (a receipt's authorization is hashed
+      // for the client's signature, then again inside the receipt).
+      if (value instanceof Uint8Array && value.length === 32) return out.set(value, offset)
       if (typeof value !== 'object' || value === null) badField(name, `expected a ${base}`)
       out.set(inner(value as Record<string, unknown>), offset)
     }
@@ -193,13 +197,18 @@ export function createTypedDataHasher(
   primaryType: string,
 ): TypedDataHasher {
   const hashStruct = createStructHasher(types, primaryType)
-  const separator = Buffer.from(domainSeparator({ domain }).slice(2), 'hex')
+  const digestOf = typedDataDigest(domain)
+  return (message) => digestOf(hashStruct(message))
+}
+
+/** The EIP-712 digest `keccak256(0x1901 ‖ domainSeparator ‖ structHash)` under one domain. */
+export function typedDataDigest(domain: TypedDataDomain): (structHash: Uint8Array) => Uint8Array {
   const envelope = new Uint8Array(2 + 32 + 32)
   envelope[0] = 0x19
   envelope[1] = 0x01
-  envelope.set(separator, 2)
-  return (message) => {
-    envelope.set(hashStruct(message), 34)
+  envelope.set(Buffer.from(domainSeparator({ domain }).slice(2), 'hex'), 2)
+  return (structHash) => {
+    envelope.set(structHash, 34)
     return keccak256Bytes(envelope)
   }
 }

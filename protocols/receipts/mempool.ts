@@ -1,7 +1,8 @@
 // The receipt mempool: accepted receipts, durable before anyone is told so. A receipt is written in one
 // level batch with its index entries (by client, by epoch) before `add` resolves, and only then is it
 // acknowledged to the client or forwarded on gossip, so a node killed at any moment has every receipt it
-// acknowledged (LevelDB's log survives SIGKILL; the batch is all or nothing). Receipts leave once a
+// acknowledged (LevelDB's log survives SIGKILL; the batch is all or nothing). Writes asked for while one
+// is in flight share the next batch (group commit), so a burst costs a few writes, not one per receipt. Receipts leave once a
 // checkpoint covers them; their requestIds are still refused until the authorization's deadline.
 //
 // Memory holds what the hot path asks for without touching disk: each client's pending fees (spending in
@@ -15,11 +16,11 @@ import { decodeReceipt, encodeReceipt } from './receipt-wire.ts'
 import { ReplayGuard } from './replay-guard.ts'
 
 /** The part of a level (sub)database the mempool uses: binary keys and values. */
+type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
+
 export interface MempoolLevel {
   get(key: Uint8Array): Promise<Uint8Array | undefined>
-  batch(
-    ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }>,
-  ): Promise<void>
+  batch(ops: BatchOp[]): Promise<void>
   iterator(options: { gte: Uint8Array; lt: Uint8Array }): AsyncIterable<[Uint8Array, Uint8Array]>
 }
 
@@ -50,6 +51,10 @@ export class Mempool {
   private readonly held = new Set<string>()
   /** requestIds of receipts a checkpoint settled, until their deadlines */
   private readonly settled: ReplayGuard
+  /** group commit: writes asked for while one is in flight go out together in the next batch */
+  private queued: BatchOp[] = []
+  private waiting: Array<{ resolve: () => void; reject: (err: Error) => void }> = []
+  private flushing = false
 
   private constructor(
     private readonly level: MempoolLevel,
@@ -93,9 +98,9 @@ export class Mempool {
   /**
    * Stores an accepted receipt (durably, before it resolves) unless its requestId is known, the pool is
    * full, or the client's pending fees plus this one would pass `spendable` (the client's available
-   * balance on chain, when the caller checks it).
+   * balance on chain, when the caller checks it). `wire` is its encoding when the caller has it.
    */
-  async add(signed: SignedReceipt, spendable?: bigint): Promise<AddResult> {
+  async add(signed: SignedReceipt, spendable?: bigint, wire?: Uint8Array): Promise<AddResult> {
     const r = signed.receipt
     const id = r.authorization.requestId.toLowerCase()
     const client = r.authorization.client.toLowerCase()
@@ -106,7 +111,7 @@ export class Mempool {
     // Reserved now, before the write: a second receipt of this client checked meanwhile sees it.
     this.remember(signed)
     try {
-      await this.level.batch(this.putOps(signed))
+      await this.write(this.putOps(signed, wire))
     } catch (err) {
       this.forget(signed)
       throw new MempoolError(
@@ -162,9 +167,7 @@ export class Mempool {
       if (signed !== undefined) gone.push(signed)
     }
     if (gone.length === 0) return 0
-    await this.level.batch(
-      gone.flatMap((s) => this.indexKeys(s).map((key) => ({ type: 'del' as const, key }))),
-    )
+    await this.write(gone.flatMap((s) => this.indexKeys(s).map((key) => ({ type: 'del' as const, key }))))
     for (const s of gone) {
       this.forget(s)
       // A full guard only weakens the refusal of a settled id the consensus layer refuses anyway.
@@ -191,10 +194,36 @@ export class Mempool {
     this.held.delete(signed.receipt.authorization.requestId.toLowerCase())
   }
 
-  private putOps(signed: SignedReceipt) {
+  /** Resolves once `ops` are on disk, in one batch with whatever else was asked for meanwhile. */
+  private write(ops: BatchOp[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queued.push(...ops)
+      this.waiting.push({ resolve, reject })
+      if (!this.flushing) void this.flush()
+    })
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true
+    while (this.queued.length > 0) {
+      const ops = this.queued
+      const waiting = this.waiting
+      this.queued = []
+      this.waiting = []
+      try {
+        await this.level.batch(ops)
+        for (const w of waiting) w.resolve()
+      } catch (err) {
+        for (const w of waiting) w.reject(err as Error)
+      }
+    }
+    this.flushing = false
+  }
+
+  private putOps(signed: SignedReceipt, wire?: Uint8Array): BatchOp[] {
     const [primary, byClient, byEpoch] = this.indexKeys(signed)
     return [
-      { type: 'put' as const, key: primary!, value: encodeReceipt(signed) },
+      { type: 'put' as const, key: primary!, value: wire ?? encodeReceipt(signed) },
       { type: 'put' as const, key: byClient!, value: EMPTY },
       { type: 'put' as const, key: byEpoch!, value: EMPTY },
     ]

@@ -84,6 +84,9 @@ export interface ReceiptsTopicInit {
   onAttributionMismatch?(node: Address, signed: SignedReceipt): void
 }
 
+/** The bytes a receipt was decoded from: the mempool stores them as they came, not re-encoded. */
+const wireOf = new WeakMap<SignedReceipt, Uint8Array>()
+
 export function receiptsTopic(init: ReceiptsTopicInit): GossipTopic<SignedReceipt> & {
   validateReceipt(signed: SignedReceipt, signal?: AbortSignal): Promise<void>
 } {
@@ -151,7 +154,7 @@ export function receiptsTopic(init: ReceiptsTopicInit): GossipTopic<SignedReceip
     }
     let added: AddResult
     try {
-      added = await init.mempool.add(signed, spendable)
+      added = await init.mempool.add(signed, spendable, wireOf.get(signed))
     } catch {
       gossipIgnore('RECEIPT_STORE_FAILED', 'the mempool could not store the receipt')
     }
@@ -168,7 +171,9 @@ export function receiptsTopic(init: ReceiptsTopicInit): GossipTopic<SignedReceip
     handlerQueue: RECEIPTS_HANDLER_QUEUE,
     decode(bytes) {
       try {
-        return decodeReceipt(bytes)
+        const signed = decodeReceipt(bytes)
+        wireOf.set(signed, bytes)
+        return signed
       } catch (err) {
         if (err instanceof ReceiptError) gossipReject(err.code, err.message)
         throw err

@@ -11,12 +11,16 @@ import { type Address, bytesToHex, type Hex, hexToBytes, type TypedDataDomain } 
 import type { LocalAccount } from 'viem/accounts'
 import { OpenLedgerError } from '../common/errors.ts'
 import { recoverDigestSignerBytes } from '../common/signatures.ts'
-import { createTypedDataHasher, keccak256Bytes, type TypedDataHasher } from '../common/typed-data-hasher.ts'
+import {
+  createStructHasher,
+  keccak256Bytes,
+  type TypedDataHasher,
+  typedDataDigest,
+} from '../common/typed-data-hasher.ts'
 import {
   checkPaymentAuthorization,
   type PaymentAuthorization,
   paymentAuthorizationTypes,
-  paymentHasher,
 } from './payment-authorization.ts'
 
 export const receiptTypes = {
@@ -188,18 +192,26 @@ export function sortShares(shares: AttributionShare[]): AttributionShare[] {
   return [...shares].sort(compareShares)
 }
 
-const receiptHashers = new Map<string, TypedDataHasher>()
+const paymentStruct = createStructHasher(paymentAuthorizationTypes, 'PaymentAuthorization')
+const receiptStruct = createStructHasher(receiptTypes, 'Receipt')
+const digests = new Map<string, (structHash: Uint8Array) => Uint8Array>()
 
-/** One precomputed hasher per domain (a node has one domain; tests a few). */
-export function receiptHasher(domain: TypedDataDomain): TypedDataHasher {
+/** The EIP-712 digest under one domain, cached per domain (a node has one; tests a few). */
+function digestFor(domain: TypedDataDomain): (structHash: Uint8Array) => Uint8Array {
   const key = `${domain.chainId}:${domain.verifyingContract}`
-  let hasher = receiptHashers.get(key)
-  if (hasher === undefined) {
-    hasher = createTypedDataHasher(domain, receiptTypes, 'Receipt')
-    if (receiptHashers.size >= 16) receiptHashers.clear()
-    receiptHashers.set(key, hasher)
+  let digest = digests.get(key)
+  if (digest === undefined) {
+    digest = typedDataDigest(domain)
+    if (digests.size >= 16) digests.clear()
+    digests.set(key, digest)
   }
-  return hasher
+  return digest
+}
+
+/** The receipt's EIP-712 digest (what the node signs). */
+export function receiptHasher(domain: TypedDataDomain): TypedDataHasher {
+  const digest = digestFor(domain)
+  return (message) => digest(receiptStruct(message))
 }
 
 /** The serving node signs (viem, the reference encoder) after it served the request. */
@@ -229,14 +241,14 @@ const sameAddress = (bytes: Uint8Array | undefined, address: Address): boolean =
  */
 export function verifyReceiptSignatures(signed: SignedReceipt, domain: TypedDataDomain): void {
   const r = signed.receipt
-  const client = recoverDigestSignerBytes(
-    paymentHasher(domain)(r.authorization as unknown as Record<string, unknown>),
-    hexToBytes(r.clientSignature),
-  )
+  const digest = digestFor(domain)
+  // The authorization is hashed once: its struct hash signs for the client and fills the receipt's field.
+  const authorization = paymentStruct(r.authorization as unknown as Record<string, unknown>)
+  const client = recoverDigestSignerBytes(digest(authorization), hexToBytes(r.clientSignature))
   if (!sameAddress(client, r.authorization.client))
     throw receiptError('RECEIPT_BAD_CLIENT_SIGNATURE', 'the authorization is not signed by its client')
   const node = recoverDigestSignerBytes(
-    receiptHasher(domain)(r as unknown as Record<string, unknown>),
+    digest(receiptStruct({ ...r, authorization } as unknown as Record<string, unknown>)),
     hexToBytes(signed.nodeSignature),
   )
   if (!sameAddress(node, r.authorization.node))

@@ -24,9 +24,8 @@ test('receipts acknowledged before a SIGKILL are all there after it', async () =
       '--import',
       './protocols/common/polyfills.ts',
       'protocols/receipts/test/mempool-writer.ts',
-      dir,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MEMPOOL_WRITER_DIR: dir } },
   )
   const acked: Hex[] = []
   try {
