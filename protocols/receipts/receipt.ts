@@ -7,7 +7,7 @@
 //
 // The fee is what the registered prices (wei per 1,000 tokens, base model plus adapter) give for the
 // tokens, rounded down, and never above maxFee: a node may charge less, never more.
-import { type Address, bytesToHex, type Hex, hexToBytes, type TypedDataDomain } from 'viem'
+import { type Address, bytesToHex, type Hex, type TypedDataDomain } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { OpenLedgerError } from '../common/errors.ts'
 import { recoverDigestSignerBytes } from '../common/signatures.ts'
@@ -232,8 +232,11 @@ export async function signReceipt(
   return { receipt, nodeSignature, output }
 }
 
+/** 0x-hex (checked by checkReceipt) as bytes, with Buffer's decoder (viem's is slower on the hot path). */
+const hexBytes = (hex: Hex): Buffer => Buffer.from(hex.slice(2), 'hex')
+
 const sameAddress = (bytes: Uint8Array | undefined, address: Address): boolean =>
-  bytes !== undefined && Buffer.from(bytes).equals(Buffer.from(hexToBytes(address)))
+  bytes !== undefined && hexBytes(address).equals(bytes)
 
 /**
  * Both signatures, with the precomputed hashers and the native recovery: the client's over its
@@ -244,12 +247,12 @@ export function verifyReceiptSignatures(signed: SignedReceipt, domain: TypedData
   const digest = digestFor(domain)
   // The authorization is hashed once: its struct hash signs for the client and fills the receipt's field.
   const authorization = paymentStruct(r.authorization as unknown as Record<string, unknown>)
-  const client = recoverDigestSignerBytes(digest(authorization), hexToBytes(r.clientSignature))
+  const client = recoverDigestSignerBytes(digest(authorization), hexBytes(r.clientSignature))
   if (!sameAddress(client, r.authorization.client))
     throw receiptError('RECEIPT_BAD_CLIENT_SIGNATURE', 'the authorization is not signed by its client')
   const node = recoverDigestSignerBytes(
     digest(receiptStruct({ ...r, authorization } as unknown as Record<string, unknown>)),
-    hexToBytes(signed.nodeSignature),
+    hexBytes(signed.nodeSignature),
   )
   if (!sameAddress(node, r.authorization.node))
     throw receiptError('RECEIPT_BAD_NODE_SIGNATURE', 'the receipt is not signed by its serving node')
