@@ -26,6 +26,7 @@ import { registerInferenceRoutes } from './api/inference.ts'
 import { JobManager, jobRecordSchema, registerJobRoutes } from './api/jobs.ts'
 import { registerModelRoutes } from './api/models.ts'
 import { registerOpenAiRoutes } from './api/openai.ts'
+import { registerReceiptRoutes } from './api/receipts.ts'
 import { createApi } from './api/server.ts'
 import { type ChainClients, connectChain } from './chain.ts'
 import type { NodeConfig } from './config.ts'
@@ -33,6 +34,7 @@ import { ensureApiToken, paths } from './datadir.ts'
 import { asyncValidatingPubsub, GossipRouter } from './gossip.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { createNetwork, type Network } from './network.ts'
+import { Payments } from './payments.ts'
 import { PeerDialer } from './peer-dialer.ts'
 import { Serving } from './serving.ts'
 import type { AttributionSources } from './serving-attribution.ts'
@@ -69,6 +71,7 @@ export class OpenLedgerNode {
   blockSync?: BlockSync
   models?: ModelService
   serving?: Serving
+  payments?: Payments
   api?: FastifyInstance
   jobs?: JobManager
   private dialer?: PeerDialer
@@ -134,6 +137,7 @@ export class OpenLedgerNode {
         (app) => registerJobRoutes(app, jobs),
         (app) => registerOpenAiRoutes(app, () => this.serving?.gateway),
         (app) => registerInferenceRoutes(app, () => this.serving?.network),
+        (app) => registerReceiptRoutes(app, () => this.payments?.mempool),
         (app) =>
           registerContentRoutes(app, () =>
             this.network ? (cid, options) => unixfs(this.network!).cat(cid, options) : undefined,
@@ -236,6 +240,22 @@ export class OpenLedgerNode {
         })
       }
     }
+    // Receipts need the Ledger (balances) and the registry (prices): without either, answers go unpaid.
+    if (this.chain && modelRegistry && config.ledger_address) {
+      this.payments = await Payments.start({
+        level: this.db.repositories,
+        prefix: Bucket.receipts,
+        chain: this.chain,
+        ledger: config.ledger_address,
+        registry: modelRegistry,
+        account: this.account,
+        domain,
+        gossip: this.gossip,
+        attribute: (target, text) =>
+          this.serving?.recomputeAttribution(target, text) ?? Promise.resolve(null),
+        log: log.child({ module: 'payments' }),
+      })
+    }
     // Every node can forward inference to the network; one with serve_models also serves.
     this.serving = new Serving({
       config,
@@ -249,6 +269,7 @@ export class OpenLedgerNode {
       metrics: this.metrics,
       log: log.child({ module: 'serving' }),
       attributionSources: this.datanets ? this.attributionSources(this.datanets) : undefined,
+      payments: this.payments,
     })
     await this.serving.start()
 

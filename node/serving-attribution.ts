@@ -105,6 +105,11 @@ export class ServingAttribution {
     )
   }
 
+  /** Whether `target`'s index is ready. */
+  isPrepared(target: { model: string; adapter: string | null }): boolean {
+    return this.prepared.has(ServingAttribution.key(target))
+  }
+
   /** The attribution of `text` generated for `target`; null when it was trained on no Datanet version. */
   attribute(target: { model: string; adapter: string | null }, text: string): AnswerAttribution | null {
     const prepared = this.prepared.get(ServingAttribution.key(target))

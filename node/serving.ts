@@ -19,6 +19,7 @@ import { advertise, providerKeys } from '../protocols/capacity/discovery.ts'
 import { detectHardware } from '../protocols/capacity/hardware.ts'
 import type { InferenceBackend } from '../protocols/inference/backend.ts'
 import { inferenceError } from '../protocols/inference/errors.ts'
+import type { AnswerAttribution } from '../protocols/inference/gateway.ts'
 import { InferService } from '../protocols/inference/infer-service.ts'
 import { NetworkInference } from '../protocols/inference/network-inference.ts'
 import { OnnxBackend } from '../protocols/inference/onnx-backend.ts'
@@ -31,6 +32,7 @@ import type { ModelService } from '../protocols/model/service.ts'
 import { ConfigError, engineUrlOf, type NodeConfig } from './config.ts'
 import type { NodeMetrics } from './metrics.ts'
 import type { Network } from './network.ts'
+import type { Payments } from './payments.ts'
 import { type AttributionSources, ServingAttribution } from './serving-attribution.ts'
 
 export interface ServingInit {
@@ -47,7 +49,12 @@ export interface ServingInit {
   log: Logger
   /** reads the Datanet versions a served model was trained on; without it answers carry no attribution */
   attributionSources?: AttributionSources
+  /** paid serving (node/payments.ts): balance check before, receipt after; without it answers are unpaid */
+  payments?: Pick<Payments, 'checkPayment' | 'releasePayment' | 'issueReceipt'>
 }
+
+/** Attribution indexes built at once for receipts of models this node does not serve. */
+const MAX_PREPARING = 4
 
 /** Tokens generated to measure a model's speed for the capacity record. */
 const SPEED_PROBE_TOKENS = 32
@@ -66,6 +73,8 @@ export class Serving {
   private readonly attribution?: ServingAttribution
   /** the attribution hook the gateway and the infer service share (undefined without Datanet sources) */
   private readonly attribute?: ServingAttribution['attribute']
+  /** indexes being built for recomputeAttribution, by target */
+  private readonly preparing = new Map<string, Promise<void>>()
   private readonly prices = new Map<
     string,
     { prices: { priceIn: bigint; priceOut: bigint }; until: number }
@@ -139,6 +148,7 @@ export class Serving {
       for (const adapter of adapters) this.offers.push(offerOf(entry, adapter, tokensPerSec))
       log.info({ modelId, adapters: adapters.length, tokensPerSec }, 'serving model')
     }
+    const payments = this.init.payments
     this.infer = new InferService(
       { libp2p },
       {
@@ -154,12 +164,48 @@ export class Serving {
           return backend.generate(request, options)
         },
         attribute: this.attribute,
+        checkPayment: payments ? (paid) => payments.checkPayment(paid) : undefined,
+        releasePayment: payments ? (paid) => payments.releasePayment(paid) : undefined,
+        issueReceipt: payments ? (...args) => payments.issueReceipt(...args) : undefined,
         onServed: (e) => this.init.metrics.inferServed.inc({ outcome: e.outcome, code: e.code ?? '' }),
       },
     )
     await this.infer.start()
     await this.capacity.update({ state: 'online', models: this.currentOffers() })
     this.advertiseLoop()
+  }
+
+  /**
+   * The attribution a (model, adapter) answer must carry, recomputed as its serving node computed it (a
+   * validator checking a receipt). The target's index is built in the background on first use, from the
+   * Datanet versions the registry lists for it; until it is ready the answer is null ('unavailable').
+   */
+  async recomputeAttribution(
+    target: { model: string; adapter: string | null },
+    text: string,
+  ): Promise<AnswerAttribution | null> {
+    if (!this.attribution || !this.init.registry) return null
+    if (this.attribution.isPrepared(target)) return this.attribute!(target, text)
+    const key = `${target.model}:${target.adapter ?? ''}`
+    if (!this.preparing.has(key) && this.preparing.size < MAX_PREPARING) {
+      const registry = this.init.registry
+      const build = (async () => {
+        const base = await registry.getModel(target.model)
+        const adapter = target.adapter === null ? undefined : await registry.getModel(target.adapter)
+        const versions = [...base.trainedOn, ...(adapter?.trainedOn ?? [])].map((t) => ({
+          datanetId: t.datanetId.toString(),
+          version: t.version,
+        }))
+        await this.attribution!.prepare(target, versions)
+      })()
+      this.preparing.set(key, build)
+      build
+        .catch((err) =>
+          this.init.log.warn({ ...target, err: (err as Error).message }, 'no attribution index'),
+        )
+        .finally(() => this.preparing.delete(key))
+    }
+    return null
   }
 
   /** Indexes for the base (its Datanet versions) and each adapter (the base's and its own). A failure is

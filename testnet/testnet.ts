@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Anvil, startAnvil } from './anvil.ts'
-import { deployForTestnet } from './deploy.ts'
+import { deployForTestnet, fundForTestnet } from './deploy.ts'
 import { findFreePortRange } from './ports.ts'
 import { type Managed, runCli, spawnCli } from './processes.ts'
 import { getJson, waitFor } from './wait.ts'
@@ -67,8 +67,13 @@ export class Testnet {
     this.basePort = this.opts.basePort ?? (await findFreePortRange(2 * nodes + 16))
     // HD index 0 deploys; node i uses index i + 1, so every node has gas and a known key.
     this.anvil = await startAnvil({ accounts: nodes + 9 })
-    if (this.opts.deployContracts !== false)
-      this.contracts = await deployForTestnet(this.anvil.rpcUrl, this.anvil.accounts[0]!.privateKey)
+    if (this.opts.deployContracts !== false) {
+      const deployer = this.anvil.accounts[0]!.privateKey
+      this.contracts = await deployForTestnet(this.anvil.rpcUrl, deployer)
+      // Every node account (those added later too) can pay for inference at once.
+      const nodeKeys = this.anvil.accounts.slice(1).map((a) => a.privateKey)
+      await fundForTestnet(this.anvil.rpcUrl, deployer, this.contracts, nodeKeys)
+    }
 
     this.nodes.push(...(await Promise.all(Array.from({ length: nodes }, (_, i) => this.initNode(i)))))
     for (const node of this.nodes) this.launch(node)

@@ -35,6 +35,8 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /v1/registry/models/:id',
   // The OpenAI-compatible list of what this node serves (POST completions need the token: the node pays).
   'GET /v1/models',
+  // Receipts are public gossip.
+  'GET /v1/receipts',
 ])
 
 /** Routes whose body is not JSON, with the one content type each accepts. */

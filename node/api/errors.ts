@@ -103,6 +103,11 @@ export const ERRORS_NOT_FROM_ROUTES: Record<string, string> = {
     'payment authorizations are checked by the infer protocol on the serving node, which answers the peer',
   CapacityError:
     'capacity records are judged by the discovering client, which drops a bad one (no route serves them yet)',
+  ReceiptError:
+    'receipts are judged by gossip validation and by the client that receives one; the receipts route lists what the mempool accepted, which decoded then',
+  MempoolError: 'the mempool is written by gossip validation and after serving, never by a route',
+  LedgerCommandError:
+    'the payments CLI (deposit, withdraw, balance) talks to the chain itself, not through a route',
 }
 
 export const HTTP_STATUS_BY_CODE = {

@@ -18,6 +18,7 @@ const BY_CODE: Record<InferenceErrorCode, [number, string, boolean]> = {
   MAX_TOKENS_TOO_LARGE: [400, 'invalid_request_error', false],
   INVALID_REQUEST: [400, 'invalid_request_error', false],
   PAYMENT_INVALID: [402, 'invalid_request_error', false],
+  INSUFFICIENT_BALANCE: [402, 'insufficient_quota', false],
   BUSY: [429, 'rate_limit_error', true],
   ABORTED: [499, 'invalid_request_error', false],
   TIMEOUT: [504, 'server_error', true],

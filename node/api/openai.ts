@@ -125,6 +125,16 @@ const extras = (end: AnswerEnd) => ({
     local: end.servedBy.local,
     failovers: end.failovers,
   },
+  // What the serving node charged for its part, as its signed receipt says (null: served here, unpaid).
+  receipt: end.receipt
+    ? {
+        request_id: end.receipt.receipt.authorization.requestId,
+        node: end.receipt.receipt.authorization.node,
+        fee: end.receipt.receipt.fee.toString(),
+        max_fee: end.receipt.receipt.authorization.maxFee.toString(),
+        output_hash: end.receipt.receipt.outputHash,
+      }
+    : null,
 })
 
 export function registerOpenAiRoutes(

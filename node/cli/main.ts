@@ -13,6 +13,7 @@ import { registerInferCommand } from './commands/infer.ts'
 import { registerInitCommand } from './commands/init.ts'
 import { registerJobCommands } from './commands/job.ts'
 import { registerModelCommands } from './commands/model.ts'
+import { registerReceiptsCommands } from './commands/receipts.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerTestnetCommands } from './commands/testnet.ts'
 import { registerWithdrawCommands } from './commands/withdraw.ts'
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerDepositCommand(program)
   registerWithdrawCommands(program)
   registerBalanceCommand(program)
+  registerReceiptsCommands(program)
   return program
 }
 

@@ -5,5 +5,9 @@ export enum Bucket {
   // Background jobs of the HTTP API (node/api/jobs.ts), keyed by job id.
   apiJobs = 0x03,
   datanetContributions = 0x10,
-  // 0x20.. receipts, 0x30.. consensus and the signing guard
+  // The receipt mempool (protocols/receipts/mempool.ts) uses three: receipts, by client, by epoch.
+  receipts = 0x20,
+  receiptsByClient = 0x21,
+  receiptsByEpoch = 0x22,
+  // 0x30.. consensus and the signing guard
 }

@@ -47,6 +47,8 @@ export type InferenceErrorCode =
   | 'TIMEOUT'
   /** the request's payment authorization is malformed, expired, not for this node or badly signed */
   | 'PAYMENT_INVALID'
+  /** the client's deposit, less its pending receipts and reserved withdrawals, is below the request's maxFee */
+  | 'INSUFFICIENT_BALANCE'
 
 export interface InferenceErrorType {
   code: InferenceErrorCode

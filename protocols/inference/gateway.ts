@@ -1,6 +1,7 @@
 // What the node's front doors (the OpenAI-compatible HTTP API, `openledger infer` through the API) call to
 // get an answer: served here when this node serves the model, else forwarded over `/openledger/infer/1.0.0`
 // to the best provider in the network, with failover. The HTTP routes know nothing of libp2p.
+import type { SignedReceipt } from '../receipts/receipt.ts'
 import type { GenerationChunk, GenerationEnd, InferenceRequest, ServedModel } from './backend.ts'
 
 /** One contribution's share of an answer, as it travels to clients (weights in parts per million). */
@@ -34,6 +35,8 @@ export interface AnswerEnd extends GenerationEnd {
   servedBy: ServedBy
   /** providers that failed before this one finished (mid-stream failover resumes from their tokens) */
   failovers: number
+  /** the serving node's signed receipt for the last provider's part (null: served locally, or none) */
+  receipt?: SignedReceipt | null
 }
 
 /** A chunk of an answer; `servedBy` names the provider on the first chunk from each (a failover shows). */

@@ -53,6 +53,7 @@ const PROVIDER_CODES: ReadonlySet<string> = new Set<InferenceErrorCode>([
   'PROTOCOL_ERROR',
   'TIMEOUT',
   'PAYMENT_INVALID',
+  'INSUFFICIENT_BALANCE',
 ])
 
 /**

@@ -18,6 +18,8 @@ import {
   type SignedPaymentAuthorization,
   verifyPaymentAuthorization,
 } from '../receipts/payment-authorization.ts'
+import type { SignedReceipt } from '../receipts/receipt.ts'
+import { encodeReceipt } from '../receipts/receipt-wire.ts'
 import { ReplayGuard } from '../receipts/replay-guard.ts'
 import type { GenerateOptions, GenerationEvent, InferenceRequest } from './backend.ts'
 import { DEFAULT_INFER_SERVICE_LIMITS, INFER_PROTOCOL, type InferServiceLimits } from './constants.ts'
@@ -67,6 +69,18 @@ export interface InferServiceInit {
   attribute?(target: { model: string; adapter: string | null }, text: string): AnswerAttribution | null
   /** further checks of the authorization before any work (the client's balance, in the receipts issue) */
   checkPayment?(paid: PaidRequest): Promise<void>
+  /** after checkPayment passed: the request is over (served or not), its reservation may go */
+  releasePayment?(paid: PaidRequest): void
+  /**
+   * Signs, stores and publishes the receipt of a served answer (the receipts issue); what it returns goes
+   * back in the END frame. A failure here does not fail the answer the client already has.
+   */
+  issueReceipt?(
+    paid: PaidRequest,
+    end: Extract<GenerationEvent, { type: 'end' }>,
+    text: string,
+    attribution: AnswerAttribution | null,
+  ): Promise<SignedReceipt | undefined>
   limits?: Partial<InferServiceLimits>
   now?: () => number
   onServed?(event: InferServedEvent): void
@@ -237,8 +251,10 @@ export class InferService implements Startable {
     }
     this.active++
     this.perPeer.set(peer, held + 1)
+    let reserved = false
     try {
       await this.checkPayment(paid)
+      reserved = true
       await this.answer(stream, paid, signal, report)
       return true
     } catch (err) {
@@ -257,6 +273,7 @@ export class InferService implements Startable {
       }
       return false
     } finally {
+      if (reserved) this.init.releasePayment?.(paid)
       this.active--
       const left = (this.perPeer.get(peer) ?? 1) - 1
       if (left <= 0) this.perPeer.delete(peer)
@@ -292,10 +309,11 @@ export class InferService implements Startable {
 
   private async answer(
     stream: Stream,
-    { request }: PaidRequest,
+    paid: PaidRequest,
     signal: AbortSignal,
     report: (event: Omit<InferServedEvent, 'peer' | 'durationMs'>) => void,
   ): Promise<void> {
+    const { request } = paid
     const arrived = this.now()
     let firstTokenMs: number | undefined
     let text = ''
@@ -315,7 +333,10 @@ export class InferService implements Startable {
         }
         const target = { model: request.model, adapter: request.adapter ?? null }
         const attribution = text.length > 0 ? (this.init.attribute?.(target, text) ?? null) : null
-        await writer.write(encodeEnd(event, attribution), true)
+        const receipt = await this.init.issueReceipt?.(paid, event, text, attribution).catch(() => undefined)
+        // The client holds the text: the receipt travels without it (the END frame stays small).
+        const wire = receipt ? encodeReceipt({ ...receipt, output: '' }) : undefined
+        await writer.write(encodeEnd(event, attribution, wire), true)
         report({
           outcome: 'served',
           model: request.model,

@@ -126,9 +126,11 @@ export function encodeChunk(text: string, tokenIds: number[]): Uint8Array {
   })
 }
 
+/** The END frame; `receipt` is the signed receipt's wire form without its output (the client has the text). */
 export function encodeEnd(
   end: Extract<GenerationEvent, { type: 'end' }>,
   attribution: AnswerAttribution | null,
+  receipt?: Uint8Array,
 ): Uint8Array {
   return InferResponse.encode({
     kind: InferResponse.Kind.END,
@@ -138,6 +140,7 @@ export function encodeEnd(
     promptTokens: end.usage.promptTokens,
     completionTokens: end.usage.completionTokens,
     attribution: attribution ?? undefined,
+    receipt: receipt ? Uint8Array.from(receipt) : undefined,
     errorCode: '',
     errorMessage: '',
   })
@@ -163,6 +166,8 @@ export type DecodedResponse =
       stopReason: StopReason
       usage: { promptTokens: number; completionTokens: number }
       attribution: AnswerAttribution | null
+      /** the provider's signed receipt, wire form without the output (checked by the caller) */
+      receipt: Uint8Array | null
     }
   | { type: 'error'; code: string; message: string }
 
@@ -192,6 +197,7 @@ export function decodeInferResponse(bytes: Uint8Array): DecodedResponse {
                 unattributedPpm: a.unattributedPpm,
                 entries: a.entries.map((e) => ({ ...e })),
               },
+        receipt: pb.receipt ?? null,
       }
     }
     case InferResponse.Kind.ERROR:

@@ -13,7 +13,13 @@ import type { LocalAccount } from 'viem/accounts'
 import type { FetchedCapacity } from '../capacity/capacity-protocol.ts'
 import type { ModelOffer } from '../capacity/capacity-record.ts'
 import { type DiscoveryLibp2p, findProviders, PeerBans, rankProviders } from '../capacity/discovery.ts'
-import { newRequestId, signPaymentAuthorization } from '../receipts/payment-authorization.ts'
+import {
+  newRequestId,
+  type SignedPaymentAuthorization,
+  signPaymentAuthorization,
+} from '../receipts/payment-authorization.ts'
+import { checkReceipt, type SignedReceipt, verifyReceiptSignatures } from '../receipts/receipt.ts'
+import { decodeReceipt } from '../receipts/receipt-wire.ts'
 import type { InferenceRequest } from './backend.ts'
 import type { InferClientTimeouts } from './constants.ts'
 import { InferenceError, inferenceError } from './errors.ts'
@@ -27,6 +33,7 @@ const REQUEST_FAULTS: ReadonlySet<string> = new Set([
   'PROMPT_TOO_LARGE',
   'MAX_TOKENS_TOO_LARGE',
   'INVALID_REQUEST',
+  'INSUFFICIENT_BALANCE',
 ])
 /** A busy provider is skipped briefly, so a few that always say BUSY cannot use up every attempt. */
 const BUSY_BAN_MS = 5_000
@@ -202,6 +209,8 @@ export class NetworkInference {
         this.init.domain,
       )
       let announced = false
+      /** what this provider sent: its receipt's output */
+      let servedText = ''
       const servedBy = { peerId: provider.peerId, account: provider.record.account, local: false }
       try {
         for await (const event of inferFrom(
@@ -226,6 +235,7 @@ export class NetworkInference {
                 `${provider.peerId} sent more text than its tokens carry`,
               )
             tokenIds.push(...event.tokenIds)
+            servedText += event.text
             textLength += event.text.length
             textBytes += bytes
             const first = !announced
@@ -248,6 +258,7 @@ export class NetworkInference {
             attribution: event.attribution,
             servedBy,
             failovers,
+            receipt: receiptFor(event.receipt, servedText, payment, this.init.domain),
           }
           return
         }
@@ -280,5 +291,30 @@ export class NetworkInference {
       `${attempts} provider(s) of model ${modelId} failed; the last: ${last?.message ?? 'none could be tried'}`,
       { model: request.model, reason: last?.code },
     )
+  }
+}
+
+/**
+ * The provider's receipt, checked as a validator would (shape, fee within what we authorized, the text we
+ * received hashing to its outputHash, both signatures) and for our own authorization; null when it sent
+ * none or one that fails (the answer stands; an unpaid receipt is the provider's loss, not ours).
+ */
+function receiptFor(
+  wire: Uint8Array | null,
+  output: string,
+  payment: SignedPaymentAuthorization,
+  domain: TypedDataDomain,
+): SignedReceipt | null {
+  if (wire === null) return null
+  try {
+    const signed = { ...decodeReceipt(wire), output }
+    const a = signed.receipt.authorization
+    if (a.requestId.toLowerCase() !== payment.authorization.requestId.toLowerCase()) return null
+    if (signed.receipt.clientSignature.toLowerCase() !== payment.signature.toLowerCase()) return null
+    checkReceipt(signed)
+    verifyReceiptSignatures(signed, domain)
+    return signed
+  } catch {
+    return null
   }
 }

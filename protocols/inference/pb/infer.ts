@@ -1226,6 +1226,7 @@ export interface InferResponse {
   promptTokens: number
   completionTokens: number
   attribution?: Attribution
+  receipt?: Uint8Array<ArrayBuffer>
   errorCode: string
   errorMessage: string
 }
@@ -1295,6 +1296,11 @@ export namespace InferResponse {
           Attribution.codec().encode(obj.attribution, w)
         }
 
+        if (obj.receipt != null) {
+          w.uint32(82)
+          w.bytes(obj.receipt)
+        }
+
         if ((obj.errorCode != null && obj.errorCode !== '')) {
           w.uint32(66)
           w.string(obj.errorCode)
@@ -1358,6 +1364,10 @@ export namespace InferResponse {
               obj.attribution = Attribution.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.attribution
               })
+              break
+            }
+            case 10: {
+              obj.receipt = reader.bytes()
               break
             }
             case 8: {
@@ -1442,6 +1452,13 @@ export namespace InferResponse {
                 limits: opts.limits?.attribution
               })
 
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.receipt`,
+                value: reader.bytes()
+              }
               break
             }
             case 8: {
@@ -1552,6 +1569,11 @@ export namespace InferResponse {
     index: number
   }
 
+  export interface InferResponseReceiptFieldEvent {
+    field: '$.receipt'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface InferResponseErrorCodeFieldEvent {
     field: '$.errorCode'
     value: string
@@ -1570,7 +1592,7 @@ export namespace InferResponse {
     return decodeMessage(buf, InferResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResponse>): Generator<InferResponseKindFieldEvent | InferResponseTextFieldEvent | InferResponseTokenIdsFieldEvent | InferResponseStopReasonFieldEvent | InferResponsePromptTokensFieldEvent | InferResponseCompletionTokensFieldEvent | InferResponseAttributionParamsVersionFieldEvent | InferResponseAttributionOutputTokensFieldEvent | InferResponseAttributionUnattributedPpmFieldEvent | InferResponseAttributionEntriesDatanetIdFieldEvent | InferResponseAttributionEntriesDatanetVersionFieldEvent | InferResponseAttributionEntriesContributionIndexFieldEvent | InferResponseAttributionEntriesContributionIdFieldEvent | InferResponseAttributionEntriesContributorFieldEvent | InferResponseAttributionEntriesWeightPpmFieldEvent | InferResponseErrorCodeFieldEvent | InferResponseErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResponse>): Generator<InferResponseKindFieldEvent | InferResponseTextFieldEvent | InferResponseTokenIdsFieldEvent | InferResponseStopReasonFieldEvent | InferResponsePromptTokensFieldEvent | InferResponseCompletionTokensFieldEvent | InferResponseAttributionParamsVersionFieldEvent | InferResponseAttributionOutputTokensFieldEvent | InferResponseAttributionUnattributedPpmFieldEvent | InferResponseAttributionEntriesDatanetIdFieldEvent | InferResponseAttributionEntriesDatanetVersionFieldEvent | InferResponseAttributionEntriesContributionIndexFieldEvent | InferResponseAttributionEntriesContributionIdFieldEvent | InferResponseAttributionEntriesContributorFieldEvent | InferResponseAttributionEntriesWeightPpmFieldEvent | InferResponseReceiptFieldEvent | InferResponseErrorCodeFieldEvent | InferResponseErrorMessageFieldEvent> {
     return streamMessage(buf, InferResponse.codec(), opts)
   }
 }
