@@ -262,7 +262,7 @@ export class Serving {
         baseUrl: engineUrl,
         apiKey: config.engine_api_key,
         adapters: Object.fromEntries(adapters.map((a) => [a, a])),
-        log: log.child({ module: 'inference', model: modelId, backend: 'openai-http' }),
+        log: log.child({ model: modelId, backend: 'openai-http' }),
       })
     const modelsDir = join(dataDir, 'models')
     const dir = join(modelsDir, `model-${modelId}`)
@@ -296,22 +296,34 @@ export class Serving {
         : {
             adapters,
             adapterLoader: loader,
-            adapterCache: {
-              maxBytes: config.adapter_cache_mib * 2 ** 20,
-              pinned: config.pin_adapters.filter((a) => served.has(a)),
-              preload: config.preload_adapters.filter((a) => served.has(a)),
-            },
+            // Pinned and preloaded adapters are loaded below, once the loader can see the opened base.
+            adapterCache: { maxBytes: config.adapter_cache_mib * 2 ** 20 },
           }
     backend = await openOnnxBackend({
       modelId,
       dir,
       ...withAdapters,
       executionProvider: config.execution_provider,
-      log: log.child({ module: 'inference', model: modelId }),
+      log: log.child({ model: modelId }),
     })
     const opened = backend
-    if (opened instanceof OnnxBackend)
+    if (opened instanceof OnnxBackend) {
       this.init.metrics.bindAdapterCache(modelId, () => opened.adapterCache.snapshot())
+      for (const [ids, pin] of [
+        [config.pin_adapters, true],
+        [config.preload_adapters, false],
+      ] as const) {
+        const result = await opened.adapterCache.preload(
+          ids.filter((a) => served.has(a)),
+          { pin },
+        )
+        for (const f of result.failed)
+          log.warn(
+            { adapter: f.id, code: f.error.code, err: f.error.message },
+            'adapter could not be preloaded',
+          )
+      }
+    }
     return opened
   }
 

@@ -97,6 +97,7 @@ export class Testnet {
     if (res.code !== 0)
       throw new Error(`openledger ${args[0]} failed for node ${index}: ${res.stderr.trim()}`)
     const id = JSON.parse(res.stdout) as { peerId: string; address: string }
+    await this.writeChainConfig(dir)
     const p2pPort = this.basePort + 2 * index
     const apiPort = p2pPort + 1
     return {
@@ -162,6 +163,28 @@ export class Testnet {
     if (node.index !== bootstrapIndex) args.push('--bootstrap', this.nodes[bootstrapIndex]!.multiaddr)
     node.process = spawnCli(args, join(node.dir, 'node.log'))
     return node.process
+  }
+
+  /**
+   * Writes this testnet's chain and contract keys into a node's config.toml, between markers that are
+   * replaced at every start (anvil's port and the contracts change), so commands that read the data dir's
+   * config (`openledger balance --dir .testnet/node-0`, deposit, withdraw) find the chain.
+   */
+  private async writeChainConfig(dir: string): Promise<void> {
+    const path = join(dir, 'config.toml')
+    const begin = '# --- testnet chain: written by `openledger testnet up`, replaced at every start ---'
+    const end = '# --- end of testnet chain ---'
+    const text = existsSync(path) ? await readFile(path, 'utf8') : ''
+    const from = text.indexOf(begin)
+    const to = text.indexOf(end)
+    const kept = from >= 0 && to > from ? text.slice(0, from) + text.slice(to + end.length) : text
+    const values: Record<string, string | number> = {
+      chain_rpc: this.anvil!.rpcUrl,
+      chain_id: this.anvil!.chainId,
+      ...this.contracts,
+    }
+    const block = [begin, ...Object.entries(values).map(([k, v]) => `${k} = ${JSON.stringify(v)}`), end]
+    await writeFile(path, `${kept.trimEnd()}\n\n${block.join('\n')}\n`)
   }
 
   /** Every node answers /healthz and is connected to every other node. */

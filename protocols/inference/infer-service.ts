@@ -7,6 +7,7 @@
 // which ends the stream. Idle streams are bounded by maxOpenStreams in all and by libp2p's inbound stream
 // limit per connection. Chunks are written with backpressure: a client that stops reading is cut off after
 // the write timeout and its generation aborted, so a slow reader holds a slot for a bounded time only.
+import { setMaxListeners } from 'node:events'
 import type { PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface'
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
 import * as lp from 'it-length-prefixed'
@@ -119,6 +120,8 @@ export class InferService implements Startable {
   async start(): Promise<void> {
     if (this.running) return
     this.lifecycle = new AbortController()
+    // Every open stream listens on it (AbortSignal.any): bounded by maxOpenStreams.
+    setMaxListeners(this.limits.maxOpenStreams + 16, this.lifecycle.signal)
     await this.components.libp2p.handle(
       INFER_PROTOCOL,
       (stream, connection) => this.serve(stream, connection.remotePeer),
