@@ -4,7 +4,9 @@
 // gets answers over /openledger/infer/1.0.0 through its OpenAI-compatible API and `openledger infer`, and
 // when the provider of a streamed answer is SIGKILLed mid-stream, finishes the answer from the other,
 // token for token what that one says alone. Answers carry the attribution the serving node computed over
-// the model's Datanet version. The killed node's record expires and leaves selection.
+// the model's Datanet version. The killed node's record expires and leaves selection. Node 5 deposits and
+// pays: every live node ends with the same receipts of its answers, and its spendable balance goes down
+// by exactly their fees.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -166,6 +168,11 @@ test('two providers found through the DHT; answers over libp2p; a provider kille
   const rust = await adapter('rust')
   const verse = await adapter('verse')
 
+  // Node 5 is the paying client: it deposits 1 OPEN on top of the testnet's 100.
+  const deposited = await runCli(['deposit', '1', '--dir', net.nodes[5]!.dir, '--json'])
+  assert.is(deposited.code, 0, deposited.stderr)
+  assert.is(JSON.parse(deposited.stdout).deposited, (101n * 10n ** 18n).toString())
+
   await restartServing(1, ['--serve-models', modelId, '--serve-adapters', `${rust},${verse}`])
   await restartServing(2, ['--serve-models', modelId])
   await net.waitForMesh(120_000)
@@ -289,6 +296,59 @@ test('two providers found through the DHT; answers over libp2p; a provider kille
   const after = await complete(3, { model: modelId, prompt: 'Friends, Romans', max_tokens: 8 })
   assert.is(after.served_by.peer_id, peerIdOf(survivor))
   assert.is(after.served_by.failovers, 0)
+
+  // Receipts: node 5's answers were paid. Every live node holds the same receipts of node 5, each
+  // checked on arrival; each fee is the registered prices x tokens; node 5's spendable balance went down
+  // by exactly their sum.
+  const client = net.nodes[5]!.account
+  const live = [0, 1, 2, 3, 4, 5].filter((i) => i !== victim)
+  const receiptsOn = async (i: number) =>
+    getJson(`${api(i)}/v1/receipts?client=${client}&limit=1000`) as Promise<{
+      receipts: {
+        requestId: string
+        node: string
+        model: string
+        adapter: string | null
+        fee: string
+        inputTokens: number
+        outputTokens: number
+      }[]
+      pending: string
+    }>
+  const held = await waitFor(
+    async () => {
+      const all = await Promise.all(live.map(receiptsOn))
+      const sets = all.map((r) =>
+        r.receipts
+          .map((x) => x.requestId)
+          .sort()
+          .join(','),
+      )
+      return all[0]!.receipts.length >= 3 && sets.every((x) => x === sets[0]) ? all : undefined
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: 'every live node to hold the same receipts of node 5' },
+  )
+  const mine = held[0]!.receipts
+  const servingNodes = new Set(mine.map((r) => r.node))
+  assert.ok(servingNodes.size >= 2, `node 5 paid two serving nodes (${[...servingNodes].join(', ')})`)
+  const perK = (x: string) => BigInt(Math.round(Number(x) * 1e6)) * 10n ** 12n
+  let total = 0n
+  for (const r of mine) {
+    const priceIn = perK('0.001') + (r.adapter ? perK('0.0005') : 0n)
+    const priceOut = perK('0.002') + (r.adapter ? perK('0.001') : 0n)
+    assert.is(BigInt(r.fee), (priceIn * BigInt(r.inputTokens) + priceOut * BigInt(r.outputTokens)) / 1000n)
+    total += BigInt(r.fee)
+  }
+  for (const r of held) assert.is(r.pending, total.toString(), 'every node counts the same pending fees')
+  const balance = await runCli(['balance', '--dir', net.nodes[5]!.dir, '--api', api(5), '--json'])
+  assert.is(balance.code, 0, balance.stderr)
+  const b = JSON.parse(balance.stdout)
+  assert.is(b.available, (101n * 10n ** 18n).toString())
+  assert.is(b.pendingInReceipts, total.toString())
+  assert.is(BigInt(b.spendable), 101n * 10n ** 18n - total, 'spendable went down by exactly the fees')
+  console.log(
+    `  receipts: ${mine.length} of node 5 on ${live.length} nodes, from ${servingNodes.size} serving nodes, ${total} wei in fees`,
+  )
 })
 
 test.run()
