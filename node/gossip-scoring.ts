@@ -8,9 +8,10 @@
 // that our validators REJECT, since REJECT is reserved for what is invalid on every node.
 import type { PeerScoreParams, PeerScoreThresholds } from '@libp2p/gossipsub/score'
 import { CONTRIBUTIONS_TOPIC } from '../protocols/datanet/contribution.ts'
+import { RECEIPTS_TOPIC } from '../protocols/receipts/receipt-gossip.ts'
 import { STATUS_TOPIC } from '../protocols/status/constants.ts'
 
-export const SCORED_TOPICS = [STATUS_TOPIC, CONTRIBUTIONS_TOPIC]
+export const SCORED_TOPICS = [STATUS_TOPIC, CONTRIBUTIONS_TOPIC, RECEIPTS_TOPIC]
 
 /** Half-life of ~230 decay intervals (1 s each): 0.997^230 ≈ 0.5. */
 export const INVALID_MESSAGE_DECAY = 0.997

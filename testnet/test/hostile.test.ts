@@ -1,5 +1,6 @@
 // A hostile peer against 3 real node processes and anvil: for a bounded time and message count it floods
-// both gossip topics with junk, oversized, forged, renamed and replayed messages, and opens block-sync
+// the contribution, status and receipt topics with junk, oversized, forged, renamed and replayed messages
+// (no receipt of it reaches a mempool), and opens block-sync
 // streams that send junk, repeat one block and stop reading. Meanwhile an honest contribution is still
 // curated, the honest nodes' APIs keep answering, their heap growth stays bounded, and the hostile peer's
 // gossip score on the honest nodes goes negative.
@@ -21,6 +22,10 @@ import {
   signContribution,
 } from '../../protocols/datanet/contribution.ts'
 import { BlockSyncRequest } from '../../protocols/datanet/pb/block-sync.ts'
+import { newRequestId } from '../../protocols/receipts/payment-authorization.ts'
+import { outputHashOf } from '../../protocols/receipts/receipt.ts'
+import { RECEIPTS_TOPIC } from '../../protocols/receipts/receipt-gossip.ts'
+import { encodeReceipt } from '../../protocols/receipts/receipt-wire.ts'
 import { STATUS_TOPIC } from '../../protocols/status/constants.ts'
 import { NodeStatus } from '../../protocols/status/pb/status.ts'
 import { RUST_BOOK_DIR } from '../corpora/index.ts'
@@ -111,7 +116,7 @@ test('a bounded flood of hostile gossip and block-sync abuse: honest work goes o
   // The hostile peer joins two honest nodes' gossip mesh.
   await hostile.dial(net.nodes[0]!.multiaddr)
   await hostile.dial(net.nodes[1]!.multiaddr)
-  hostile.subscribe([CONTRIBUTIONS_TOPIC, STATUS_TOPIC])
+  hostile.subscribe([CONTRIBUTIONS_TOPIC, STATUS_TOPIC, RECEIPTS_TOPIC])
   await waitFor(async () => (await gossipScoreOf(0, hostile.peerId)) !== undefined, {
     timeoutMs: 30_000,
     what: 'node 0 to list the hostile peer',
@@ -188,6 +193,37 @@ test('a bounded flood of hostile gossip and block-sync abuse: honest work goes o
     }
   }
 
+  // Receipts: junk, oversized, and well-formed receipts whose signatures are not the client's or node's.
+  const forgedSignature = () => `0x${randomBytes(64).toString('hex')}1b` as const
+  const receiptFlood = (i: number): Uint8Array => {
+    if (i % 3 === 0) return randomBytes(48 + (i % 500))
+    if (i % 3 === 1) return randomBytes(80_000)
+    const output = `forged answer ${i}`
+    return encodeReceipt({
+      receipt: {
+        authorization: {
+          client: victim,
+          node: attacker.address,
+          model: 1n,
+          adapter: 0n,
+          maxFee: 10n ** 18n,
+          requestId: newRequestId(),
+          deadline: BigInt(Math.floor(Date.now() / 1000) + 600),
+        },
+        clientSignature: forgedSignature(),
+        fee: 10n ** 15n,
+        inputTokens: 10,
+        outputTokens: 10,
+        outputHash: outputHashOf(output),
+        attribution: [],
+        attributionParams: 'ol-attr-2',
+        servedAt: BigInt(Math.floor(Date.now() / 1000)),
+      },
+      nodeSignature: forgedSignature(),
+      output,
+    })
+  }
+
   // Block-sync abuse on node 0: junk requests, one block asked for many times, streams never read.
   const metadata = (await import('multiformats/cid')).CID.parse(metadataCid)
   const abuseBlockSync = async () => {
@@ -214,9 +250,10 @@ test('a bounded flood of hostile gossip and block-sync abuse: honest work goes o
   const polling = pollApis(stop)
   // Whatever fails below, the poller stops, or a failed wait would leave the test process running.
   const flooded = (async () => {
-    const [contribSent, statusSent, streams] = await Promise.all([
+    const [contribSent, statusSent, receiptsSent, streams] = await Promise.all([
       hostile.flood(CONTRIBUTIONS_TOPIC, contributionFlood, { count: FLOOD_MESSAGES, durationMs: FLOOD_MS }),
       hostile.flood(STATUS_TOPIC, statusFlood, { count: FLOOD_MESSAGES, durationMs: FLOOD_MS }),
+      hostile.flood(RECEIPTS_TOPIC, receiptFlood, { count: FLOOD_MESSAGES, durationMs: FLOOD_MS }),
       abuseBlockSync(),
       // The honest contributor keeps contributing during the flood.
       cli(1, 'datanet', 'contribute', '--datanet', datanetId, join(files, 'hello-world.md')).then((r) =>
@@ -244,21 +281,24 @@ test('a bounded flood of hostile gossip and block-sync abuse: honest work goes o
       },
       { timeoutMs: 30_000, what: "the hostile peer's gossip score on node 0 to go negative" },
     )
-    return { contribSent, statusSent, streams, curated, score }
+    return { contribSent, statusSent, receiptsSent, streams, curated, score }
   })()
-  const { contribSent, statusSent, streams, curated, score } = await flooded.finally(() => {
+  const { contribSent, statusSent, receiptsSent, streams, curated, score } = await flooded.finally(() => {
     stop.done = true
   })
   const polled = await polling
   const heapAfter = await Promise.all(net.nodes.map((_, i) => heapUsed(i)))
   const growth = heapAfter.map((h, i) => h - heapBefore[i]!)
   console.log(
-    `  flood: ${contribSent} contribution and ${statusSent} status messages, ${streams} block-sync streams; ` +
+    `  flood: ${contribSent} contribution, ${statusSent} status and ${receiptsSent} receipt messages, ${streams} block-sync streams; ` +
       `API ${polled.requests} requests, ${polled.failures.length} failed; hostile score on node 0 ${score.toFixed(1)}; ` +
       `heap growth ${growth.map((g) => `${(g / 2 ** 20).toFixed(1)} MiB`).join(', ')}; curated ${curated.join(', ')}`,
   )
   assert.equal(polled.failures, [], 'every API request during the flood answered in time')
   for (const g of growth) assert.ok(g < MAX_HEAP_GROWTH_BYTES, `heap grew ${g} bytes`)
+  // No forged receipt reached any mempool.
+  for (let i = 0; i < net.nodes.length; i++)
+    assert.equal((await getJson(`${api(i)}/v1/receipts`)).receipts, [], `node ${i} holds no forged receipt`)
   // The renamed copies never displaced the genuine record.
   assert.not.ok(curated.some((n: string) => n.startsWith('renamed-')))
   // Node 0 still shows its own status for node 0's PeerId on the others (no takeover).
