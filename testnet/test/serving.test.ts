@@ -346,8 +346,20 @@ test('two providers found through the DHT; answers over libp2p; a provider kille
   assert.is(b.available, (101n * 10n ** 18n).toString())
   assert.is(b.pendingInReceipts, total.toString())
   assert.is(BigInt(b.spendable), 101n * 10n ** 18n - total, 'spendable went down by exactly the fees')
+  // The SIGKILLed provider lost none of the receipts it had handed out: restarted on its data dir, it holds
+  // every receipt of node 5 that it signed (the others learned them from it only after it stored them).
+  const victimAccount = net.nodes[victim!]!.account.toLowerCase()
+  const signedByVictim = mine.filter((r) => r.node.toLowerCase() === victimAccount).map((r) => r.requestId)
+  await restartServing(victim!, [])
+  const kept = (await receiptsOn(victim!)).receipts.map((r) => r.requestId)
+  assert.equal(
+    signedByVictim.filter((id) => !kept.includes(id)),
+    [],
+    'the restarted node holds every receipt it signed before it was killed',
+  )
   console.log(
-    `  receipts: ${mine.length} of node 5 on ${live.length} nodes, from ${servingNodes.size} serving nodes, ${total} wei in fees`,
+    `  receipts: ${mine.length} of node 5 on ${live.length} nodes, from ${servingNodes.size} serving nodes, ${total} wei in fees; ` +
+      `the killed node kept its ${signedByVictim.length} after a restart`,
   )
 })
 
