@@ -158,6 +158,11 @@ export class Payments {
   /** InferService's check before any work: maxFee must fit; it stays reserved until releasePayment. */
   async checkPayment(paid: PaidRequest): Promise<void> {
     const a = paid.payment.authorization
+    // The infer service's replay guard lives in memory; the mempool remembers across a restart.
+    if (this.mempool.has(a.requestId))
+      throw inferenceError('PAYMENT_INVALID', 'a receipt for this requestId exists already', {
+        reason: 'PAYMENT_REPLAYED',
+      })
     let balance: ClientBalance
     try {
       balance = await this.balance(a.client)
