@@ -84,7 +84,9 @@ export async function createNetwork(
       transports: [tcp()],
       connectionEncrypters: [noise()],
       // Default yamux windows: a 16 MiB initial window measured no faster in bench/replication.ts.
-      streamMuxers: [yamux()],
+      // A client that opens several infer streams right after connecting must not have the connection
+      // reset for it (yamux allows 10 streams before the upgrade completes by default).
+      streamMuxers: [yamux({ maxEarlyStreams: 64 })],
       connectionManager: { maxConnections: config.max_connections },
       peerDiscovery: config.bootstrap.length > 0 ? [bootstrap({ list: config.bootstrap, timeout: 100 })] : [],
       services,

@@ -18,6 +18,7 @@ import type { GenerationEvent } from '../protocols/inference/backend.ts'
 import { inferenceError } from '../protocols/inference/errors.ts'
 import type { AnswerAttribution } from '../protocols/inference/gateway.ts'
 import type { PaidRequest } from '../protocols/inference/infer-wire.ts'
+import { defaultMaxFee } from '../protocols/inference/network-inference.ts'
 import type { ModelRegistryClient } from '../protocols/model/registry.ts'
 import { Mempool, type MempoolLevel } from '../protocols/receipts/mempool.ts'
 import {
@@ -164,11 +165,30 @@ export class Payments {
         reason: 'PAYMENT_REPLAYED',
       })
     let balance: ClientBalance
+    let prices: PricesLookup
     try {
-      balance = await this.balance(a.client)
+      ;[balance, prices] = await Promise.all([this.balance(a.client), this.prices(a.model, a.adapter)])
     } catch (err) {
-      throw inferenceError('BUSY', `cannot read the client’s balance now: ${(err as Error).message}`)
+      throw inferenceError('BUSY', `cannot read the chain now: ${(err as Error).message}`)
     }
+    if ('unknown' in prices)
+      throw inferenceError(
+        prices.unknown === 'model' ? 'UNKNOWN_MODEL' : 'UNKNOWN_ADAPTER',
+        `no ${prices.unknown} ${prices.unknown === 'model' ? a.model : a.adapter} in the registry`,
+      )
+    // The authorization must cover what this request may cost (its prompt and the tokens still to come at
+    // the registered prices), or a client could pay less than the prices, down to nothing with maxFee 0.
+    const request = paid.request
+    const toCome = Math.max(1, request.maxTokens - (request.continuation?.tokenIds.length ?? 0))
+    const least = defaultMaxFee(prices, { ...request, maxTokens: toCome })
+    if (a.maxFee < least)
+      throw inferenceError(
+        'PAYMENT_INVALID',
+        `maxFee ${a.maxFee} is below this request's cost bound ${least}`,
+        {
+          reason: 'MAX_FEE_TOO_LOW',
+        },
+      )
     // From here on synchronous: a concurrent request of this client sees this reservation.
     const spendable = this.spendableFrom(a.client, balance)
     if (a.maxFee > spendable)

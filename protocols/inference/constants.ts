@@ -53,6 +53,8 @@ export interface InferServiceLimits {
   maxInboundStreamsPerConnection: number
   /** infer streams open at once from all peers, answering or idle (beyond it: BUSY at once) */
   maxOpenStreams: number
+  /** infer streams one peer may hold open, answering or idle (beyond it: BUSY at once) */
+  maxOpenStreamsPerPeer: number
   /** a new stream's first request must arrive within this */
   requestTimeoutMs: number
   /** after an answer, the stream waits this long for the client's next request, then closes */
@@ -68,7 +70,9 @@ export const DEFAULT_INFER_SERVICE_LIMITS: InferServiceLimits = {
   maxStreamsPerPeer: 8,
   maxInboundStreamsPerConnection: 32,
   maxOpenStreams: 256,
-  requestTimeoutMs: 10_000,
+  maxOpenStreamsPerPeer: 16,
+  // A client writes its request as soon as the stream is open: a silent stream is let go quickly.
+  requestTimeoutMs: 3_000,
   keepAliveMs: 15_000,
   writeTimeoutMs: 10_000,
   maxSeenRequests: 100_000,

@@ -99,6 +99,8 @@ export class InferService implements Startable {
   /** infer streams open, answering or idle between requests */
   private open = 0
   private readonly perPeer = new Map<string, number>()
+  /** open streams (answering or idle) per peer */
+  private readonly openPerPeer = new Map<string, number>()
   /** aborted at stop: every answer in flight ends */
   private lifecycle = new AbortController()
 
@@ -156,12 +158,18 @@ export class InferService implements Startable {
    */
   private async serve(stream: Stream, remote: PeerId): Promise<void> {
     const peer = remote.toString()
-    if (this.open >= this.limits.maxOpenStreams) {
-      await this.refuse(stream, inferenceError('BUSY', 'too many infer streams open; try another provider'))
+    const mine = this.openPerPeer.get(peer) ?? 0
+    if (this.open >= this.limits.maxOpenStreams || mine >= this.limits.maxOpenStreamsPerPeer) {
+      const which = this.open >= this.limits.maxOpenStreams ? 'in total' : 'from one peer'
+      await this.refuse(
+        stream,
+        inferenceError('BUSY', `too many infer streams open ${which}; try another provider`),
+      )
       this.init.onServed?.({ peer, outcome: 'refused', code: 'BUSY', durationMs: 0 })
       return
     }
     this.open++
+    this.openPerPeer.set(peer, mine + 1)
     // Requests are read one frame at a time; the buffer bounds what a client may send ahead (room for an
     // oversized frame's first bytes, so its length is read and refused with a reason, not a reset).
     const frames = lpStream(stream, {
@@ -180,6 +188,9 @@ export class InferService implements Startable {
     } finally {
       stream.removeEventListener('close', onClose)
       this.open--
+      const left = (this.openPerPeer.get(peer) ?? 1) - 1
+      if (left <= 0) this.openPerPeer.delete(peer)
+      else this.openPerPeer.set(peer, left)
     }
   }
 
@@ -255,12 +266,15 @@ export class InferService implements Startable {
     this.active++
     this.perPeer.set(peer, held + 1)
     let reserved = false
+    const progress = { tokens: 0 }
     try {
       await this.checkPayment(paid)
       reserved = true
-      await this.answer(stream, paid, signal, report)
+      await this.answer(stream, paid, signal, report, progress)
       return true
     } catch (err) {
+      // A refusal or failure before the first token served nothing: its id need not be remembered.
+      if (reserved && progress.tokens === 0) this.seen.release(paid.payment.authorization.requestId)
       const code = err instanceof OpenLedgerError ? err.code : 'GENERATION_FAILED'
       if (err instanceof ClientGone || signal.reason instanceof ClientGone) {
         report({ outcome: 'client_gone', model: paid.request.model })
@@ -307,7 +321,13 @@ export class InferService implements Startable {
     // A live requestId is never forgotten to make room: a replay would be served twice.
     if (taken === 'full')
       throw inferenceError('BUSY', 'too many recent requests to remember; try another provider')
-    await this.init.checkPayment?.(paid)
+    try {
+      await this.init.checkPayment?.(paid)
+    } catch (err) {
+      // Refused before any work: the id is not kept, so refusals cannot fill the guard.
+      this.seen.release(payment.authorization.requestId)
+      throw err
+    }
   }
 
   private async answer(
@@ -315,6 +335,7 @@ export class InferService implements Startable {
     paid: PaidRequest,
     signal: AbortSignal,
     report: (event: Omit<InferServedEvent, 'peer' | 'durationMs'>) => void,
+    progress: { tokens: number },
   ): Promise<void> {
     const { request } = paid
     const arrived = this.now()
@@ -329,6 +350,7 @@ export class InferService implements Startable {
     try {
       for await (const event of this.init.generate(request, { signal })) {
         if (event.type === 'chunk') {
+          progress.tokens += event.tokenIds.length
           firstTokenMs ??= this.now() - arrived
           text += event.text
           await writer.write(encodeChunk(event.text, event.tokenIds))
@@ -371,8 +393,21 @@ export class InferService implements Startable {
   }
 }
 
+/** How long a stream we are done with may stay half-open waiting for the peer's close. */
+const LINGER_MS = 1_000
+
+/**
+ * Closes our side; a peer that keeps its side open (and could keep filling the read buffer nobody reads
+ * any more) is reset after LINGER_MS.
+ */
 async function closeStream(stream: Stream, timeoutMs: number): Promise<void> {
   await stream.close({ signal: AbortSignal.timeout(timeoutMs) }).catch((err: Error) => stream.abort(err))
+  if (stream.status !== 'open') return
+  const linger = setTimeout(() => {
+    if (stream.status === 'open') stream.abort(new Error('the peer kept a finished stream open'))
+  }, LINGER_MS)
+  linger.unref()
+  stream.addEventListener('close', () => clearTimeout(linger), { once: true })
 }
 
 export type { SignedPaymentAuthorization }

@@ -70,7 +70,10 @@ export interface NetworkInferenceInit {
 
 /** priceIn x prompt bound + priceOut x maxTokens, per 1,000 tokens, rounded up. A byte-level tokenizer
  * never makes more tokens than the prompt has UTF-8 bytes. */
-export function defaultMaxFee(offer: ModelOffer, request: InferenceRequest): bigint {
+export function defaultMaxFee(
+  offer: Pick<ModelOffer, 'priceIn' | 'priceOut'>,
+  request: InferenceRequest,
+): bigint {
   const promptBound = BigInt(
     request.promptTokenIds?.length ?? Buffer.byteLength(request.prompt ?? '', 'utf8') + 1,
   )

@@ -53,6 +53,18 @@ export class ReplayGuard {
     return 'fresh'
   }
 
+  /** Forgets `id` (a request refused before anything was served: its authorization may be used again). */
+  release(id: string): void {
+    const second = this.deadlines.get(id)
+    if (second === undefined) return
+    this.deadlines.delete(id)
+    const bucket = this.bySecond.get(second)
+    if (bucket === undefined) return
+    const at = bucket.indexOf(id)
+    if (at >= 0) bucket.splice(at, 1)
+    if (bucket.length === 0) this.bySecond.delete(second)
+  }
+
   private nowS(): number {
     return Math.floor(this.now() / 1000)
   }

@@ -2,8 +2,9 @@
 // client's InferStreamPool sends sequential requests on one stream (the provider sees one stream open),
 // each answer equal to the backend's own; a replayed authorization is refused on a reused stream too; the
 // provider closes an idle stream after its keep-alive and the pool drops it; idle streams are bounded in
-// all (BUSY at once beyond maxOpenStreams) and time out when no request comes; a client that sends far
-// ahead of its answers is cut off, and the provider keeps serving.
+// all (BUSY at once beyond maxOpenStreams) and time out when no request comes; refused requests do not
+// fill the replay guard; a client that sends far ahead of its answers is cut off, and the provider keeps
+// serving.
 import '../../common/polyfills.ts'
 import type { Stream } from '@libp2p/interface'
 import * as lp from 'it-length-prefixed'
@@ -15,6 +16,7 @@ import { streamMessages } from '../../common/stream-messages.ts'
 import { newRequestId, signPaymentAuthorization } from '../../receipts/payment-authorization.ts'
 import type { InferenceRequest } from '../backend.ts'
 import { INFER_PROTOCOL } from '../constants.ts'
+import { inferenceError } from '../errors.ts'
 import { inferFrom } from '../infer-client.ts'
 import { type InferServedEvent, InferService } from '../infer-service.ts'
 import { InferStreamPool } from '../infer-stream-pool.ts'
@@ -38,6 +40,8 @@ const test = suite<Ctx>('infer keep-alive')
 const KEEP_ALIVE_MS = 400
 const REQUEST_TIMEOUT_MS = 600
 const MAX_OPEN_STREAMS = 3
+const MAX_SEEN = 40
+const UNPAID_TOKENS = 13
 
 const request = (change: Partial<InferenceRequest> = {}): InferenceRequest => ({
   model: '1',
@@ -87,10 +91,16 @@ test.before(async (ctx) => {
       domain,
       generate: (req, options) => backend.generate(req, options),
       onServed: (e) => ctx.served.push(e),
+      // A request for UNPAID_TOKENS tokens stands for one its client cannot pay for.
+      checkPayment: async (paid) => {
+        if (paid.request.maxTokens === UNPAID_TOKENS)
+          throw inferenceError('INSUFFICIENT_BALANCE', 'no deposit')
+      },
       limits: {
         keepAliveMs: KEEP_ALIVE_MS,
         requestTimeoutMs: REQUEST_TIMEOUT_MS,
         maxOpenStreams: MAX_OPEN_STREAMS,
+        maxSeenRequests: MAX_SEEN,
       },
     },
   )
@@ -187,6 +197,20 @@ test('idle streams are bounded: BUSY at once beyond maxOpenStreams; silent ones 
   } finally {
     for (const stream of silent) stream.abort(new Error('test over'))
   }
+  await idle(ctx)
+})
+
+test('refused requests do not fill the replay guard: paid ones are still served after many refusals', async (ctx) => {
+  const peer = ctx.provider.libp2p.peerId
+  for (let i = 0; i < 3 * MAX_SEEN; i++)
+    assert.is(
+      await streamCodeOf(
+        inferFrom(ctx.client.libp2p, peer, await paid(ctx, request({ maxTokens: UNPAID_TOKENS }))),
+      ),
+      'INSUFFICIENT_BALANCE',
+    )
+  for (let i = 0; i < 3; i++)
+    assert.ok((await textOf(inferFrom(ctx.client.libp2p, peer, await paid(ctx, request())))).length > 0)
   await idle(ctx)
 })
 
