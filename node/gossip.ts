@@ -50,6 +50,8 @@ export interface GossipPubsub {
   subscribe(topic: string): void
   publish(topic: string, data: Uint8Array): Promise<{ recipients: unknown[] }>
   getScore(peerId: string): number
+  /** the peers in our mesh for a topic (absent in unit-test stand-ins) */
+  getMeshPeers?(topic: string): string[]
   opts?: { asyncValidation?: boolean }
 }
 
@@ -139,6 +141,13 @@ export class GossipRouter {
   }
 
   /** gossipsub's score of a peer (negative once it sent REJECTed messages); undefined if unknown. */
+  /** Our topics whose mesh holds `peerId` (a peer with a negative score is pruned from them). */
+  meshTopics(peerId: string): string[] {
+    const mesh = this.pubsub.getMeshPeers
+    if (typeof mesh !== 'function') return []
+    return [...this.entries.keys()].filter((topic) => mesh.call(this.pubsub, topic).includes(peerId))
+  }
+
   peerScore(peerId: string): number | undefined {
     try {
       return this.pubsub.getScore(peerId)

@@ -413,6 +413,7 @@ export class OpenLedgerNode {
         direction: conn.direction,
         status: status ?? null,
         gossipScore: this.gossip?.peerScore(id) ?? null,
+        gossipMesh: this.gossip?.meshTopics(id) ?? [],
       })
       return out
     }, [])

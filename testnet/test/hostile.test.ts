@@ -3,7 +3,7 @@
 // (no receipt of it reaches a mempool), and opens block-sync
 // streams that send junk, repeat one block and stop reading. Meanwhile an honest contribution is still
 // curated, the honest nodes' APIs keep answering, their heap growth stays bounded, and the hostile peer's
-// gossip score on the honest nodes goes negative.
+// gossip score on the honest nodes goes negative and it is pruned from their gossip mesh.
 import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -76,6 +76,12 @@ async function heapUsed(i: number): Promise<number> {
   return Number(family?.metrics[0]?.value)
 }
 
+/** Node i's gossip mesh topics that hold `peerId`. */
+async function meshOf(i: number, peerId: string): Promise<string[] | undefined> {
+  const body = await getJson<{ peers: { peerId: string; gossipMesh: string[] }[] }>(`${api(i)}/v1/peers`)
+  return body.peers.find((p) => p.peerId === peerId)?.gossipMesh
+}
+
 async function gossipScoreOf(i: number, peerId: string): Promise<number | undefined> {
   const body = await getJson<{ peers: { peerId: string; gossipScore: number | null }[] }>(
     `${api(i)}/v1/peers`,
@@ -120,6 +126,11 @@ test('a bounded flood of hostile gossip and block-sync abuse: honest work goes o
   await waitFor(async () => (await gossipScoreOf(0, hostile.peerId)) !== undefined, {
     timeoutMs: 30_000,
     what: 'node 0 to list the hostile peer',
+  })
+
+  await waitFor(async () => (((await meshOf(0, hostile.peerId))?.length ?? 0) > 0 ? true : undefined), {
+    timeoutMs: 30_000,
+    what: 'node 0 to take the hostile peer into its gossip mesh',
   })
 
   // A genuine contribution to replay and rename later.
@@ -281,6 +292,11 @@ test('a bounded flood of hostile gossip and block-sync abuse: honest work goes o
       },
       { timeoutMs: 30_000, what: "the hostile peer's gossip score on node 0 to go negative" },
     )
+    // With a negative score gossipsub prunes the peer from our mesh at its next heartbeat.
+    await waitFor(async () => ((await meshOf(0, hostile.peerId))?.length === 0 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: "the hostile peer to be pruned from node 0's gossip mesh",
+    })
     return { contribSent, statusSent, receiptsSent, streams, curated, score }
   })()
   const { contribSent, statusSent, receiptsSent, streams, curated, score } = await flooded.finally(() => {
