@@ -16,6 +16,7 @@ interface FinalChunk {
     entries: { datanetId: string; contributionId: string; contributor: string; weightPpm: number }[]
   } | null
   served_by?: { peer_id: string; local: boolean; failovers?: number }
+  receipt?: { request_id: string; node: string; fee: string } | null
   error?: { code: string; message: string }
 }
 
@@ -108,7 +109,7 @@ export function registerInferCommand(program: Command): void {
         )
       if (opts.json) {
         process.stdout.write(
-          `${JSON.stringify({ text, finishReason: final.choices[0]?.finish_reason, usage: final.usage, attribution: final.attribution, servedBy: final.served_by }, null, 2)}\n`,
+          `${JSON.stringify({ text, finishReason: final.choices[0]?.finish_reason, usage: final.usage, attribution: final.attribution, servedBy: final.served_by, receipt: final.receipt ?? null }, null, 2)}\n`,
         )
         return
       }
@@ -126,7 +127,11 @@ export function registerInferCommand(program: Command): void {
           lines.push(
             `  ${(e.weightPpm / 1e4).toFixed(1)}%  datanet ${e.datanetId}  ${e.contributionId}  ${e.contributor}`,
           )
-      }
+      } else lines.push('no attribution: the model was not trained on a registered Datanet version')
+      if (final.receipt)
+        lines.push(
+          `paid ${final.receipt.fee} wei to ${final.receipt.node} (request ${final.receipt.request_id})`,
+        )
       process.stderr.write(`${cleanErr(lines.join('\n'))}\n`)
     })
   addTokenOptions(cmd)

@@ -150,7 +150,11 @@ export function registerWithdrawCommands(program: Command, out: Output = process
       },
       [
         `withdrawal of ${address}: ${why[state]}`,
-        ...(b.reserved > 0n ? [`  reserved ${open(b.reserved)}, payable now ${open(payableNow)}`] : []),
+        ...(b.reserved > 0n
+          ? [
+              `  reserved ${open(b.reserved)}, ${state === 'ready' ? 'payable now' : 'payable once it is ready'} ${open(payableNow)}`,
+            ]
+          : []),
       ],
     )
   })
