@@ -140,7 +140,6 @@ export class GossipRouter {
     return result.recipients.length
   }
 
-  /** gossipsub's score of a peer (negative once it sent REJECTed messages); undefined if unknown. */
   /** Our topics whose mesh holds `peerId` (a peer with a negative score is pruned from them). */
   meshTopics(peerId: string): string[] {
     const mesh = this.pubsub.getMeshPeers
@@ -148,6 +147,7 @@ export class GossipRouter {
     return [...this.entries.keys()].filter((topic) => mesh.call(this.pubsub, topic).includes(peerId))
   }
 
+  /** gossipsub's score of a peer (negative once it sent REJECTed messages); undefined if unknown. */
   peerScore(peerId: string): number | undefined {
     try {
       return this.pubsub.getScore(peerId)

@@ -8,6 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createPublicClient, http } from 'viem'
 import { datanetRegistryAbi } from '../../contracts/generated/index.ts'
+import { CONTRIBUTIONS_TOPIC } from '../../protocols/datanet/contribution.ts'
 import { RUST_BOOK_DIR } from '../corpora/index.ts'
 import { runCli } from '../processes.ts'
 import { Testnet } from '../testnet.ts'
@@ -75,6 +76,17 @@ test('two contributors on different nodes submit; the owner node curates with re
     hello.replace('Hello, World!', 'Hello, Datanet!').replaceAll('Rust', 'rust'),
   )
 
+  // A contribution is gossiped once, when made: the contributors' nodes must have the owner in their
+  // contributions mesh first (gossipsub sends nothing to a topic with no mesh peers yet).
+  for (const i of [1, 2])
+    await waitFor(
+      async () => {
+        const { peers } = await getJson(`${api(i)}/v1/peers`)
+        const owner = peers.find((p: { peerId: string }) => p.peerId === net.nodes[0]!.peerId)
+        return owner?.gossipMesh?.includes(CONTRIBUTIONS_TOPIC) ? true : undefined
+      },
+      { timeoutMs: 60_000, what: `node ${i} to have the owner in its contributions mesh` },
+    )
   const a = await cli(
     1,
     'datanet',
