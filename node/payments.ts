@@ -145,10 +145,6 @@ export class Payments {
   }
 
   /** What a client can still spend here: available on chain, less pending receipts and requests in flight. */
-  async spendable(client: Address): Promise<bigint> {
-    return this.spendableFrom(client, await this.balance(client))
-  }
-
   private spendableFrom(client: Address, b: ClientBalance): bigint {
     const unspent = b.funded > b.spent ? b.funded - b.spent : 0n
     const available = unspent > b.reserved ? unspent - b.reserved : 0n

@@ -87,9 +87,7 @@ export interface ReceiptsTopicInit {
 /** The bytes a receipt was decoded from: the mempool stores them as they came, not re-encoded. */
 const wireOf = new WeakMap<SignedReceipt, Uint8Array>()
 
-export function receiptsTopic(init: ReceiptsTopicInit): GossipTopic<SignedReceipt> & {
-  validateReceipt(signed: SignedReceipt, signal?: AbortSignal): Promise<void>
-} {
+export function receiptsTopic(init: ReceiptsTopicInit): GossipTopic<SignedReceipt> {
   const now = init.now ?? Date.now
   const rate = init.attributionSampleRate ?? 1
 
@@ -180,7 +178,6 @@ export function receiptsTopic(init: ReceiptsTopicInit): GossipTopic<SignedReceip
       }
     },
     validate: (signed, _from, signal) => validateReceipt(signed, signal),
-    validateReceipt,
     async handle(signed, from) {
       init.onReceipt?.(signed, from)
     },
