@@ -110,6 +110,9 @@ export const ERRORS_NOT_FROM_ROUTES: Record<string, string> = {
     'the payments CLI (deposit, withdraw, balance) talks to the chain itself, not through a route',
   LedgerError:
     'the pure ledger (consensus/ledger.ts) runs in the validators’ consensus; routes read its stored results',
+  ProposerError: 'the proposer draw runs in the validators’ consensus, never in a route',
+  SigningGuardError:
+    'the signing guard (consensus/signing-guard.ts) is consulted by the validator before it votes, never by a route',
 }
 
 export const HTTP_STATUS_BY_CODE = {
