@@ -11,6 +11,8 @@
 // a real level database on disk. rawRecoverPerSec: `secp256k1.ecdsaRecover` alone over the same
 // signatures. ratio = receiptsValidatedPerSec / (rawRecoverPerSec / 2): two recoveries per receipt are the
 // floor (goal >= 0.8). The process runs pinned to one core where `taskset` exists (machine.pinnedToOneCore).
+// validation.stagesUs: each stage alone over one more round (decode, static checks, both digests and
+// recoveries, the mempool's write), in microseconds per receipt, against the pipeline's whole cost.
 //
 // Overload: receipts are offered at 10x the measured sustainable rate for OVERLOAD_SECONDS through the same
 // bounded queue (the excess is shed), while a client polls the node's HTTP API (GET /healthz on a
@@ -33,9 +35,15 @@ import { openLedgerDomain } from '../protocols/common/eip712.ts'
 import { GossipValidationError } from '../protocols/common/gossip.ts'
 import { Mempool } from '../protocols/receipts/mempool.ts'
 import { type PaymentAuthorization, paymentHasher } from '../protocols/receipts/payment-authorization.ts'
-import { outputHashOf, type Receipt, receiptHasher } from '../protocols/receipts/receipt.ts'
+import {
+  checkReceipt,
+  outputHashOf,
+  type Receipt,
+  receiptHasher,
+  verifyReceiptSignatures,
+} from '../protocols/receipts/receipt.ts'
 import { RECEIPTS_QUEUE, receiptsTopic } from '../protocols/receipts/receipt-gossip.ts'
-import { encodeReceipt } from '../protocols/receipts/receipt-wire.ts'
+import { decodeReceipt, encodeReceipt } from '../protocols/receipts/receipt-wire.ts'
 
 // One core: re-run this file under `taskset -c 0` once (the level database's writes still use libuv's
 // threads, which the pin keeps on the same core).
@@ -188,7 +196,8 @@ function rawRecoverPerSec(pairs: Made['pairs']): number {
 }
 
 const makeStarted = performance.now()
-const rounds = Array.from({ length: ROUNDS + 1 }, () => Array.from({ length: RECEIPTS }, makeReceipt))
+// rounds[0] warms up, rounds[ROUNDS + 1] feeds the per-stage breakdown
+const rounds = Array.from({ length: ROUNDS + 2 }, () => Array.from({ length: RECEIPTS }, makeReceipt))
 const makeSeconds = (performance.now() - makeStarted) / 1000
 // warm-up: one round of each, not counted
 await validateAll(rounds[0]!.map((m) => m.bytes))
@@ -203,6 +212,55 @@ for (let i = 1; i <= ROUNDS; i++) {
 const receiptsValidatedPerSec = Math.round(median(validated))
 const rawRecover = Math.round(median(raw))
 const ratio = round(receiptsValidatedPerSec / (rawRecover / 2))
+
+// ---- where the time goes: each stage alone over one more round, in microseconds per receipt ----
+
+async function stages(made: Made[]) {
+  const n = made.length
+  const us = (started: number) => round(((performance.now() - started) * 1000) / n, 1)
+  const bytes = made.map((m) => m.bytes)
+  let started = performance.now()
+  const decoded = bytes.map((b) => decodeReceipt(b))
+  const decodeUs = us(started)
+  started = performance.now()
+  for (const signed of decoded) checkReceipt(signed)
+  const staticChecksUs = us(started)
+  started = performance.now()
+  for (const signed of decoded) verifyReceiptSignatures(signed, domain)
+  const signaturesUs = us(started)
+  started = performance.now()
+  for (const p of made.flatMap((m) => m.pairs))
+    secp256k1.ecdsaRecover(p.signature64, p.recid, p.digest, false)
+  const rawRecoverPairUs = us(started)
+  // The mempool's durable write as the topic drives it: 16 at once, group-committed.
+  const mempool = await Mempool.open(level, {
+    prefix: 0x24,
+    maxReceipts: 10_000_000,
+    epochOf: (s) => s / 600n,
+  })
+  let next = 0
+  started = performance.now()
+  await Promise.all(
+    Array.from({ length: RECEIPTS_QUEUE.concurrency }, async () => {
+      for (let i = next++; i < n; i = next++) await mempool.add(decoded[i]!, undefined, bytes[i])
+    }),
+  )
+  const persistUs = us(started)
+  const pipelineUs = round(1e6 / receiptsValidatedPerSec, 1)
+  return {
+    decodeUs,
+    staticChecksUs,
+    signaturesUs,
+    rawRecoverPairUs,
+    persistUs,
+    pipelineUs,
+    // What the pipeline adds beyond its stages run alone: the queue, awaits, lookups and the garbage they make.
+    otherUs: round(pipelineUs - decodeUs - staticChecksUs - signaturesUs - persistUs, 1),
+    // The best ratio reachable with the durable write as it is and everything else free.
+    ratioCeilingWithPersist: round(rawRecoverPairUs / (rawRecoverPairUs + persistUs)),
+  }
+}
+const stagesUs = await stages(rounds[ROUNDS + 1]!)
 
 // ---- overload: 10x the sustainable rate for a bounded time, with the API polled throughout ----
 
@@ -277,6 +335,7 @@ const result = {
     rawRecoverPerSecRounds: raw.map((x) => Math.round(x)),
     outcomes: Object.fromEntries(outcomes),
     concurrency: RECEIPTS_QUEUE.concurrency,
+    stagesUs,
     receiptBytes: rounds[1]![0]!.bytes.length,
     makeSeconds: round(makeSeconds),
   },

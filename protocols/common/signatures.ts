@@ -49,13 +49,25 @@ export function recoverDigestSignerBytes(digest: Uint8Array, signature: Uint8Arr
   return keccak256Bytes(publicKey.subarray(1)).subarray(12)
 }
 
-const hexDigits = '0123456789abcdef'
 const asciiEncoder = new TextEncoder()
+
+// Checksummed forms of recently seen addresses: gossip names the same clients and nodes over and over,
+// and each form costs a keccak. Bounded; cleared whole when full (cheaper than an LRU, and refilled fast).
+const CHECKSUM_CACHE_SIZE = 4096
+const checksummed = new Map<string, Address>()
 
 /** EIP-55 checksummed form of a 20-byte address, hashed with hash-wasm (viem's getAddress hashes in JS). */
 export function checksumAddress(bytes: Uint8Array): Address {
-  let lower = ''
-  for (const b of bytes) lower += hexDigits[b >> 4]! + hexDigits[b & 15]!
+  const lower = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+  const known = checksummed.get(lower)
+  if (known !== undefined) return known
+  const address = checksumHex(lower)
+  if (checksummed.size >= CHECKSUM_CACHE_SIZE) checksummed.clear()
+  checksummed.set(lower, address)
+  return address
+}
+
+function checksumHex(lower: string): Address {
   const hash = keccak256Bytes(asciiEncoder.encode(lower))
   let out = '0x'
   for (let i = 0; i < 40; i++) {

@@ -1,7 +1,7 @@
 // The wire and stored form of a signed receipt (pb/receipt.proto). Decoding trusts nothing: the message's
 // size is bounded before protons reads it, lists while it reads, and every value that does not fit its
 // type is RECEIPT_MALFORMED; what it returns still goes through checkReceipt and the signatures.
-import { bytesToHex, type Hex, hexToBytes } from 'viem'
+import { type Hex, hexToBytes } from 'viem'
 import { uint256FromBytes, uint256ToBytes } from '../common/bytes.ts'
 import { checksumAddress } from '../common/signatures.ts'
 import { SignedReceipt as SignedReceiptPb } from './pb/receipt.ts'
@@ -14,6 +14,9 @@ const LIMITS = { attribution: MAX_RECEIPT_SHARES }
 const UINT32_MAX = 2 ** 32 - 1
 
 const bytes = (hex: Hex): Uint8Array<ArrayBuffer> => Uint8Array.from(hexToBytes(hex))
+/** Buffer's native hex encoder: viem's bytesToHex builds the string in JavaScript (the decode hot path). */
+const bytesToHex = (b: Uint8Array): Hex =>
+  `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}` as Hex
 
 export function encodeReceipt({ receipt: r, nodeSignature, output }: SignedReceipt): Uint8Array {
   const a = r.authorization
