@@ -117,7 +117,7 @@ export class GossipRouter {
       run: (item, signal) => this.validate(entry, item, signal),
       onDrop: (item, reason) => {
         this.dropped(name, 'validation', reason)
-        this.result(name, item, 'ignore')
+        this.result(name, item, 'ignore', reason === 'full' ? 'QUEUE_FULL' : 'STOPPED')
       },
       onLength: (n) => this.metrics.gossipQueueLength.set({ topic: name, queue: 'validation' }, n),
       keyOf: (item) => item.from.toString(),
@@ -187,22 +187,22 @@ export class GossipRouter {
     const inbound: Inbound = { data: msg.data, msgId, from: propagationSource }
     const entry = this.entries.get(msg.topic)
     if (entry === undefined || this.stopped) {
-      this.result(msg.topic, inbound, 'ignore')
+      this.result(msg.topic, inbound, 'ignore', this.stopped ? 'STOPPED' : 'UNKNOWN_TOPIC')
       return
     }
     const { topic } = entry
     if (msg.data.length > topic.maxBytes) {
-      this.result(topic.topic, inbound, 'reject')
+      this.result(topic.topic, inbound, 'reject', 'OVERSIZED')
       return
     }
     const verdict = this.verdicts.get(msgId)
     if (verdict === 'reject') {
-      this.result(topic.topic, inbound, 'reject')
+      this.result(topic.topic, inbound, 'reject', 'REJECTED_BEFORE')
       return
     }
     if (verdict === 'accept') {
       // Already accepted and handled once: a replay is not forwarded again.
-      this.result(topic.topic, inbound, 'ignore')
+      this.result(topic.topic, inbound, 'ignore', 'ACCEPTED_BEFORE')
       return
     }
     entry.validation.push(inbound)
@@ -210,11 +210,11 @@ export class GossipRouter {
 
   private async validate(entry: TopicEntry, item: Inbound, signal: AbortSignal): Promise<void> {
     const { topic } = entry
-    if (signal.aborted) return this.result(topic.topic, item, 'ignore')
+    if (signal.aborted) return this.result(topic.topic, item, 'ignore', 'STOPPED')
     const verdict = await judgeGossipMessage(topic, item.data, item.from, signal)
-    if (signal.aborted) return this.result(topic.topic, item, 'ignore')
+    if (signal.aborted) return this.result(topic.topic, item, 'ignore', 'STOPPED')
     if (verdict.action === 'ACCEPT') {
-      this.result(topic.topic, item, 'accept')
+      this.result(topic.topic, item, 'accept', 'VALID')
       entry.handling.push({ message: verdict.message, from: item.from })
       return
     }
@@ -226,7 +226,7 @@ export class GossipRouter {
         { topic: topic.topic, code: verdict.code, from: item.from.toString() },
         'gossip message refused',
       )
-    this.result(topic.topic, item, verdict.action === 'REJECT' ? 'reject' : 'ignore')
+    this.result(topic.topic, item, verdict.action === 'REJECT' ? 'reject' : 'ignore', verdict.code)
   }
 
   private async handle(topic: GossipTopic<unknown>, item: Accepted, signal: AbortSignal): Promise<void> {
@@ -237,9 +237,10 @@ export class GossipRouter {
     }
   }
 
-  private result(topic: string, item: Inbound, result: Result): void {
+  /** `reason`: the validator's code, or why no validator ran; a bounded set (each topic's codes). */
+  private result(topic: string, item: Inbound, result: Result, reason: string): void {
     if (result !== 'ignore') this.verdicts.set(item.msgId, result)
-    this.metrics.gossipMessages.inc({ topic, result })
+    this.metrics.gossipMessages.inc({ topic, result, reason })
     this.report(topic, item, result)
   }
 

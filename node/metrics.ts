@@ -12,8 +12,8 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: 'openledger_' })
   const gossipMessages = new Counter({
     name: 'openledger_gossip_messages_total',
-    help: 'Gossip messages received, by topic and validation result (accept, ignore, reject)',
-    labelNames: ['topic', 'result'] as const,
+    help: 'Gossip messages received, by topic, validation result (accept, ignore, reject) and reason (the validator’s code)',
+    labelNames: ['topic', 'result', 'reason'] as const,
     registers: [registry],
   })
   const gossipPublished = new Counter({

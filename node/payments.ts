@@ -19,6 +19,7 @@ import { inferenceError } from '../protocols/inference/errors.ts'
 import type { AnswerAttribution } from '../protocols/inference/gateway.ts'
 import type { PaidRequest } from '../protocols/inference/infer-wire.ts'
 import { defaultMaxFee } from '../protocols/inference/network-inference.ts'
+import { registeredPrices } from '../protocols/model/prices.ts'
 import type { ModelRegistryClient } from '../protocols/model/registry.ts'
 import { Mempool, type MempoolLevel } from '../protocols/receipts/mempool.ts'
 import {
@@ -129,17 +130,7 @@ export class Payments {
   prices(model: bigint, adapter: bigint, signal?: AbortSignal): Promise<PricesLookup> {
     return this.priceReads.get(
       `${model}:${adapter}`,
-      async () => {
-        const base = await this.init.registry.getModel(model).catch(() => undefined)
-        if (base === undefined || base.baseModelId !== 0n) return { unknown: 'model' as const }
-        if (adapter === 0n) return { priceIn: base.pricePerKInput, priceOut: base.pricePerKOutput }
-        const extra = await this.init.registry.getModel(adapter).catch(() => undefined)
-        if (extra === undefined || extra.baseModelId !== model) return { unknown: 'adapter' as const }
-        return {
-          priceIn: base.pricePerKInput + extra.pricePerKInput,
-          priceOut: base.pricePerKOutput + extra.pricePerKOutput,
-        }
-      },
+      () => registeredPrices(this.init.registry, model, adapter),
       signal,
     )
   }

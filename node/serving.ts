@@ -27,8 +27,10 @@ import { openOnnxBackend } from '../protocols/inference/open-onnx-backend.ts'
 import { OpenAiHttpBackend } from '../protocols/inference/openai-http-backend.ts'
 import { ServingGateway } from '../protocols/inference/serving-gateway.ts'
 import { loadAdapter } from '../protocols/model/folder.ts'
+import { registeredPrices } from '../protocols/model/prices.ts'
 import type { ModelRegistryClient, RegisteredModel } from '../protocols/model/registry.ts'
 import type { ModelService } from '../protocols/model/service.ts'
+import type { Prices } from '../protocols/receipts/receipt.ts'
 import { ConfigError, engineUrlOf, type NodeConfig } from './config.ts'
 import type { NodeMetrics } from './metrics.ts'
 import type { Network } from './network.ts'
@@ -351,20 +353,19 @@ export class Serving {
   }
 
   /** Registered prices of (model, adapter), base + adapter, cached for a minute (prices change rarely). */
-  private async pricesOf(model: bigint, adapter: bigint): Promise<{ priceIn: bigint; priceOut: bigint }> {
+  private async pricesOf(model: bigint, adapter: bigint): Promise<Prices> {
     const key = `${model}:${adapter}`
     const cached = this.prices.get(key)
     if (cached && cached.until > Date.now()) return cached.prices
-    const base = await this.init.registry!.getModel(model)
-    const extra = adapter === 0n ? undefined : await this.init.registry!.getModel(adapter)
-    if (extra && extra.baseModelId !== model)
-      throw inferenceError('UNKNOWN_ADAPTER', `model ${adapter} is not an adapter of model ${model}`, {
-        adapter: adapter.toString(),
-      })
-    const prices = {
-      priceIn: base.pricePerKInput + (extra?.pricePerKInput ?? 0n),
-      priceOut: base.pricePerKOutput + (extra?.pricePerKOutput ?? 0n),
-    }
+    const prices = await registeredPrices(this.init.registry!, model, adapter)
+    if ('unknown' in prices)
+      throw prices.unknown === 'model'
+        ? inferenceError('UNKNOWN_MODEL', `model ${model} is not a registered base model`, {
+            model: model.toString(),
+          })
+        : inferenceError('UNKNOWN_ADAPTER', `model ${adapter} is not an adapter of model ${model}`, {
+            adapter: adapter.toString(),
+          })
     if (this.prices.size >= 1024) this.prices.clear()
     this.prices.set(key, { prices, until: Date.now() + 60_000 })
     return prices

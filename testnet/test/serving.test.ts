@@ -11,10 +11,19 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createParser } from 'eventsource-parser'
+import parsePrometheus from 'parse-prometheus-text-format'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import type { Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { readApiToken } from '../../node/datadir.ts'
+import { openLedgerDomain } from '../../protocols/common/eip712.ts'
+import { newRequestId, signPaymentAuthorization } from '../../protocols/receipts/payment-authorization.ts'
+import { outputHashOf, signReceipt } from '../../protocols/receipts/receipt.ts'
+import { RECEIPTS_TOPIC } from '../../protocols/receipts/receipt-gossip.ts'
+import { encodeReceipt } from '../../protocols/receipts/receipt-wire.ts'
 import { RUST_BOOK_DIR, SHAKESPEARE_FILE } from '../corpora/index.ts'
+import { createHostilePeer } from '../hostile-peer.ts'
 import { runCli } from '../processes.ts'
 import { Testnet } from '../testnet.ts'
 import { getJson, waitFor } from '../wait.ts'
@@ -23,6 +32,10 @@ import { getJson, waitFor } from '../wait.ts'
 const REFRESH_MS = 2_000
 
 let net: Testnet
+/** set by the first test: the registered base model and the provider still serving it */
+let servedModel = ''
+let servedDatanet = ''
+let servingNode = -1
 let root = ''
 const tokens: string[] = []
 
@@ -276,6 +289,9 @@ test('two providers found through the DHT; answers over libp2p; a provider kille
     parser.feed(decoder.decode(bytes, { stream: true }))
   assert.ok(victim === 1 || victim === 2, `victim ${victim}`)
   const survivor = victim === 1 ? 2 : 1
+  servedModel = modelId
+  servedDatanet = datanetId
+  servingNode = survivor
   assert.ok(final, 'the answer finished')
   assert.is(final!.served_by.peer_id, peerIdOf(survivor))
   assert.ok(final!.served_by.failovers >= 1, 'the answer failed over')
@@ -362,5 +378,149 @@ test('two providers found through the DHT; answers over libp2p; a provider kille
       `the killed node kept its ${signedByVictim.length} after a restart`,
   )
 })
+
+test('a receipt whose attribution was tampered is rejected for it; the same receipt honest is accepted', async () => {
+  // A real paid answer of node 5, and the receipt its provider signed, as node 0 holds it.
+  const paid = await complete(5, { model: servedModel, prompt: 'To be, or not to be', max_tokens: 24 })
+  const requestId = (paid as unknown as { receipt: { request_id: string } }).receipt.request_id
+  const client = net.nodes[5]!.account
+  type View = {
+    requestId: string
+    model: string
+    fee: string
+    inputTokens: number
+    outputTokens: number
+    outputHash: Hex
+    maxFee: string
+    attribution: { datanetId: string; version: number; contributionIndex: number; weightPpm: number }[]
+    attributionParams: string
+  }
+  const real = await waitFor(
+    async () =>
+      (
+        (await getJson(`${api(0)}/v1/receipts?client=${client}&limit=1000`)) as { receipts: View[] }
+      ).receipts.find((r) => r.requestId === requestId),
+    { timeoutMs: 30_000, what: 'node 0 to hold the paid answer’s receipt' },
+  )
+  const output = paid.choices[0]!.text
+  assert.is(outputHashOf(output), real.outputHash, 'the answer is the receipt’s output')
+
+  // Forged by someone holding both keys (the client's and the serving node's): the same answer under new
+  // requestIds, once with the real attribution and once tampered.
+  const key = async (i: number) =>
+    privateKeyToAccount((await readFile(join(net.nodes[i]!.dir, 'dev-account.key'), 'utf8')).trim() as Hex)
+  const clientAccount = await key(5)
+  const nodeAccount = await key(servingNode)
+  const domain = openLedgerDomain({ chainId: 31337, ledger: net.contracts.ledger_address as Hex })
+  const shares = real.attribution.map((s) => ({
+    datanetId: BigInt(s.datanetId),
+    version: BigInt(s.version),
+    contributionIndex: BigInt(s.contributionIndex),
+    weightPpm: s.weightPpm,
+  }))
+  const forge = async (attribution: typeof shares) => {
+    const authorization = {
+      client: clientAccount.address,
+      node: nodeAccount.address,
+      model: BigInt(real.model),
+      adapter: 0n,
+      maxFee: BigInt(real.maxFee),
+      requestId: newRequestId(),
+      deadline: BigInt(Math.floor(Date.now() / 1000) + 600),
+    }
+    const { signature } = await signPaymentAuthorization(authorization, clientAccount, domain)
+    const receipt = {
+      authorization,
+      clientSignature: signature,
+      fee: BigInt(real.fee),
+      inputTokens: real.inputTokens,
+      outputTokens: real.outputTokens,
+      outputHash: real.outputHash,
+      attribution,
+      attributionParams: real.attributionParams,
+      servedAt: BigInt(Math.floor(Date.now() / 1000)),
+    }
+    return signReceipt(receipt, output, nodeAccount, domain)
+  }
+  const [warmup, honest] = [await forge(shares), await forge(shares)]
+  // Tampered: weight moved within the shares, or, for an answer with none (the tiny model rarely repeats
+  // a span of minSpan tokens), half the answer claimed for the Datanet's first contribution.
+  const tampered = await forge(
+    shares.length > 0
+      ? shares.map((s, i) => (i === 0 ? { ...s, weightPpm: s.weightPpm > 1 ? s.weightPpm - 1 : 2 } : s))
+      : [{ datanetId: BigInt(servedDatanet), version: 1n, contributionIndex: 0n, weightPpm: 500_000 }],
+  )
+
+  const hostile = await createHostilePeer()
+  try {
+    await hostile.dial(net.nodes[0]!.multiaddr)
+    hostile.subscribe([RECEIPTS_TOPIC])
+    await waitFor(
+      async () => {
+        const body = await getJson<{ peers: { peerId: string; gossipMesh: string[] }[] }>(
+          `${api(0)}/v1/peers`,
+        )
+        return body.peers.find((p) => p.peerId === hostile.peerId)?.gossipMesh.includes(RECEIPTS_TOPIC)
+          ? true
+          : undefined
+      },
+      { timeoutMs: 30_000, what: 'node 0 to take the outside peer into its receipts mesh' },
+    )
+    const held = async () =>
+      (
+        (await getJson(`${api(0)}/v1/receipts?client=${client}&limit=1000`)) as { receipts: View[] }
+      ).receipts.map((r) => r.requestId)
+    const accepted = (signed: typeof honest) =>
+      waitFor(
+        async () => ((await held()).includes(signed.receipt.authorization.requestId) ? true : undefined),
+        {
+          timeoutMs: 30_000,
+          what: 'node 0 to accept an honest copy',
+        },
+      )
+    // Node 0 serves nothing: it builds the model's index on the first receipt it checks (which passes
+    // unchecked meanwhile), so the copies that matter go out once its log says the index is ready.
+    await hostile.libp2p.services.pubsub.publish(RECEIPTS_TOPIC, encodeReceipt(warmup))
+    await accepted(warmup)
+    const ready = new RegExp(`"model":"${servedModel}","adapter":null[^\\n]*attribution index ready`)
+    await waitFor(
+      async () =>
+        ready.test(await readFile(join(net.nodes[0]!.dir, 'node.log'), 'utf8')) ? true : undefined,
+      { timeoutMs: 60_000, what: 'node 0 to build the model’s attribution index' },
+    )
+    const rejectedBefore = await mismatchRejections(0)
+    await hostile.libp2p.services.pubsub.publish(RECEIPTS_TOPIC, encodeReceipt(tampered))
+    await hostile.libp2p.services.pubsub.publish(RECEIPTS_TOPIC, encodeReceipt(honest))
+    // The honest copy is accepted with its attribution recomputed, which shows both signatures and the fee
+    // pass: the tampered copy differs from it only in its attribution, and node 0 rejected it for that.
+    await accepted(honest)
+    await waitFor(async () => ((await mismatchRejections(0)) > rejectedBefore ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'node 0 to reject the tampered copy for its attribution',
+    })
+    assert.not.ok((await held()).includes(tampered.receipt.authorization.requestId), 'nothing of it stored')
+    // Counted against the serving node: node 0 names it in its warning.
+    const log = await readFile(join(net.nodes[0]!.dir, 'node.log'), 'utf8')
+    assert.match(
+      log,
+      new RegExp(`"node":"${nodeAccount.address}"[^\\n]*did not match its recomputation`, 'i'),
+    )
+  } finally {
+    await hostile.stop()
+  }
+})
+
+/** Node i's count of receipts rejected because their attribution did not match its recomputation. */
+async function mismatchRejections(i: number): Promise<number> {
+  const text = await fetch(`${api(i)}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text())
+  const family = parsePrometheus(text).find((f) => f.name === 'openledger_gossip_messages_total')
+  const series = family?.metrics.find(
+    (m) =>
+      m.labels?.topic === RECEIPTS_TOPIC &&
+      m.labels?.result === 'reject' &&
+      m.labels?.reason === 'RECEIPT_ATTRIBUTION_MISMATCH',
+  )
+  return Number(series?.value ?? 0)
+}
 
 test.run()

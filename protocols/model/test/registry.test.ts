@@ -28,6 +28,7 @@ import { Repository } from '../../../node/storage/repository.ts'
 import { type Anvil, startAnvil } from '../../../testnet/anvil.ts'
 import { hasCode } from '../../common/errors.ts'
 import { DatanetRegistryClient } from '../../datanet/registry.ts'
+import { registeredPrices } from '../prices.ts'
 import { FILES } from '../constants.ts'
 import { loadAdapter, loadModel, saveAdapter, saveModel } from '../folder.ts'
 import { OnnxLanguageModel } from '../generate.ts'
@@ -518,6 +519,29 @@ test('an adapter registered on its own: B fetches it by id against its base and 
   assert.is((await ctx.registryB.getModel(baseId)).baseModelId, 0n)
   assert.ok(await ctx.registryB.isServable(registered.adapterId))
   assert.is((await ctx.b.service.show(registered.adapterId)).baseModelId, baseId)
+
+  // The one price rule everyone applies: base plus adapter; anything not registered so is unknown.
+  const baseEntry = await ctx.registryB.getModel(baseId)
+  const adapterId = BigInt(registered.adapterId)
+  assert.equal(await registeredPrices(ctx.registryB, BigInt(baseId), adapterId), {
+    priceIn: baseEntry.pricePerKInput + entry.pricePerKInput,
+    priceOut: baseEntry.pricePerKOutput + entry.pricePerKOutput,
+  })
+  assert.equal(await registeredPrices(ctx.registryB, BigInt(baseId), 0n), {
+    priceIn: baseEntry.pricePerKInput,
+    priceOut: baseEntry.pricePerKOutput,
+  })
+  assert.equal(await registeredPrices(ctx.registryB, adapterId, 0n), { unknown: 'model' })
+  assert.equal(await registeredPrices(ctx.registryB, 999n, 0n), { unknown: 'model' })
+  assert.equal(await registeredPrices(ctx.registryB, BigInt(baseId), 999n), { unknown: 'adapter' })
+  assert.equal(await registeredPrices(ctx.registryB, BigInt(ctx.modelId), adapterId), { unknown: 'adapter' })
+  // A failed chain read is not "unknown": it throws, so a validator ignores instead of rejecting.
+  const unreachable = { getModel: async () => Promise.reject(new Error('connect ECONNREFUSED')) }
+  const thrown = await registeredPrices(unreachable, BigInt(baseId), 0n).then(
+    () => undefined,
+    (err: Error) => err,
+  )
+  assert.match(thrown?.message ?? 'resolved', /ECONNREFUSED/)
 
   const root = CID.parse(registered.adapterCid)
   assert.not.ok(await ctx.b.network.blockstore.has(root), 'node B must start without the adapter')
