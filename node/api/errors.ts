@@ -111,6 +111,8 @@ export const ERRORS_NOT_FROM_ROUTES: Record<string, string> = {
   LedgerError:
     'the pure ledger (consensus/ledger.ts) runs in the validators’ consensus; routes read its stored results',
   ProposerError: 'the proposer draw runs in the validators’ consensus, never in a route',
+  ConsensusWireError: 'consensus messages are judged by gossip validation, never by a route',
+  VotePoolError: 'checkpoint votes are judged by gossip validation, never by a route',
   SigningGuardError:
     'the signing guard (consensus/signing-guard.ts) is consulted by the validator before it votes, never by a route',
 }
