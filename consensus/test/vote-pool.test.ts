@@ -1,5 +1,6 @@
 // Votes over the wire into the vote pool, against a real Ledger on anvil with 4 staked validators: a
-// quorum forms at the third of four equal stakes and the contract accepts it as submitted; a validator that
+// quorum forms at the third of four equal stakes and the contract accepts it as submitted (a second submitter
+// sends nothing; a quorum on a lost parent is not sent); a validator that
 // signs two checkpoints for one (epoch, round) yields evidence the contract slashes; votes that would not
 // count (outside the set, another set, a non-canonical signature, a round too high) are refused with a
 // typed error; malformed messages are CONSENSUS_MALFORMED.
@@ -7,10 +8,12 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { type Hex, keccak256, parseSignature, serializeSignature, toHex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { createWorld, signerKey, toStruct, type World } from '../../contracts/test/helpers.ts'
-import { type CheckpointMessage, checkpointTypedData, toCompactSignature } from '../../contracts/typedData.ts'
+import { connect } from '../../contracts/deploy.ts'
+import { createWorld, signerKey, type World } from '../../contracts/test/helpers.ts'
+import { type CheckpointMessage, checkpointTypedData } from '../../contracts/typedData.ts'
 import { validatorSetHash } from '../../contracts/validator-set.ts'
 import { hasCode } from '../../protocols/common/errors.ts'
+import { type SubmitterChain, submitCheckpoint, submitEquivocation } from '../checkpoint-submitter.ts'
 import {
   CONSENSUS_MAX_BYTES,
   decodeConsensusMessage,
@@ -18,7 +21,7 @@ import {
   proposalDigest,
   type Vote,
 } from '../consensus-wire.ts'
-import { type EpochSet, type Quorum, quorumSignatures, VotePool } from '../vote-pool.ts'
+import { type EpochSet, type Quorum, VotePool } from '../vote-pool.ts'
 
 const VALIDATORS = [1, 2, 3, 4]
 const test = suite<{ w: World }>('vote pool', {} as { w: World })
@@ -40,6 +43,14 @@ async function vote(ctx: { w: World }, key: Hex, message: CheckpointMessage): Pr
   )
   assert.is(decoded.kind, 'vote')
   return (decoded as { vote: Vote }).vote
+}
+
+async function submitter(ctx: { w: World }): Promise<SubmitterChain> {
+  const { publicClient, walletClient } = await connect(
+    ctx.w.anvil.rpcUrl,
+    ctx.w.anvil.accounts[9]!.privateKey,
+  )
+  return { publicClient, walletClient, ledger: ctx.w.addresses.ledger } as SubmitterChain
 }
 
 async function epochSet(ctx: { w: World }, epoch: bigint): Promise<EpochSet> {
@@ -67,15 +78,31 @@ test('a quorum forms at more than 2/3 of stake and the Ledger accepts it as the 
   assert.ok(third.result === 'added' && third.quorum !== undefined)
   const quorum: Quorum = third.quorum
   const last = await ctx.w.as[0].ledger.read.lastEpoch()
-  await ctx.w.mined(
-    ctx.w.as[9].ledger.write.checkpoint([
-      toStruct(quorum.checkpoint),
-      set.validators as never,
-      quorumSignatures(set, quorum),
-    ]),
-  )
+  const chain = await submitter(ctx)
+  const sent = await submitCheckpoint(chain, set, quorum)
+  assert.is(sent.outcome, 'submitted')
   assert.is(await ctx.w.as[0].ledger.read.lastEpoch(), last + 1n)
   assert.is(await ctx.w.as[0].ledger.read.stateRoot(), message.stateRoot)
+  // A second submitter finds the epoch taken and sends nothing (its nonce does not move).
+  const nonce = await ctx.w.publicClient.getTransactionCount({ address: chain.walletClient.account.address })
+  assert.equal(await submitCheckpoint(chain, set, quorum), { outcome: 'already' })
+  assert.is(
+    await ctx.w.publicClient.getTransactionCount({ address: chain.walletClient.account.address }),
+    nonce,
+  )
+  // A quorum for a checkpoint whose parent is not the Ledger's root (another root won): nothing sent.
+  const fork = await ctx.w.nextMessage({ parentRoot: keccak256(toHex('a lost fork')) })
+  const forkPool = new VotePool(ctx.w.domain)
+  let forkQuorum: Quorum | undefined
+  const forkSet = await epochSet(ctx, fork.epoch)
+  for (const i of [1, 2, 3]) {
+    const r = forkPool.add(await vote(ctx, signerKey(i), fork), forkSet)
+    if (r.result === 'added' && r.quorum) forkQuorum = r.quorum
+  }
+  assert.equal(await submitCheckpoint(chain, forkSet, forkQuorum!), {
+    outcome: 'stale',
+    lastEpoch: last + 1n,
+  })
 })
 
 test('two votes of one validator for one (epoch, round) are evidence the Ledger slashes', async (ctx) => {
@@ -86,15 +113,10 @@ test('two votes of one validator for one (epoch, round) are evidence the Ledger 
   const other = { ...message, stateRoot: keccak256(toHex('another root')) }
   const result = pool.add(await vote(ctx, signerKey(4), other), set)
   assert.is(result.result, 'equivocation')
-  const { evidence } = result as { evidence: { first: Vote; second: Vote } }
-  await ctx.w.mined(
-    ctx.w.as[9].ledger.write.slashEquivocation([
-      toStruct(evidence.first.checkpoint),
-      toCompactSignature(evidence.first.signature),
-      toStruct(evidence.second.checkpoint),
-      toCompactSignature(evidence.second.signature),
-    ]),
-  )
+  assert.ok(result.result === 'equivocation')
+  const chain = await submitter(ctx)
+  assert.is((await submitEquivocation(chain, result.evidence)).outcome, 'submitted')
+  assert.equal(await submitEquivocation(chain, result.evidence), { outcome: 'already' })
   const [, , , , active, banned] = await ctx.w.as[0].staking.read.getValidator([ctx.w.as[4].address])
   assert.equal([active, banned], [false, true])
   // The pool kept the first vote only: the second never counts toward a quorum.
