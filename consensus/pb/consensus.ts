@@ -906,3 +906,134 @@ export namespace ConsensusMessage {
     return streamMessage(buf, ConsensusMessage.codec(), opts)
   }
 }
+
+export interface ReceiptBatch {
+  epoch: bigint
+  receipts: Uint8Array<ArrayBuffer>[]
+}
+
+export namespace ReceiptBatch {
+  let _codec: Codec<ReceiptBatch>
+
+  export const codec = (): Codec<ReceiptBatch> => {
+    if (_codec == null) {
+      _codec = message<ReceiptBatch>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.epoch != null && obj.epoch !== 0n)) {
+          w.uint32(8)
+          w.uint64(obj.epoch)
+        }
+
+        if (obj.receipts != null && obj.receipts.length > 0) {
+          for (const value of obj.receipts) {
+            w.uint32(18)
+            w.bytes(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          epoch: 0n,
+          receipts: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.epoch = reader.uint64()
+              break
+            }
+            case 2: {
+              if (opts.limits?.receipts != null && obj.receipts.length === opts.limits.receipts) {
+                throw new MaxLengthError('Decode error - repeated field "receipts" had too many elements')
+              }
+
+              obj.receipts.push(reader.bytes())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          receipts: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.epoch`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.receipts != null && obj.receipts === opts.limits.receipts) {
+                throw new MaxLengthError('Streaming decode error - repeated field "receipts" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.receipts[]`,
+                index: obj.receipts,
+                value: reader.bytes()
+              }
+
+              obj.receipts++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ReceiptBatchEpochFieldEvent {
+    field: '$.epoch'
+    value: bigint
+  }
+
+  export interface ReceiptBatchReceiptsFieldEvent {
+    field: '$.receipts[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<ReceiptBatch>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ReceiptBatch.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptBatch>): ReceiptBatch {
+    return decodeMessage(buf, ReceiptBatch.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptBatch>): Generator<ReceiptBatchEpochFieldEvent | ReceiptBatchReceiptsFieldEvent> {
+    return streamMessage(buf, ReceiptBatch.codec(), opts)
+  }
+}

@@ -113,6 +113,7 @@ export const ERRORS_NOT_FROM_ROUTES: Record<string, string> = {
   ProposerError: 'the proposer draw runs in the validators’ consensus, never in a route',
   ConsensusWireError: 'consensus messages are judged by gossip validation, never by a route',
   VotePoolError: 'checkpoint votes are judged by gossip validation, never by a route',
+  ReceiptBatchError: 'receipt batches are stored and fetched by the validators’ consensus, never by a route',
   SubmitError: 'checkpoints and slashing evidence are sent by the validator’s consensus loop, never by a route',
   SigningGuardError:
     'the signing guard (consensus/signing-guard.ts) is consulted by the validator before it votes, never by a route',
