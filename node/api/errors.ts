@@ -108,6 +108,8 @@ export const ERRORS_NOT_FROM_ROUTES: Record<string, string> = {
   MempoolError: 'the mempool is written by gossip validation and after serving, never by a route',
   LedgerCommandError:
     'the payments CLI (deposit, withdraw, balance) talks to the chain itself, not through a route',
+  ValidatorCommandError:
+    'the validator CLI (register, status, unstake, withdraw) talks to the chain itself, not through a route',
   LedgerError:
     'the pure ledger (consensus/ledger.ts) runs in the validators’ consensus; routes read its stored results',
   ProposerError: 'the proposer draw runs in the validators’ consensus, never in a route',

@@ -16,6 +16,7 @@ import { registerModelCommands } from './commands/model.ts'
 import { registerReceiptsCommands } from './commands/receipts.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerTestnetCommands } from './commands/testnet.ts'
+import { registerValidatorCommands } from './commands/validator.ts'
 import { registerWithdrawCommands } from './commands/withdraw.ts'
 import { resolveAttributionIndex, resolveTrainingDocuments } from './datanet-resolvers.ts'
 import { modelCommandDeps } from './model-hooks.ts'
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerWithdrawCommands(program)
   registerBalanceCommand(program)
   registerReceiptsCommands(program)
+  registerValidatorCommands(program)
   return program
 }
 

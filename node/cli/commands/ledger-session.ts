@@ -5,8 +5,9 @@
 // account owner's own act and needs no running node.
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
+import type { PrivateKey } from '@libp2p/interface'
 import { type Account, type Address, getAddress, isAddress, type TransactionReceipt } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 import { ledgerAbi } from '../../../contracts/generated/Ledger.ts'
 import { openTokenAbi } from '../../../contracts/generated/OpenToken.ts'
 import { type ChainClients, connectChain } from '../../chain.ts'
@@ -40,6 +41,14 @@ export async function ledgerConfig(opts: LedgerOptions): Promise<NodeConfig> {
 
 /** The data dir's account key (decrypted with password_file when it is a keystore). */
 export async function signingAccount(opts: LedgerOptions, config: NodeConfig): Promise<Account> {
+  return (await signingIdentity(opts, config)).account
+}
+
+/** The data dir's account and its libp2p key (a validator's registration proves both). */
+export async function signingIdentity(
+  opts: LedgerOptions,
+  config: NodeConfig,
+): Promise<{ account: PrivateKeyAccount; peerKey: PrivateKey }> {
   if (opts.dir === undefined)
     throw new LedgerCommandError(
       { code: 'NO_ACCOUNT' },
@@ -56,7 +65,8 @@ export async function signingAccount(opts: LedgerOptions, config: NodeConfig): P
       )
     }
   }
-  return privateKeyToAccount((await loadIdentity(resolve(opts.dir), password)).accountKey)
+  const { accountKey, peerKey } = await loadIdentity(resolve(opts.dir), password)
+  return { account: privateKeyToAccount(accountKey), peerKey }
 }
 
 /**
