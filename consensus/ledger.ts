@@ -4,13 +4,18 @@
 // that holds the same batch and reads the same chain state at the snapshot block gets the same bits.
 // The rules (fee split, caps, index order) are listed in consensus/README.md.
 //
-// Hot loop: one object per account touched ("slot"), found through one Map keyed by the address string as
-// given (and its lowercase form), role amounts accumulated there; the treasury's share is whatever the
-// others did not get, computed once at the end instead of per receipt.
+// Three passes, because a million receipts visited in requestId order are a million cache misses: (1) in
+// input order, resolve each receipt's accounts to dense slots (ledger-slots.ts) and its ids against the
+// context into flat arrays; (2) in canonical order, only what order decides: the spending cap and the new
+// accounts' indexes; (3) in input order again, credit the split, which is a sum and so independent of order.
+// The treasury's share is what the others did not get, computed once at the end.
 import type { Address, Hex, TypedDataDomain } from 'viem'
 import { PPM, type Receipt, type SignedReceipt } from '../protocols/receipts/receipt.ts'
+import { canonicalOrder } from './canonical-order.ts'
 import { BPS, checkFeeSplit, type FeeRole, type FeeSplit } from './fee-split.ts'
-import { type LedgerErrorCode, ledgerError } from './ledger-error.ts'
+import { checkContext, checkState, fundedByAccount, UINT128 } from './ledger-checks.ts'
+import { ledgerError } from './ledger-error.ts'
+import { Slots, SMALL } from './ledger-slots.ts'
 import { type LedgerEntry, LedgerTree } from './merkle.ts'
 import { EMPTY_ROOT, receiptsRoot } from './receipts-root.ts'
 
@@ -125,33 +130,25 @@ export async function ledgerTree(state: LedgerState): Promise<LedgerTree | undef
   return LedgerTree.build([...state.accounts.values()])
 }
 
-const UINT128 = 1n << 128n
 const BPS_N = BigInt(BPS)
 const PPM_N = BigInt(PPM)
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/
-const LOWER_ADDRESS = /^0x[0-9a-f]{40}$/
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/
+const SMALL_N = BigInt(SMALL)
 
-/** One account's working figures while a batch is applied. */
-class Slot {
-  /** its ledger index once an included receipt names it; −1 until then */
-  index = -1
-  spent: bigint
-  funded: bigint | undefined = undefined
-  node = 0n
-  modelOwner = 0n
-  adapterOwner = 0n
-  contributors = 0n
-  validators = 0n
-  treasury = 0n
+// A receipt's fate, found in pass 1 or 2.
+const INCLUDED = 0
+const UNKNOWN_MODEL = 1
+const UNKNOWN_ADAPTER = 2
+const UNKNOWN_CONTRIBUTION = 3
+const OVERSPENT = 4
+const REASONS: (LedgerRejectReason | undefined)[] = [
+  undefined,
+  'UNKNOWN_MODEL',
+  'UNKNOWN_ADAPTER',
+  'UNKNOWN_CONTRIBUTION',
+  'OVERSPENT',
+]
 
-  constructor(
-    readonly account: Address,
-    readonly base: LedgerEntry | undefined,
-  ) {
-    this.spent = base?.spent ?? 0n
-  }
-}
+const receiptOf = (item: Receipt | SignedReceipt): Receipt => ('receipt' in item ? item.receipt : item)
 
 /**
  * The batch applied to `state` (which is not modified). Throws a LedgerError for malformed input; leaves out
@@ -168,68 +165,66 @@ export function applyBatch<R extends Receipt | SignedReceipt>(
   checkState(state)
   checkContext(context)
   const funded = fundedByAccount(context.funded)
-  const order = canonicalOrder(receipts)
-  const nodeBps = BigInt(split.node)
-  const modelBps = BigInt(split.modelOwner)
-  const adapterBps = BigInt(split.adapterOwner)
-  const contributorsBps = BigInt(split.contributors)
-  const validatorsBps = BigInt(split.validators)
+  const n = receipts.length
+  const slots = new Slots(state.accounts, state.nextIndex)
 
-  const slots = new Map<string, Slot>()
-  const list: Slot[] = []
-  let nextIndex = state.nextIndex
-  const slotOf = (address: string, code: LedgerErrorCode): Slot => {
-    let slot = slots.get(address)
-    if (slot !== undefined) return slot
-    if (typeof address !== 'string' || !ADDRESS.test(address))
-      throw ledgerError(code, `not an address: ${String(address)}`)
-    const lower = address.toLowerCase() as Address
-    slot = slots.get(lower)
-    if (slot === undefined) {
-      slot = new Slot(lower, state.accounts.get(lower))
-      slots.set(lower, slot)
-      list.push(slot)
-    }
-    slots.set(address, slot)
-    return slot
-  }
-  const include = (slot: Slot) => {
-    if (slot.index < 0) slot.index = slot.base !== undefined ? slot.base.index : nextIndex++
-  }
-
-  const included: R[] = []
-  const rejected: LedgerRejection<R>[] = []
-  const reject = (item: R, r: Receipt, reason: LedgerRejectReason, detail: string) =>
-    rejected.push({ receipt: item, requestId: r.authorization.requestId, reason, detail })
-  const contributorSlots: Slot[] = [] // the receipt at hand's, reused
-  let totalFees = 0n
-  let validatorsPool = 0n
-
-  for (let k = 0; k < order.length; k++) {
-    const item = receipts[order[k]!]!
-    const r: Receipt = 'receipt' in item ? item.receipt : item
+  // ---- pass 1, input order: ids, fees, and every account as a slot ----
+  const requestIds: Hex[] = new Array(n)
+  const fees: bigint[] = new Array(n)
+  const fate = new Uint8Array(n)
+  const clientOf = new Int32Array(n)
+  const nodeOf = new Int32Array(n)
+  const modelOwnerOf = new Int32Array(n)
+  const adapterOwnerOf = new Int32Array(n).fill(-1)
+  const sharesFrom = new Int32Array(n + 1) // receipt i's shares are shareSlot[sharesFrom[i] .. sharesFrom[i + 1])
+  let shareSlot = new Int32Array(4 * n + 16) // grown by doubling (four shares a receipt is typical)
+  let shareWeight = new Int32Array(shareSlot.length)
+  let shareCount = 0
+  const clients = new Map<string, number>()
+  const nodes = new Map<string, number>()
+  const modelOwners = new Map<bigint, number>() // model id → slot, −1 unknown
+  const adapterOwners = new Map<bigint, number>()
+  const versionSlots = new Map<readonly Address[], Int32Array>() // contributor slot + 1 by index, 0 unseen
+  let lastDatanet: bigint | undefined
+  let lastVersion: bigint | undefined
+  let lastSlots: Int32Array | undefined
+  for (let i = 0; i < n; i++) {
+    sharesFrom[i] = shareCount
+    const r = receiptOf(receipts[i]!)
     const a = r.authorization
+    requestIds[i] = a.requestId
     const fee = r.fee
     if (typeof fee !== 'bigint' || fee < 0n)
       throw ledgerError('LEDGER_BAD_RECEIPT', `receipt ${a.requestId}: fee ${fee} is not a uint256`)
-    const modelOwner = context.modelOwners.get(a.model)
-    if (modelOwner === undefined) {
-      reject(item, r, 'UNKNOWN_MODEL', `model ${a.model} is not registered`)
+    fees[i] = fee
+    let model = modelOwners.get(a.model)
+    if (model === undefined) {
+      const owner = context.modelOwners.get(a.model)
+      model = owner === undefined ? -1 : slots.idOf(owner, 'LEDGER_BAD_CONTEXT')
+      modelOwners.set(a.model, model)
+    }
+    if (model < 0) {
+      fate[i] = UNKNOWN_MODEL
       continue
     }
-    let adapterOwner: Address | undefined
+    modelOwnerOf[i] = model
     if (a.adapter !== 0n) {
-      adapterOwner = context.adapterOwners.get(a.adapter)
-      if (adapterOwner === undefined) {
-        reject(item, r, 'UNKNOWN_ADAPTER', `adapter ${a.adapter} is not registered`)
+      let adapter = adapterOwners.get(a.adapter)
+      if (adapter === undefined) {
+        const owner = context.adapterOwners.get(a.adapter)
+        adapter = owner === undefined ? -1 : slots.idOf(owner, 'LEDGER_BAD_CONTEXT')
+        adapterOwners.set(a.adapter, adapter)
+      }
+      if (adapter < 0) {
+        fate[i] = UNKNOWN_ADAPTER
         continue
       }
+      adapterOwnerOf[i] = adapter
     }
     const shares = r.attribution
     let weight = 0
-    let unknown = -1
-    for (let i = 0; i < shares.length; i++) {
-      const share = shares[i]!
+    for (let k = 0; k < shares.length; k++) {
+      const share = shares[k]!
       const w = share.weightPpm
       if (!Number.isInteger(w) || w <= 0 || w > PPM)
         throw ledgerError(
@@ -237,120 +232,225 @@ export function applyBatch<R extends Receipt | SignedReceipt>(
           `receipt ${a.requestId}: share weight ${w} is not 1..${PPM} ppm`,
         )
       weight += w
-      const version = context.contributors.get(share.datanetId)?.get(share.version)
+      if (share.datanetId !== lastDatanet || share.version !== lastVersion) {
+        const list = context.contributors.get(share.datanetId)?.get(share.version)
+        lastSlots = undefined
+        if (list !== undefined) {
+          lastSlots = versionSlots.get(list)
+          if (lastSlots === undefined) {
+            lastSlots = new Int32Array(list.length)
+            versionSlots.set(list, lastSlots)
+          }
+        }
+        lastDatanet = share.datanetId
+        lastVersion = share.version
+      }
       const at = Number(share.contributionIndex)
-      const contributor = version !== undefined && at >= 0 && at < version.length ? version[at] : undefined
-      if (contributor === undefined) {
-        unknown = i
+      if (lastSlots === undefined || !(at >= 0 && at < lastSlots.length)) {
+        fate[i] = UNKNOWN_CONTRIBUTION
         break
       }
-      contributorSlots[i] = slotOf(contributor, 'LEDGER_BAD_CONTEXT')
-    }
-    if (unknown >= 0) {
-      const s = shares[unknown]!
-      reject(
-        item,
-        r,
-        'UNKNOWN_CONTRIBUTION',
-        `no contribution ${s.contributionIndex} in Datanet ${s.datanetId} v${s.version}`,
-      )
-      continue
+      let contributor = lastSlots[at]! - 1
+      if (contributor < 0) {
+        const list = context.contributors.get(share.datanetId)!.get(share.version)!
+        contributor = slots.idOf(list[at]!, 'LEDGER_BAD_CONTEXT')
+        lastSlots[at] = contributor + 1
+      }
+      if (shareCount === shareSlot.length) {
+        const slotsGrown = new Int32Array(2 * shareCount)
+        const weightsGrown = new Int32Array(2 * shareCount)
+        slotsGrown.set(shareSlot)
+        weightsGrown.set(shareWeight)
+        shareSlot = slotsGrown
+        shareWeight = weightsGrown
+      }
+      shareSlot[shareCount] = contributor
+      shareWeight[shareCount++] = w
     }
     if (weight > PPM)
       throw ledgerError(
         'LEDGER_BAD_RECEIPT',
         `receipt ${a.requestId}: attribution weights sum to ${weight} ppm`,
       )
-    const client = slotOf(a.client, 'LEDGER_BAD_RECEIPT')
-    if (client.funded === undefined) client.funded = funded.get(client.account) ?? 0n
-    const spent = client.spent + fee
-    if (spent > client.funded) {
-      reject(item, r, 'OVERSPENT', `client ${a.client} would spend ${spent} of ${client.funded} funded`)
+    if (fate[i] !== INCLUDED) {
+      shareCount = sharesFrom[i]!
       continue
     }
-
-    // Included. Indexes go to new accounts in this order: client, node, model owner, adapter owner,
-    // contributors in attribution order.
-    client.spent = spent
-    include(client)
-    const node = slotOf(a.node, 'LEDGER_BAD_RECEIPT')
-    include(node)
-    node.node += (fee * nodeBps) / BPS_N
-    const model = slotOf(modelOwner, 'LEDGER_BAD_CONTEXT')
-    include(model)
-    model.modelOwner += (fee * modelBps) / BPS_N
-    if (adapterOwner !== undefined) {
-      const adapter = slotOf(adapterOwner, 'LEDGER_BAD_CONTEXT')
-      include(adapter)
-      adapter.adapterOwner += (fee * adapterBps) / BPS_N
+    // Small caches per role first: a batch's clients and nodes are few next to all its accounts.
+    let client = clients.get(a.client)
+    if (client === undefined) {
+      client = slots.idOf(a.client, 'LEDGER_BAD_RECEIPT')
+      clients.set(a.client, client)
     }
-    if (shares.length > 0) {
-      const pool = (fee * contributorsBps) / BPS_N
-      for (let i = 0; i < shares.length; i++) {
-        const contributor = contributorSlots[i]!
-        include(contributor)
-        contributor.contributors += (pool * BigInt(shares[i]!.weightPpm)) / PPM_N
+    let node = nodes.get(a.node)
+    if (node === undefined) {
+      node = slots.idOf(a.node, 'LEDGER_BAD_RECEIPT')
+      nodes.set(a.node, node)
+    }
+    clientOf[i] = client
+    nodeOf[i] = node
+  }
+  sharesFrom[n] = shareCount
+
+  // ---- pass 2, canonical order: the spending cap, and indexes in first-appearance order ----
+  const order = canonicalOrder(requestIds)
+  const included: R[] = []
+  const rejected: LedgerRejection<R>[] = []
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!
+    if (fate[i] === INCLUDED) {
+      const client = clientOf[i]!
+      let cap = slots.funded[client]
+      if (cap === undefined) slots.funded[client] = cap = funded.get(slots.account[client]!) ?? 0n
+      const spent = slots.spent[client]! + fees[i]!
+      if (spent > cap) fate[i] = OVERSPENT
+      else {
+        slots.spent[client] = spent
+        // New accounts get indexes in this order: client, node, model owner, adapter owner, contributors.
+        slots.include(client)
+        slots.include(nodeOf[i]!)
+        slots.include(modelOwnerOf[i]!)
+        if (adapterOwnerOf[i]! >= 0) slots.include(adapterOwnerOf[i]!)
+        for (let s = sharesFrom[i]!; s < sharesFrom[i + 1]!; s++) slots.include(shareSlot[s]!)
+        included.push(receipts[i]!)
+        continue
       }
     }
-    validatorsPool += (fee * validatorsBps) / BPS_N
-    totalFees += fee
-    included.push(item)
+    const r = receiptOf(receipts[i]!)
+    rejected.push({
+      receipt: receipts[i]!,
+      requestId: r.authorization.requestId,
+      reason: REASONS[fate[i]!]!,
+      detail: rejectionDetail(r, fate[i]!, context, slots.funded[clientOf[i]!]),
+    })
   }
 
-  let treasury: Slot | undefined
+  // ---- pass 3, input order: the split, per receipt, rounded down ----
+  const nodeBps = split.node
+  const modelBps = split.modelOwner
+  const adapterBps = split.adapterOwner
+  const contributorsBps = split.contributors
+  const validatorsBps = split.validators
+  let validatorsPool = 0n
+  let validatorsSmall = 0
+  let totalFees = 0n
+  let feesSmall = 0
+  for (let i = 0; i < n; i++) {
+    if (fate[i] !== INCLUDED) continue
+    const fee = fees[i]!
+    const from = sharesFrom[i]!
+    const to = sharesFrom[i + 1]!
+    if (fee < SMALL_N) {
+      // fee × bps / 10,000 as (q × bps) + (r × bps) / 10,000 with fee = 10,000 q + r: every product stays
+      // below 2^53, so the double arithmetic is exact.
+      const f = Number(fee)
+      const r = f % BPS
+      const q = (f - r) / BPS
+      slots.node.addSmall(nodeOf[i]!, q * nodeBps + Math.floor((r * nodeBps) / BPS))
+      slots.modelOwner.addSmall(modelOwnerOf[i]!, q * modelBps + Math.floor((r * modelBps) / BPS))
+      if (adapterOwnerOf[i]! >= 0)
+        slots.adapterOwner.addSmall(adapterOwnerOf[i]!, q * adapterBps + Math.floor((r * adapterBps) / BPS))
+      if (to > from) {
+        const pool = q * contributorsBps + Math.floor((r * contributorsBps) / BPS)
+        const low = pool % PPM
+        const high = (pool - low) / PPM
+        for (let s = from; s < to; s++) {
+          const w = shareWeight[s]!
+          slots.contributors.addSmall(shareSlot[s]!, high * w + Math.floor((low * w) / PPM))
+        }
+      }
+      validatorsSmall += q * validatorsBps + Math.floor((r * validatorsBps) / BPS)
+      feesSmall += f
+      if (validatorsSmall >= SMALL) {
+        validatorsPool += BigInt(validatorsSmall)
+        validatorsSmall = 0
+      }
+      if (feesSmall >= SMALL) {
+        totalFees += BigInt(feesSmall)
+        feesSmall = 0
+      }
+    } else {
+      slots.node.add(nodeOf[i]!, (fee * BigInt(nodeBps)) / BPS_N)
+      slots.modelOwner.add(modelOwnerOf[i]!, (fee * BigInt(modelBps)) / BPS_N)
+      if (adapterOwnerOf[i]! >= 0)
+        slots.adapterOwner.add(adapterOwnerOf[i]!, (fee * BigInt(adapterBps)) / BPS_N)
+      const pool = (fee * BigInt(contributorsBps)) / BPS_N
+      for (let s = from; s < to; s++)
+        slots.contributors.add(shareSlot[s]!, (pool * BigInt(shareWeight[s]!)) / PPM_N)
+      validatorsPool += (fee * BigInt(validatorsBps)) / BPS_N
+      totalFees += fee
+    }
+  }
+  validatorsPool += BigInt(validatorsSmall)
+  totalFees += BigInt(feesSmall)
+
+  // ---- the validators' pool by stake, once per batch; the treasury takes every wei not credited ----
+  const validatorShare = new Map<number, bigint>()
+  let treasury = -1
   if (included.length > 0) {
-    // The validators' pool is split once per batch, by stake, in address order (which is also the order
-    // new validators get their indexes); then the treasury, which takes every wei not credited above.
+    // In address order, which is also the order new validators get their indexes.
     const validators = [...context.validators].sort((x, y) => compareAddress(x.address, y.address))
     let totalStake = 0n
     for (const v of validators) totalStake += v.stake
     for (const v of validators) {
-      const slot = slotOf(v.address, 'LEDGER_BAD_CONTEXT')
-      include(slot)
-      slot.validators += (validatorsPool * v.stake) / totalStake
+      const slot = slots.idOf(v.address, 'LEDGER_BAD_CONTEXT')
+      slots.include(slot)
+      validatorShare.set(slot, (validatorsPool * v.stake) / totalStake)
     }
-    treasury = slotOf(context.treasury, 'LEDGER_BAD_CONTEXT')
-    include(treasury)
+    treasury = slots.idOf(context.treasury, 'LEDGER_BAD_CONTEXT')
+    slots.include(treasury)
   }
 
-  const touched = list.filter((slot) => slot.index >= 0).sort((x, y) => x.index - y.index)
+  const touched: number[] = []
+  for (let slot = 0; slot < slots.size; slot++) if (slots.index[slot]! >= 0) touched.push(slot)
+  touched.sort((x, y) => slots.index[x]! - slots.index[y]!)
+  const changes: AccountChange[] = new Array(touched.length)
   let credited = 0n
-  for (const s of touched) credited += s.node + s.modelOwner + s.adapterOwner + s.contributors + s.validators
-  if (treasury !== undefined) {
-    treasury.treasury = totalFees - credited
+  let treasuryChange: AccountChange | undefined
+  for (let k = 0; k < touched.length; k++) {
+    const slot = touched[k]!
+    const byRole = {
+      node: slots.node.total(slot),
+      modelOwner: slots.modelOwner.total(slot),
+      adapterOwner: slots.adapterOwner.total(slot),
+      contributors: slots.contributors.total(slot),
+      validators: validatorShare.get(slot) ?? 0n,
+      treasury: 0n,
+    }
+    credited +=
+      byRole.node + byRole.modelOwner + byRole.adapterOwner + byRole.contributors + byRole.validators
+    const base = slots.base[slot]
+    changes[k] = {
+      account: slots.account[slot]!,
+      index: slots.index[slot]!,
+      isNew: base === undefined,
+      spent: slots.spent[slot]! - (base?.spent ?? 0n),
+      earned: 0n, // below, once the treasury's share is known
+      byRole,
+    }
+    if (slot === treasury) treasuryChange = changes[k]
+  }
+  if (treasuryChange !== undefined) {
+    treasuryChange.byRole.treasury = totalFees - credited
     // Floors only ever leave wei over; a negative remainder would be a bug in the rules above.
-    if (treasury.treasury < 0n) throw new Error(`ledger: credited ${credited} of ${totalFees} wei in fees`)
+    if (totalFees < credited) throw new Error(`ledger: credited ${credited} of ${totalFees} wei in fees`)
   }
 
   const accounts = new Map(state.accounts)
-  const changes: AccountChange[] = []
   const totals: Spend[] = []
-  for (const s of touched) {
-    const earned = s.node + s.modelOwner + s.adapterOwner + s.contributors + s.validators + s.treasury
-    const before = s.base
-    accounts.set(s.account, {
-      account: s.account,
-      index: s.index,
-      earned: (before?.earned ?? 0n) + earned,
-      spent: s.spent,
+  for (let k = 0; k < touched.length; k++) {
+    const slot = touched[k]!
+    const c = changes[k]!
+    const r = c.byRole
+    c.earned = r.node + r.modelOwner + r.adapterOwner + r.contributors + r.validators + r.treasury
+    const spent = slots.spent[slot]!
+    accounts.set(c.account, {
+      account: c.account,
+      index: c.index,
+      earned: (slots.base[slot]?.earned ?? 0n) + c.earned,
+      spent,
     })
-    const spentDelta = s.spent - (before?.spent ?? 0n)
-    if (spentDelta !== 0n) totals.push({ client: s.account, spent: s.spent })
-    changes.push({
-      account: s.account,
-      index: s.index,
-      isNew: before === undefined,
-      spent: spentDelta,
-      earned,
-      byRole: {
-        node: s.node,
-        modelOwner: s.modelOwner,
-        adapterOwner: s.adapterOwner,
-        contributors: s.contributors,
-        validators: s.validators,
-        treasury: s.treasury,
-      },
-    })
+    if (c.spent !== 0n) totals.push({ client: c.account, spent })
   }
   totals.sort((x, y) => compareAddress(x.client, y.client))
   for (const t of totals)
@@ -362,7 +462,7 @@ export function applyBatch<R extends Receipt | SignedReceipt>(
     throw ledgerError('LEDGER_OVERFLOW', `total earned ${totalEarned} is above uint128`)
 
   return {
-    state: { accounts, nextIndex },
+    state: { accounts, nextIndex: slots.nextIndex },
     included,
     rejected,
     totals,
@@ -379,110 +479,22 @@ const compareAddress = (x: string, y: string): number => {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-function checkState(state: LedgerState): void {
-  const bad = (why: string): never => {
-    throw ledgerError('LEDGER_BAD_STATE', `ledger state: ${why}`)
+/** Why a receipt was left out, in words (rare: worked out again from the receipt). */
+function rejectionDetail(
+  r: Receipt,
+  fate: number,
+  context: LedgerContext,
+  funded: bigint | undefined,
+): string {
+  const a = r.authorization
+  if (fate === UNKNOWN_MODEL) return `model ${a.model} is not registered`
+  if (fate === UNKNOWN_ADAPTER) return `adapter ${a.adapter} is not registered`
+  if (fate === UNKNOWN_CONTRIBUTION) {
+    const s = r.attribution.find(
+      (s) =>
+        context.contributors.get(s.datanetId)?.get(s.version)?.[Number(s.contributionIndex)] === undefined,
+    )
+    return `no contribution ${s?.contributionIndex} in Datanet ${s?.datanetId} v${s?.version}`
   }
-  const accounts = state?.accounts
-  if (!(accounts instanceof Map)) bad('accounts must be a Map')
-  const n = accounts.size
-  if (state.nextIndex !== n) bad(`nextIndex ${state.nextIndex} is not the number of accounts, ${n}`)
-  const seen = new Uint8Array(n)
-  for (const [key, e] of accounts) {
-    if (typeof key !== 'string' || !LOWER_ADDRESS.test(key) || e?.account !== key)
-      bad(`${String(key)} is not a lowercase address keying its own entry`)
-    if (!Number.isInteger(e.index) || e.index < 0 || e.index >= n || seen[e.index] === 1)
-      bad(`${key} has index ${e.index}, out of range or used twice`)
-    seen[e.index] = 1
-    if (typeof e.earned !== 'bigint' || e.earned < 0n || e.earned >= UINT128)
-      bad(`${key} has earned ${e.earned}, not a uint128`)
-    if (typeof e.spent !== 'bigint' || e.spent < 0n || e.spent >= UINT128)
-      bad(`${key} has spent ${e.spent}, not a uint128`)
-  }
-}
-
-function checkContext(context: LedgerContext): void {
-  const bad = (why: string): never => {
-    throw ledgerError('LEDGER_BAD_CONTEXT', `ledger context: ${why}`)
-  }
-  if (typeof context.treasury !== 'string' || !ADDRESS.test(context.treasury))
-    bad('treasury is not an address')
-  for (const [name, owners] of [
-    ['modelOwners', context.modelOwners],
-    ['adapterOwners', context.adapterOwners],
-  ] as const) {
-    if (!(owners instanceof Map)) bad(`${name} must be a Map`)
-    for (const id of owners.keys()) if (typeof id !== 'bigint') bad(`${name} must be keyed by bigint ids`)
-  }
-  if (!(context.contributors instanceof Map)) bad('contributors must be a Map')
-  for (const [datanet, versions] of context.contributors) {
-    if (typeof datanet !== 'bigint' || !(versions instanceof Map))
-      bad('contributors: datanetId → version map')
-    for (const [version, list] of versions)
-      if (typeof version !== 'bigint' || !Array.isArray(list)) bad('contributors: version → address list')
-  }
-  const seen = new Set<string>()
-  for (const v of context.validators) {
-    if (typeof v?.address !== 'string' || !ADDRESS.test(v.address)) bad('a validator address is malformed')
-    if (typeof v.stake !== 'bigint' || v.stake <= 0n) bad(`validator ${v.address} has stake ${v.stake}`)
-    const key = v.address.toLowerCase()
-    if (seen.has(key)) bad(`validator ${v.address} is listed twice`)
-    seen.add(key)
-  }
-}
-
-/** `funded` by lowercase address, checked. */
-function fundedByAccount(funded: ReadonlyMap<Address, bigint>): Map<string, bigint> {
-  if (!(funded instanceof Map))
-    throw ledgerError('LEDGER_BAD_CONTEXT', 'ledger context: funded must be a Map')
-  const out = new Map<string, bigint>()
-  for (const [address, amount] of funded) {
-    if (typeof address !== 'string' || !ADDRESS.test(address))
-      throw ledgerError('LEDGER_BAD_CONTEXT', `ledger context: funded is keyed by ${String(address)}`)
-    if (typeof amount !== 'bigint' || amount < 0n || amount >= UINT128)
-      throw ledgerError('LEDGER_BAD_CONTEXT', `ledger context: ${address} funded ${amount}, not a uint128`)
-    const key = address.toLowerCase()
-    if (out.has(key) && out.get(key) !== amount)
-      throw ledgerError('LEDGER_BAD_CONTEXT', `ledger context: ${address} funded twice`)
-    out.set(key, amount)
-  }
-  return out
-}
-
-/**
- * Receipt positions sorted by requestId (as a 256-bit number), so arrival order never matters; a repeated
- * requestId throws LEDGER_DUPLICATE_REQUEST. Sorts on the first 48 bits as a double (exact) and compares the
- * whole id only on ties, which keeps the comparator cheap.
- */
-function canonicalOrder(receipts: readonly (Receipt | SignedReceipt)[]): Uint32Array {
-  const n = receipts.length
-  const keys = new Float64Array(n)
-  const ids: string[] = new Array(n)
-  for (let i = 0; i < n; i++) {
-    const item = receipts[i]!
-    const id = ('receipt' in item ? item.receipt : item).authorization.requestId
-    if (typeof id !== 'string' || !BYTES32.test(id))
-      throw ledgerError('LEDGER_BAD_RECEIPT', `requestId ${String(id)} is not 32 bytes`)
-    ids[i] = id
-    keys[i] = Number.parseInt(id.slice(2, 14), 16)
-  }
-  const order = new Uint32Array(n)
-  for (let i = 0; i < n; i++) order[i] = i
-  order.sort((a, b) => keys[a]! - keys[b]! || compareHex(ids[a]!, ids[b]!))
-  for (let k = 1; k < n; k++) {
-    const a = order[k - 1]!
-    const b = order[k]!
-    if (keys[a] === keys[b] && compareHex(ids[a]!, ids[b]!) === 0)
-      throw ledgerError('LEDGER_DUPLICATE_REQUEST', `requestId ${ids[b]} appears twice in the batch`)
-  }
-  return order
-}
-
-/** Compares two 0x-hex strings of equal length, case-insensitively (| 0x20 lowercases A-F, keeps digits). */
-function compareHex(a: string, b: string): number {
-  for (let i = 2; i < a.length; i++) {
-    const d = (a.charCodeAt(i) | 0x20) - (b.charCodeAt(i) | 0x20)
-    if (d !== 0) return d
-  }
-  return 0
+  return `client ${a.client} would spend above its funded ${funded ?? 0n} wei`
 }

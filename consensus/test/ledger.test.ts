@@ -314,6 +314,53 @@ test('conservation over random batches: the earned deltas sum to the fees, to th
   }
 })
 
+test('the split equals a plain bigint recomputation, for fees from 1 wei to far above 2^52 (both arithmetic paths)', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const { receipts, ctx } = randomBatch(seed, 300)
+    const rnd = random(seed + 1000)
+    // log-uniform fees from 1 wei to ~2^80, within every client's reach
+    const sized = receipts.map((r) => ({
+      ...r,
+      fee: BigInt(Math.floor(2 ** (rnd() * 40))) * BigInt(Math.floor(2 ** (rnd() * 40))),
+    }))
+    const funded = new Map([...ctx.funded.keys()].map((c) => [c, 1n << 100n]))
+    const batch = applyBatch(EMPTY_LEDGER, sized, { ...ctx, funded })
+    assert.is(batch.included.length, sized.length)
+    const s = ctx.feeSplit
+    const expected = new Map<string, Record<string, bigint>>()
+    const credit = (who: Address, role: string, wei: bigint) => {
+      const roles = expected.get(who.toLowerCase()) ?? {}
+      roles[role] = (roles[role] ?? 0n) + wei
+      expected.set(who.toLowerCase(), roles)
+    }
+    let pool = 0n
+    let fees = 0n
+    for (const r of sized) {
+      const a = r.authorization
+      const part = (bps: number) => (r.fee * BigInt(bps)) / 10_000n
+      credit(a.node, 'node', part(s.node))
+      credit(ctx.modelOwners.get(a.model)!, 'modelOwner', part(s.modelOwner))
+      if (a.adapter !== 0n) credit(ctx.adapterOwners.get(a.adapter)!, 'adapterOwner', part(s.adapterOwner))
+      for (const sh of r.attribution)
+        credit(
+          ctx.contributors.get(sh.datanetId)!.get(sh.version)![Number(sh.contributionIndex)]!,
+          'contributors',
+          (part(s.contributors) * BigInt(sh.weightPpm)) / 1_000_000n,
+        )
+      pool += part(s.validators)
+      fees += r.fee
+    }
+    const stake = ctx.validators.reduce((sum, v) => sum + v.stake, 0n)
+    for (const v of ctx.validators) credit(v.address, 'validators', (pool * v.stake) / stake)
+    let credited = 0n
+    for (const roles of expected.values()) for (const wei of Object.values(roles)) credited += wei
+    credit(ctx.treasury, 'treasury', fees - credited)
+    for (const c of batch.changes)
+      for (const [role, wei] of Object.entries(c.byRole))
+        assert.is(wei, expected.get(c.account)?.[role] ?? 0n, `seed ${seed} ${c.account} ${role}`)
+  }
+})
+
 test('any input order and any address case give the same state, totals and roots', async () => {
   const { receipts, ctx } = randomBatch(99, 400)
   const reference = await applyReceipts(EMPTY_LEDGER, receipts, ctx)
@@ -512,6 +559,8 @@ test('malformed input throws a LedgerError with its code', () => {
   )
   const badId = receipt({ id: 1, fee: 1n })
   badId.authorization.requestId = '0x1234'
+  assert.is(codeOf(apply({}, [badId])), 'LEDGER_BAD_RECEIPT')
+  badId.authorization.requestId = `0x${'0'.repeat(63)}g`
   assert.is(codeOf(apply({}, [badId])), 'LEDGER_BAD_RECEIPT')
   const upperId = receipt({ id: 0xabc, fee: 1n })
   upperId.authorization.requestId = upper(upperId.authorization.requestId)
