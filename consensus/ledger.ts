@@ -126,8 +126,10 @@ export async function applyReceipts<R extends Receipt | SignedReceipt>(
 
 /** The state's tree, or undefined while the ledger is empty. */
 export async function ledgerTree(state: LedgerState): Promise<LedgerTree | undefined> {
+  checkState(state)
   if (state.accounts.size === 0) return undefined
-  return LedgerTree.build([...state.accounts.values()])
+  // The state was checked: one entry per account (a map key), indexes 0 … n − 1 each once.
+  return LedgerTree.build([...state.accounts.values()], { unique: true })
 }
 
 const BPS_N = BigInt(BPS)

@@ -36,41 +36,69 @@ export interface LedgerEntry {
 /** The ledger state tree: one leaf per account, `keccak256(abi.encode(account, index, earned, spent))`. */
 export class LedgerTree {
   readonly tree: SortedMerkleTree
-  private readonly positions: Map<string, number>
-  private readonly entries: Map<string, LedgerEntry>
+  private readonly list: readonly LedgerEntry[]
+  private readonly order: Uint32Array
+  // By lowercase account, made on first use: a checkpoint needs only the root, and two 100,000-key maps
+  // cost nearly as much as the leaves' keccak.
+  private positionsMap: Map<string, number> | undefined
+  private entriesMap: Map<string, LedgerEntry> | undefined
 
   private constructor(
     tree: SortedMerkleTree,
-    positions: Map<string, number>,
-    entries: Map<string, LedgerEntry>,
+    list: readonly LedgerEntry[],
+    order: Uint32Array,
+    entries: Map<string, LedgerEntry> | undefined,
   ) {
     this.tree = tree
-    this.positions = positions
-    this.entries = entries
+    this.list = list
+    this.order = order
+    this.entriesMap = entries
   }
 
-  static async build(entries: readonly LedgerEntry[]): Promise<LedgerTree> {
+  /**
+   * Refuses a repeated account or index, unless `unique` says the caller has checked both (the consensus
+   * ledger's state is a map by account whose indexes it checks), which saves building a map to find them.
+   */
+  static async build(
+    entries: readonly LedgerEntry[],
+    options: { unique?: boolean } = {},
+  ): Promise<LedgerTree> {
     const hasher = await keccakHasher()
     const flat = new Uint8Array(entries.length * 32)
     const buf = new Uint8Array(LEAF_BYTES)
-    const byAccount = new Map<string, LedgerEntry>()
-    const indexes = new Set<number>()
+    const view = new DataView(buf.buffer)
+    const byAccount = options.unique ? undefined : new Map<string, LedgerEntry>()
+    const indexes = options.unique ? undefined : new Set<number>()
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]
-      const key = e.account.toLowerCase()
-      if (byAccount.has(key)) throw new Error(`duplicate ledger account ${e.account}`)
-      if (indexes.has(e.index)) throw new Error(`duplicate ledger index ${e.index}`)
-      indexes.add(e.index)
-      byAccount.set(key, e)
-      encodeLeaf(buf, e)
+      if (byAccount !== undefined && indexes !== undefined) {
+        const key = e.account.toLowerCase()
+        if (byAccount.has(key)) throw new Error(`duplicate ledger account ${e.account}`)
+        if (indexes.has(e.index)) throw new Error(`duplicate ledger index ${e.index}`)
+        indexes.add(e.index)
+        byAccount.set(key, e)
+      }
+      encodeLeaf(buf, view, e)
       hasher.init()
       hasher.update(buf)
       flat.set(hasher.digest('binary'), i * 32)
     }
     const { tree, order } = SortedMerkleTree.build(flat, hasher)
-    const positions = new Map<string, number>()
-    for (let j = 0; j < order.length; j++) positions.set(entries[order[j]].account.toLowerCase(), j)
-    return new LedgerTree(tree, positions, byAccount)
+    return new LedgerTree(tree, entries, order, byAccount)
+  }
+
+  private get positions(): Map<string, number> {
+    if (this.positionsMap === undefined) {
+      this.positionsMap = new Map()
+      for (let j = 0; j < this.order.length; j++)
+        this.positionsMap.set(this.list[this.order[j]].account.toLowerCase(), j)
+    }
+    return this.positionsMap
+  }
+
+  private get entries(): Map<string, LedgerEntry> {
+    this.entriesMap ??= new Map(this.list.map((e) => [e.account.toLowerCase(), e]))
+    return this.entriesMap
   }
 
   get root(): Hex {
@@ -108,7 +136,7 @@ export class LedgerTree {
 export async function ledgerLeaf(entry: LedgerEntry): Promise<Hex> {
   const hasher = await keccakHasher()
   const buf = new Uint8Array(LEAF_BYTES)
-  encodeLeaf(buf, entry)
+  encodeLeaf(buf, new DataView(buf.buffer), entry)
   hasher.init()
   hasher.update(buf)
   return toHex(hasher.digest('binary'))
@@ -118,12 +146,26 @@ const LEAF_BYTES = 128
 /** Ledger indexes are 32-bit: room for four billion accounts, and exact as a JavaScript number. */
 const MAX_INDEX = 2 ** 32 - 1
 
-function encodeLeaf(buf: Uint8Array, e: LedgerEntry) {
+function encodeLeaf(buf: Uint8Array, view: DataView, e: LedgerEntry) {
   if (!Number.isInteger(e.index) || e.index < 0 || e.index > MAX_INDEX) {
     throw new Error(`ledger index ${e.index} out of range`)
   }
   writeAddress(buf, 0, e.account)
-  writeUint256(buf, 32, BigInt(e.index))
-  writeUint256(buf, 64, e.earned)
-  writeUint256(buf, 96, e.spent)
+  buf.fill(0, 32, 60)
+  view.setUint32(60, e.index)
+  writeAmount(buf, view, 64, e.earned)
+  writeAmount(buf, view, 96, e.spent)
+}
+
+const UINT128 = 1n << 128n
+
+/**
+ * A uint256 word. Amounts are below 2^128 in practice (the Ledger keeps them in uint128), so they are
+ * written as two 64-bit halves: the hex round trip of writeUint256 cost more than the leaf's keccak.
+ */
+function writeAmount(buf: Uint8Array, view: DataView, offset: number, value: bigint) {
+  if (typeof value !== 'bigint' || value < 0n || value >= UINT128) return writeUint256(buf, offset, value)
+  buf.fill(0, offset, offset + 16)
+  view.setBigUint64(offset + 16, value >> 64n)
+  view.setBigUint64(offset + 24, BigInt.asUintN(64, value))
 }
